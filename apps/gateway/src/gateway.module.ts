@@ -1,0 +1,40 @@
+import { Module } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { ConfigModule } from '@app/config';
+import { HealthModule } from '@app/health';
+import { KafkaBrokerIndicator, KafkaModule, KafkaProducerIndicator } from '@app/kafka';
+import { ClicksController } from './clicks/clicks.controller';
+import { EventPublisher } from './events/event-publisher';
+import type { GatewayEnv } from './gateway.env';
+import { ErrorFilter } from './http/error.filter';
+import { BodyValidationPipe } from './http/validation.pipe';
+import { PostbacksController } from './postbacks/postbacks.controller';
+
+export class GatewayModule {
+  static register(env: GatewayEnv) {
+    @Module({
+      imports: [
+        ConfigModule.forRoot(env),
+        KafkaModule.forRoot({
+          producer: {
+            lingerMs: env.PRODUCE_LINGER_MS,
+            maxBatch: env.PRODUCE_MAX_BATCH,
+            sendTimeoutMs: env.PRODUCE_TIMEOUT_MS,
+          },
+        }),
+        HealthModule.register({
+          inject: [KafkaBrokerIndicator, KafkaProducerIndicator],
+          useFactory: (b: KafkaBrokerIndicator, p: KafkaProducerIndicator) => [b, p],
+        }),
+      ],
+      controllers: [ClicksController, PostbacksController],
+      providers: [
+        EventPublisher,
+        { provide: APP_FILTER, useClass: ErrorFilter },
+        { provide: APP_PIPE, useClass: BodyValidationPipe },
+      ],
+    })
+    class AppModule {}
+    return AppModule;
+  }
+}

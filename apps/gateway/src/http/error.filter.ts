@@ -1,0 +1,69 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { KafkaUnavailableError } from '@app/kafka';
+import { ApiError } from './api-error';
+
+/** Fastify's own client-error codes, mapped to our error shape. */
+const FASTIFY_ERRORS: Record<string, [number, string]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'payload_too_large'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'unsupported_media_type'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'invalid_content_length'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'invalid_body'],
+  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'invalid_body'],
+  FST_ERR_BAD_URL: [400, 'bad_url'],
+  FST_ERR_ASYNC_CONSTRAINT: [400, 'bad_request'],
+};
+
+/**
+ * Every error leaves as JSON in one shape. Client mistakes are 4xx with a reason; Kafka being
+ * down is 503 with Retry-After (the partner retries); only our own bugs are 500.
+ */
+export function toApiError(exception: unknown): ApiError {
+  if (exception instanceof ApiError) return exception;
+  if (exception instanceof KafkaUnavailableError) {
+    return new ApiError(503, 'unavailable', 'the event log is unavailable; retry later', undefined, {
+      'retry-after': '5',
+    });
+  }
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    const res = exception.getResponse();
+    const message =
+      typeof res === 'object' && res !== null && 'message' in res ? String(res.message) : exception.message;
+    const code =
+      status === 404
+        ? 'not_found'
+        : status === 405
+          ? 'method_not_allowed'
+          : status < 500
+            ? 'bad_request'
+            : 'internal';
+    return new ApiError(status, code, message);
+  }
+  const e = exception as { code?: unknown; statusCode?: unknown; message?: unknown };
+  const text = (fallback: string) => (typeof e?.message === 'string' ? e.message : fallback);
+  const known = typeof e?.code === 'string' ? FASTIFY_ERRORS[e.code] : undefined;
+  if (known) return new ApiError(known[0], known[1], text(known[1]));
+  // Body parser errors carry a 4xx statusCode (bad JSON, bad encoding): the client's fault.
+  if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return new ApiError(e.statusCode, 'bad_request', text('bad request'));
+  }
+  return new ApiError(500, 'internal', 'internal error');
+}
+
+@Catch()
+export class ErrorFilter implements ExceptionFilter {
+  private readonly log = new Logger('HTTP');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const err = toApiError(exception);
+    if (err.status >= 500 && err.status !== 503)
+      this.log.error(exception instanceof Error ? exception.stack : String(exception));
+    void reply
+      .status(err.status)
+      .headers(err.headers)
+      .type('application/json; charset=utf-8')
+      .send(err.body());
+  }
+}

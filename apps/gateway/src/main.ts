@@ -1,0 +1,41 @@
+import 'reflect-metadata';
+import { ConsoleLogger, Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { ConfigError, loadEnv } from '@app/config';
+import { GatewayEnv } from './gateway.env';
+import { GatewayModule } from './gateway.module';
+import { registerBodyParsers } from './http/body-parsers';
+
+export async function createGateway(env: GatewayEnv): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: env.BODY_LIMIT_BYTES,
+    maxParamLength: 200,
+    trustProxy: false,
+    // Duplicate query keys arrive as arrays; the postback parser decides what they mean.
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(GatewayModule.register(env), adapter, {
+    logger: env.LOG_FORMAT === 'json' ? new ConsoleLogger({ json: true }) : undefined,
+    // Our own parsers keep the raw body that partners sign (see http/body-parsers.ts).
+    bodyParser: false,
+  });
+  registerBodyParsers(app.getHttpAdapter().getInstance(), env.BODY_LIMIT_BYTES);
+  app.enableShutdownHooks();
+  return app;
+}
+
+async function main(): Promise<void> {
+  let env: GatewayEnv;
+  try {
+    env = loadEnv(GatewayEnv);
+  } catch (e) {
+    console.error(e instanceof ConfigError ? `gateway: ${e.message}` : e);
+    process.exit(2);
+  }
+  const app = await createGateway(env);
+  await app.listen(env.PORT, env.HOST);
+  new Logger('gateway').log(`listening on http://${env.HOST}:${env.PORT}`);
+}
+
+if (require.main === module) void main();

@@ -1,0 +1,86 @@
+import { Controller, Inject } from '@nestjs/common';
+import { EventPattern, Payload } from '@nestjs/microservices';
+import { DataSource } from 'typeorm';
+import { type ClickRecorded, Topics } from '@app/contracts';
+import { KafkaBatchServer, type MessageBatch } from '@app/kafka';
+import { decodeBatch, nextOffset } from '../batch-decoder';
+
+export const CLICK_PROJECTION = 'click-store';
+
+/**
+ * Projects `clicks.recorded` into the click store. One transaction per batch: the rows
+ * (idempotent on click_id) and the partition checkpoint with its watermark commit together.
+ */
+@Controller()
+export class ClickProjectionHandler {
+  constructor(
+    @Inject(DataSource) private readonly ds: DataSource,
+    @Inject(KafkaBatchServer) private readonly server: KafkaBatchServer,
+  ) {}
+
+  @EventPattern(Topics.clicksRecorded)
+  async handle(@Payload() batch: MessageBatch): Promise<void> {
+    const clicks = (await decodeBatch<ClickRecorded>(this.server, batch, 'click.recorded')).map(
+      (d) => d.event,
+    );
+    const cols = {
+      click_id: [] as string[],
+      event_id: [] as string[],
+      offer_id: [] as string[],
+      publisher_id: [] as string[],
+      sub1: [] as (string | null)[],
+      sub2: [] as (string | null)[],
+      sub3: [] as (string | null)[],
+      sub4: [] as (string | null)[],
+      sub5: [] as (string | null)[],
+      placement: [] as (string | null)[],
+      geo: [] as (string | null)[],
+      device: [] as (string | null)[],
+      ip: [] as (string | null)[],
+      user_agent: [] as (string | null)[],
+      clicked_at: [] as string[],
+    };
+    let watermark: string | null = null;
+    for (const e of clicks) {
+      const p = e.payload;
+      cols.click_id.push(p.click_id);
+      cols.event_id.push(e.id);
+      cols.offer_id.push(p.offer_id);
+      cols.publisher_id.push(p.publisher_id);
+      cols.sub1.push(p.sub1);
+      cols.sub2.push(p.sub2);
+      cols.sub3.push(p.sub3);
+      cols.sub4.push(p.sub4);
+      cols.sub5.push(p.sub5);
+      cols.placement.push(p.placement);
+      cols.geo.push(p.geo);
+      cols.device.push(p.device);
+      cols.ip.push(p.ip);
+      cols.user_agent.push(p.user_agent);
+      cols.clicked_at.push(p.clicked_at);
+      if (watermark === null || p.clicked_at > watermark) watermark = p.clicked_at;
+    }
+    await this.ds.transaction(async (em) => {
+      if (clicks.length > 0) {
+        await em.query(
+          `INSERT INTO clicks (click_id, event_id, offer_id, publisher_id, sub1, sub2, sub3, sub4, sub5,
+                               placement, geo, device, ip, user_agent, clicked_at)
+           SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[],
+                                $6::varchar[], $7::varchar[], $8::varchar[], $9::varchar[], $10::varchar[],
+                                $11::char(2)[], $12::varchar[], $13::varchar[], $14::varchar[], $15::timestamptz[])
+           ON CONFLICT (click_id) DO NOTHING`,
+          Object.values(cols),
+        );
+      }
+      await em.query(
+        `INSERT INTO projection_checkpoints (projection, topic, partition, next_offset, watermark, updated_at)
+         VALUES ($1, $2, $3, $4, $5, now())
+         ON CONFLICT (projection, topic, partition) DO UPDATE
+           SET next_offset = GREATEST(projection_checkpoints.next_offset, EXCLUDED.next_offset),
+               watermark = GREATEST(projection_checkpoints.watermark, EXCLUDED.watermark),
+               updated_at = now()`,
+        [CLICK_PROJECTION, batch.topic, batch.partition, nextOffset(batch), watermark],
+      );
+    });
+  }
+}

@@ -1,0 +1,35 @@
+# Shared helpers for the infra scripts. Sourced, not executed.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+RUN_DIR="${RUN_DIR:-$ROOT/.run}"
+mkdir -p "$RUN_DIR"
+
+log() { printf '\033[36m[%s]\033[0m %s\n' "${LOG_TAG:-infra}" "$*" >&2; }
+die() { printf '\033[31m[%s] error:\033[0m %s\n' "${LOG_TAG:-infra}" "$*" >&2; exit 1; }
+
+# True when something accepts TCP connections on 127.0.0.1:$1 (bash's /dev/tcp, no netcat needed).
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+
+# Installs npm packages when node_modules is missing or older than the lock file.
+ensure_node_modules() {
+  if [ ! -d "$ROOT/node_modules" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+    log "installing npm packages (npm ci)"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  fi
+}
+
+# Compiles TypeScript to dist/ when any source is newer than the last build.
+ensure_build() {
+  local stamp="$ROOT/dist/.build-stamp"
+  if [ ! -f "$stamp" ] || [ -n "$(find "$ROOT/apps" "$ROOT/libs" "$ROOT/infra" "$ROOT/bench" "$ROOT/tsconfig.json" "$ROOT/tsconfig.build.json" -newer "$stamp" \( -name '*.ts' -o -name '*.json' \) -print -quit 2>/dev/null)" ]; then
+    log "building (tsc)"
+    (cd "$ROOT" && node_modules/.bin/tsc -p tsconfig.build.json && node_modules/.bin/tsc-alias -p tsconfig.build.json) >&2
+    touch "$stamp"
+  fi
+}
+
+# Defaults every script and app agrees on.
+export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:9092}"
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"

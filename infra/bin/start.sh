@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# `npm start`: the whole system on defaults, its demo, then stays up until Ctrl-C and stops
+# everything it started.
+LOG_TAG=start
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+bash "$ROOT/infra/bin/up.sh"
+trap 'echo; bash "$ROOT/infra/bin/down.sh"; exit 0' INT TERM
+node "$ROOT/dist/infra/cli/demo.js" || log "demo failed (see above); the system stays up for inspection"
+log "system running: gateway http://127.0.0.1:${PORT:-3000}, logs in .run/logs/. Ctrl-C stops it."
+while true; do sleep 3600 & wait $!; done

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# PostgreSQL for the project. `ensure` uses the server that answers DATABASE_URL's host:port
+# (the machine's own on 127.0.0.1:5432), starts the machine's Debian cluster if it is merely
+# stopped, and otherwise starts a private server from Debian's binaries in .run/pg-<port>.
+# It then creates the database named in DATABASE_URL when missing.
+# Usage: infra/postgres/postgres.sh ensure|start-private|stop-private|kill-private|status
+# A fault test runs its own private instance: PG_PORT=55432 infra/postgres/postgres.sh start-private
+LOG_TAG=postgres
+source "$(dirname "${BASH_SOURCE[0]}")/../bin/lib.sh"
+
+# host, port, user and database from DATABASE_URL (postgres://user[:pw]@host:port/db).
+url_part() { node -e "const u=new URL(process.argv[1]);const v={host:u.hostname,port:u.port||'5432',user:decodeURIComponent(u.username)||'postgres',db:u.pathname.slice(1)||'postgres'};process.stdout.write(v[process.argv[2]])" "$DATABASE_URL" "$1"; }
+
+PG_HOST="$(url_part host)"
+PG_PORT="${PG_PORT:-$(url_part port)}"
+PG_USER="$(url_part user)"
+PG_DB="$(url_part db)"
+PG_DATA="${PG_DATA:-$RUN_DIR/pg-$PG_PORT}"
+
+pg_bin() {
+  local d; d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [ -n "$d" ] || die "no PostgreSQL binaries (apt-get install -y postgresql)"
+  echo "$d"
+}
+
+answers() { pg_isready -q -h "$PG_HOST" -p "$PG_PORT" -t 2 2>/dev/null; }
+
+# initdb and postgres refuse to run as root: run them as the postgres system user then.
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+start_private() {
+  local bin; bin=$(pg_bin)
+  if [ ! -f "$PG_DATA/PG_VERSION" ]; then
+    log "initialising a private cluster in $PG_DATA"
+    mkdir -p "$PG_DATA"; [ "$(id -u)" = 0 ] && chown postgres "$PG_DATA"
+    as_pg "$bin/initdb" -D "$PG_DATA" -U postgres --auth=trust -E UTF8 >/dev/null
+  fi
+  if answers; then log "server already answers on $PG_HOST:$PG_PORT"; return 0; fi
+  log "starting private server on 127.0.0.1:$PG_PORT"
+  as_pg "$bin/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w -t 60 \
+    -o "-p $PG_PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null \
+    || die "private server did not start: $(tail -5 "$PG_DATA/server.log")"
+  as_pg "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qc "DO \$\$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname='$PG_USER') THEN CREATE ROLE \"$PG_USER\" LOGIN SUPERUSER; END IF; END\$\$" >/dev/null
+}
+
+stop_private() {
+  local mode="${1:-fast}"
+  [ -f "$PG_DATA/postmaster.pid" ] || { log "private server in $PG_DATA not running"; return 0; }
+  if [ "$mode" = kill ]; then
+    kill -KILL "$(head -1 "$PG_DATA/postmaster.pid")" 2>/dev/null || true
+    sleep 0.5; log "private server on $PG_PORT killed"
+  else
+    as_pg "$(pg_bin)/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null && log "private server on $PG_PORT stopped"
+  fi
+}
+
+ensure() {
+  if ! answers; then
+    if [ "$PG_PORT" = 5432 ] && command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
+      log "starting the machine's PostgreSQL cluster"
+      for v in $(ls /etc/postgresql); do pg_ctlcluster --skip-systemctl-redirect "$v" main start 2>/dev/null || true; done
+      for _ in $(seq 1 30); do answers && break; sleep 0.5; done
+    fi
+    answers || start_private
+  fi
+  answers || die "no PostgreSQL answers on $PG_HOST:$PG_PORT"
+  if ! psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$PG_DB" -qtAc 'select 1' >/dev/null 2>&1; then
+    log "creating database $PG_DB"
+    psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -qc "CREATE DATABASE \"$PG_DB\"" >/dev/null \
+      || die "cannot create database $PG_DB as $PG_USER"
+  fi
+  log "ready at $PG_HOST:$PG_PORT/$PG_DB"
+}
+
+case "${1:-}" in
+  ensure) ensure ;;
+  start-private) start_private ;;
+  stop-private) stop_private fast ;;
+  kill-private) stop_private kill ;;
+  status) answers && echo "answers on $PG_HOST:$PG_PORT" || { echo "no answer on $PG_HOST:$PG_PORT"; exit 1; } ;;
+  *) die "usage: $0 ensure|start-private|stop-private|kill-private|status" ;;
+esac

@@ -1,0 +1,47 @@
+import { Transform } from 'class-transformer';
+import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+
+/** Variables every app reads. */
+export class CommonEnv {
+  @Matches(/^postgres(ql)?:\/\/[^\s]+$/, { message: 'must be a postgres:// URL' })
+  DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
+  @Matches(/^[A-Za-z0-9.-]+:\d{1,5}(,[A-Za-z0-9.-]+:\d{1,5})*$/, {
+    message: 'must be a comma-separated list of host:port',
+  })
+  KAFKA_BROKERS = '127.0.0.1:9092';
+
+  /** Prepended to every topic and consumer group name; lets tests share a broker. Empty in production. */
+  @Matches(/^[A-Za-z0-9._-]{0,40}$/, { message: 'may hold only letters, digits, ".", "_" and "-"' })
+  TOPIC_PREFIX = '';
+
+  @IsString()
+  @Matches(/^[A-Za-z0-9._-]{1,60}$/, { message: 'may hold only letters, digits, ".", "_" and "-"' })
+  KAFKA_CLIENT_ID = 'conversion-ledger';
+
+  @IsIn(['debug', 'log', 'warn', 'error'])
+  LOG_LEVEL: 'debug' | 'log' | 'warn' | 'error' = 'log';
+
+  @IsIn(['json', 'text'])
+  LOG_FORMAT: 'json' | 'text' = 'text';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  DB_POOL_SIZE = 10;
+}
+
+export const portField = () => {
+  return function (target: object, key: string): void {
+    Transform(toInt)(target, key);
+    IsInt({ message: `${key} must be a port number (1-65535)` })(target, key);
+    Min(1, { message: `${key} must be a port number (1-65535)` })(target, key);
+    Max(65535, { message: `${key} must be a port number (1-65535)` })(target, key);
+  };
+};
+
+export { toInt };

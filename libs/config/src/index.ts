@@ -1,0 +1,3 @@
+export * from './env';
+export * from './common.env';
+export * from './config.module';

@@ -1,0 +1,65 @@
+import type { PostbackStatus } from '@app/domain';
+import type { EventEnvelope } from './envelope';
+
+export type { PostbackStatus };
+
+export interface ClickRecordedV1 {
+  click_id: string;
+  offer_id: string;
+  publisher_id: string;
+  sub1: string | null;
+  sub2: string | null;
+  sub3: string | null;
+  sub4: string | null;
+  sub5: string | null;
+  placement: string | null;
+  /** ISO 3166-1 alpha-2, upper case, or null when unknown. */
+  geo: string | null;
+  /** mobile | tablet | desktop | other, or null when unknown. */
+  device: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  clicked_at: string;
+}
+
+export interface PostbackReceivedV1 {
+  partner_id: string;
+  click_id: string;
+  transaction_id: string;
+  status: PostbackStatus;
+  /** Absent: the click's offer applies. */
+  offer_id: string | null;
+  /** Integer micros as a decimal string; absent: the offer's payout applies. */
+  payout_micros: string | null;
+  currency: string | null;
+  /** Goal; absent: the offer's default goal. */
+  event: string | null;
+  reason: string | null;
+  source_ip: string;
+  received_at: string;
+  /** Parameters the partner sent that are not canonical, kept for audit only. */
+  extra: Record<string, string>;
+}
+
+export interface PostbackRefusedV1 {
+  partner_id: string;
+  http_status: number;
+  code: string;
+  field: string | null;
+  message: string;
+  source_ip: string;
+  received_at: string;
+}
+
+export type ClickRecorded = EventEnvelope<'click.recorded', ClickRecordedV1>;
+export type PostbackReceived = EventEnvelope<'postback.received', PostbackReceivedV1>;
+export type PostbackRefused = EventEnvelope<'postback.refused', PostbackRefusedV1>;
+
+export type InboundEvent = ClickRecorded | PostbackReceived | PostbackRefused;
+export type InboundEventType = InboundEvent['type'];
+
+export const SCHEMA_VERSIONS: Readonly<Record<InboundEventType, number>> = {
+  'click.recorded': 1,
+  'postback.received': 1,
+  'postback.refused': 1,
+};

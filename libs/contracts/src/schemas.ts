@@ -1,0 +1,60 @@
+import Ajv, { type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { InboundEvent, InboundEventType } from './events';
+import clickRecorded from './schemas/click.recorded.v1.schema.json';
+import postbackReceived from './schemas/postback.received.v1.schema.json';
+import postbackRefused from './schemas/postback.refused.v1.schema.json';
+
+/** The published JSON Schemas, by event type (the files under schemas/ are what consumers read). */
+export const EVENT_SCHEMAS: Readonly<Record<InboundEventType, object>> = {
+  'click.recorded': clickRecorded,
+  'postback.received': postbackReceived,
+  'postback.refused': postbackRefused,
+};
+
+const ajv = new Ajv({ allErrors: false, strict: true });
+addFormats(ajv, ['date-time']);
+const validators = new Map<string, ValidateFunction>(
+  Object.entries(EVENT_SCHEMAS).map(([type, schema]) => [type, ajv.compile(schema)]),
+);
+
+export type DecodeResult<T> = { ok: true; event: T } | { ok: false; error: string };
+
+/**
+ * Parses and validates one Kafka message value against the published schema of its type.
+ * Never throws: a malformed message is a value for the dead-letter path, not an exception.
+ */
+export function decodeEvent<T extends InboundEvent = InboundEvent>(
+  value: Buffer | string | null,
+  expected?: T['type'],
+): DecodeResult<T> {
+  if (value === null) return { ok: false, error: 'empty message value' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
+  } catch {
+    return { ok: false, error: 'value is not JSON' };
+  }
+  const type = (parsed as { type?: unknown } | null)?.type;
+  if (typeof type !== 'string') return { ok: false, error: 'missing event type' };
+  if (expected && type !== expected)
+    return { ok: false, error: `expected ${expected}, got ${type.slice(0, 64)}` };
+  const validate = validators.get(type);
+  if (!validate) return { ok: false, error: `unknown event type ${type.slice(0, 64)}` };
+  if (!validate(parsed)) {
+    const e = validate.errors?.[0];
+    return { ok: false, error: `schema ${type}: ${e?.instancePath || '/'} ${e?.message ?? 'invalid'}` };
+  }
+  return { ok: true, event: parsed as T };
+}
+
+/** Validates an event before it is published; a failure here is a bug in our code. */
+export function assertValidEvent(event: InboundEvent): void {
+  const validate = validators.get(event.type);
+  if (!validate || !validate(event)) {
+    const e = validate?.errors?.[0];
+    throw new Error(
+      `refusing to publish invalid ${event.type}: ${e?.instancePath ?? ''} ${e?.message ?? ''}`,
+    );
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Every Kafka topic the system uses, provisioned as code by infra (`infra/cli/provision-topics`).
+ * Names are the contract; a deployment may prefix them (TOPIC_PREFIX) to share a broker.
+ */
+export interface TopicSpec {
+  /** Logical name, also the topic name when no prefix is set. */
+  readonly name: string;
+  readonly partitions: number;
+  /** Topic-level configs passed to Kafka as-is. */
+  readonly config: Readonly<Record<string, string>>;
+  readonly key: string;
+  readonly doc: string;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export const Topics = {
+  clicksRecorded: 'clicks.recorded',
+  postbacksReceived: 'postbacks.received',
+  postbacksRefused: 'postbacks.refused',
+  conversionsLedger: 'conversions.ledger',
+  deadLetters: 'dead.letters',
+} as const;
+
+export type TopicName = (typeof Topics)[keyof typeof Topics];
+
+export const TOPIC_SPECS: readonly TopicSpec[] = [
+  {
+    name: Topics.clicksRecorded,
+    partitions: 6,
+    key: 'click_id',
+    config: { 'retention.ms': String(90 * DAY_MS), 'cleanup.policy': 'delete' },
+    doc: 'Every accepted click, as recorded by the gateway. Kept 90 days: longer than any attribution window, so the click store can be rebuilt.',
+  },
+  {
+    name: Topics.postbacksReceived,
+    partitions: 6,
+    key: '<partner_id>:<transaction_id>',
+    config: { 'retention.ms': String(90 * DAY_MS), 'cleanup.policy': 'delete' },
+    doc: 'Every postback the gateway accepted (answered 2xx), normalised to canonical fields. Keyed so that all statuses of one transaction stay in order on one partition.',
+  },
+  {
+    name: Topics.postbacksRefused,
+    partitions: 3,
+    key: '<partner_id>',
+    config: { 'retention.ms': String(30 * DAY_MS), 'cleanup.policy': 'delete' },
+    doc: 'Every postback the gateway refused (4xx) with its reason, for acceptance-rate reporting. Never carries secrets or signatures.',
+  },
+  {
+    name: Topics.conversionsLedger,
+    partitions: 6,
+    key: 'conversion_id',
+    config: { 'retention.ms': '-1', 'retention.bytes': '-1', 'cleanup.policy': 'delete' },
+    doc: 'The conversion ledger billing consumes: immutable entries, kept forever.',
+  },
+  {
+    name: Topics.deadLetters,
+    partitions: 1,
+    key: '<source topic>',
+    config: { 'retention.ms': '-1', 'cleanup.policy': 'delete' },
+    doc: 'Messages a worker could not decode or process for good, with the original bytes, source topic/partition/offset and the error. Kept until an operator replays or discards them.',
+  },
+];
+
+export function topicName(logical: TopicName, prefix = ''): string {
+  return `${prefix}${logical}`;
+}

@@ -1,0 +1,5 @@
+export * from './money';
+export * from './key-dictionary';
+export * from './signature';
+export * from './ip-allowlist';
+export * from './click-id';

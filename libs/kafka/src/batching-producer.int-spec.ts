@@ -1,0 +1,57 @@
+import { Kafka, logLevel } from 'kafkajs';
+import { BatchingProducer, createKafka, KafkaUnavailableError } from '@app/kafka';
+import { createTestTopics, TEST_BROKERS, uniquePrefix } from '@app/testing';
+
+describe('BatchingProducer (real broker)', () => {
+  const prefix = uniquePrefix('producer');
+  let topics: { drop(): Promise<void> };
+  beforeAll(async () => {
+    topics = await createTestTopics(prefix);
+  });
+  afterAll(async () => {
+    await topics?.drop();
+  });
+
+  it('acknowledges every caller and lands every message exactly once, batched', async () => {
+    const kafka = createKafka({ brokers: TEST_BROKERS, clientId: 'test', topicPrefix: prefix });
+    const producer = new BatchingProducer(kafka, { lingerMs: 5, maxBatch: 200, sendTimeoutMs: 10000 });
+    await producer.connect();
+    const topic = `${prefix}postbacks.refused`;
+    const n = 2000;
+    await Promise.all(
+      Array.from({ length: n }, (_, i) => producer.send(topic, { key: `k${i % 7}`, value: `v${i}` })),
+    );
+    await producer.disconnect();
+
+    const consumer = new Kafka({ brokers: TEST_BROKERS, logLevel: logLevel.NOTHING }).consumer({
+      groupId: `${prefix}check`,
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const seen = new Map<string, number>();
+    await new Promise<void>((resolve) => {
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          const v = message.value!.toString();
+          seen.set(v, (seen.get(v) ?? 0) + 1);
+          if (seen.size === n) resolve();
+        },
+      });
+    });
+    await consumer.disconnect();
+    expect(seen.size).toBe(n);
+    expect([...seen.values()].every((c) => c === 1)).toBe(true);
+  });
+
+  it('rejects with KafkaUnavailableError within its timeout when no broker answers', async () => {
+    const kafka = new Kafka({
+      brokers: ['127.0.0.1:1'],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 1, maxRetryTime: 200 },
+    });
+    const producer = new BatchingProducer(kafka, { lingerMs: 1, maxBatch: 10, sendTimeoutMs: 500 });
+    await expect(producer.send('x', { value: 'y' })).rejects.toBeInstanceOf(KafkaUnavailableError);
+    expect(producer.state().connected).toBe(false);
+    await producer.disconnect().catch(() => undefined);
+  });
+});

@@ -1,0 +1,169 @@
+import { Logger } from '@nestjs/common';
+import { type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
+import { TimeoutError } from './kafka-client';
+
+export interface BatchingProducerOptions {
+  /** How long a lone message may wait for company before it is sent. */
+  lingerMs: number;
+  /** A batch is sent at once when it reaches this many messages. */
+  maxBatch: number;
+  /** A caller is answered with an error when its message is not acknowledged in time. */
+  sendTimeoutMs: number;
+}
+
+interface Pending {
+  topic: string;
+  message: Message;
+  resolve: () => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+  settled: boolean;
+}
+
+export class KafkaUnavailableError extends Error {
+  override name = 'KafkaUnavailableError';
+}
+
+/**
+ * kafkajs has no linger setting: each send() is one request. This producer gathers messages
+ * for a few milliseconds (or until maxBatch) and sends them in one acks=all request, while
+ * each caller's promise still settles only when its own message is acknowledged. One batch is
+ * in flight at a time (the idempotent producer's sequence numbers stay in order); messages
+ * queue behind it and go out together as soon as it returns.
+ */
+export class BatchingProducer {
+  private readonly log = new Logger(BatchingProducer.name);
+  private readonly producer: Producer;
+  private queue: Pending[] = [];
+  private inFlight = false;
+  private linger: NodeJS.Timeout | undefined;
+  private connected = false;
+  private connecting: Promise<void> | undefined;
+  private lastError: string | undefined;
+  private lastAckAt = 0;
+
+  constructor(
+    kafka: Kafka,
+    private readonly opts: BatchingProducerOptions,
+  ) {
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    this.producer.on(this.producer.events.DISCONNECT, () => {
+      this.connected = false;
+    });
+    this.producer.on(this.producer.events.CONNECT, () => {
+      this.connected = true;
+    });
+  }
+
+  /** Connects once at a time; every flush calls it, so a producer started before Kafka recovers. */
+  connect(): Promise<void> {
+    this.connecting ??= this.producer.connect().then(
+      () => {
+        this.connected = true;
+        this.connecting = undefined;
+      },
+      (e: unknown) => {
+        this.connecting = undefined;
+        throw e;
+      },
+    );
+    return this.connecting;
+  }
+
+  async disconnect(): Promise<void> {
+    clearTimeout(this.linger);
+    // Let what is queued go out (or fail) before the connection closes.
+    for (let i = 0; i < 100 && (this.inFlight || this.queue.length > 0); i++) {
+      if (!this.inFlight) this.flush();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await this.producer.disconnect();
+    this.connected = false;
+  }
+
+  /** What readiness reports: connected and the last send did not fail. */
+  state(): { connected: boolean; lastError?: string; lastAckAt: number; queued: number } {
+    return {
+      connected: this.connected,
+      lastError: this.lastError,
+      lastAckAt: this.lastAckAt,
+      queued: this.queue.length,
+    };
+  }
+
+  send(topic: string, message: Message): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const p: Pending = {
+        topic,
+        message,
+        resolve,
+        reject,
+        settled: false,
+        timer: setTimeout(() => this.expire(p), this.opts.sendTimeoutMs),
+      };
+      this.queue.push(p);
+      if (this.queue.length >= this.opts.maxBatch) this.flush();
+      else if (!this.linger && !this.inFlight)
+        this.linger = setTimeout(() => this.flush(), this.opts.lingerMs);
+    });
+  }
+
+  private expire(p: Pending): void {
+    if (p.settled) return;
+    p.settled = true;
+    // Still queued: it will not be sent at all. In flight: it may still land; the caller was
+    // told "unavailable", retries, and downstream dedupe absorbs the repeat.
+    const idx = this.queue.indexOf(p);
+    if (idx >= 0) this.queue.splice(idx, 1);
+    p.reject(new KafkaUnavailableError(this.lastError ?? 'Kafka did not acknowledge in time'));
+  }
+
+  private flush(): void {
+    clearTimeout(this.linger);
+    this.linger = undefined;
+    if (this.inFlight || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, this.opts.maxBatch);
+    this.inFlight = true;
+    const byTopic = new Map<string, Message[]>();
+    for (const p of batch) {
+      const list = byTopic.get(p.topic);
+      if (list) list.push(p.message);
+      else byTopic.set(p.topic, [p.message]);
+    }
+    const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    (this.connected ? Promise.resolve() : this.connect())
+      .then(() => this.producer.sendBatch({ acks: -1, topicMessages }))
+      .then(
+        () => {
+          this.lastError = undefined;
+          this.lastAckAt = Date.now();
+          for (const p of batch) this.settle(p);
+        },
+        (e: unknown) => {
+          const msg = e instanceof Error ? e.message : String(e);
+          if (this.lastError !== msg) this.log.warn(`produce failed: ${msg}`);
+          this.lastError = msg;
+          for (const p of batch) this.settle(p, new KafkaUnavailableError(msg));
+        },
+      )
+      .finally(() => {
+        this.inFlight = false;
+        if (this.queue.length > 0) this.flush();
+      });
+  }
+
+  private settle(p: Pending, error?: Error): void {
+    if (p.settled) return;
+    p.settled = true;
+    clearTimeout(p.timer);
+    if (error) p.reject(error);
+    else p.resolve();
+  }
+}
+
+export { TimeoutError };

@@ -1,0 +1,201 @@
+import { Logger } from '@nestjs/common';
+import { type CustomTransportStrategy, Server } from '@nestjs/microservices';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import { lastValueFrom } from 'rxjs';
+import { Topics } from '@app/contracts';
+import type { BatchingProducer } from './batching-producer';
+
+/** What a handler registered with `@EventPattern(<topic>)` receives: one partition's batch. */
+export interface MessageBatch {
+  topic: string;
+  partition: number;
+  messages: KafkaMessage[];
+  /** Call during long work so the group coordinator does not evict this member. */
+  heartbeat: () => Promise<void>;
+}
+
+export interface KafkaBatchServerOptions {
+  kafka: Kafka;
+  groupId: string;
+  topicPrefix: string;
+  /** Dead-letter sink for messages a handler marks as poison. */
+  deadLetters: BatchingProducer;
+  partitionsConsumedConcurrently?: number;
+  fromBeginning?: boolean;
+}
+
+export type ConsumerHealth =
+  | { state: 'starting' }
+  | { state: 'running'; assigned: number }
+  | { state: 'crashed'; error: string; since: number }
+  | { state: 'stopped' };
+
+/**
+ * A Nest microservice transport over kafkajs that hands whole batches to handlers (the
+ * built-in Kafka transport forces eachMessage). Offsets are committed only after the handler
+ * returns, so delivery is at least once and handlers are idempotent by their database keys.
+ * A handler that throws gets the same batch again after a backoff; it must throw only for
+ * transient failures and send poison messages to dead letters itself (see `deadLetter`).
+ * A crashed consumer is restarted here and reported unhealthy until it runs again.
+ */
+export class KafkaBatchServer extends Server implements CustomTransportStrategy {
+  protected override readonly logger = new Logger(KafkaBatchServer.name);
+  private consumer: Consumer | undefined;
+  private health: ConsumerHealth = { state: 'starting' };
+  private closing = false;
+  private restartTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: KafkaBatchServerOptions) {
+    super();
+  }
+
+  get groupId(): string {
+    return `${this.options.topicPrefix}${this.options.groupId}`;
+  }
+
+  healthState(): ConsumerHealth {
+    return this.health;
+  }
+
+  async listen(callback: (err?: unknown) => void): Promise<void> {
+    try {
+      await this.start();
+      callback();
+    } catch (e) {
+      callback(e);
+    }
+  }
+
+  private async start(): Promise<void> {
+    const { kafka, topicPrefix } = this.options;
+    const consumer = kafka.consumer({
+      groupId: this.groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 30000,
+      heartbeatInterval: 3000,
+      retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10000 },
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const assigned = Object.values(payload.memberAssignment).reduce((n, parts) => n + parts.length, 0);
+      this.health = { state: 'running', assigned };
+      this.logger.log(`joined ${this.groupId}: ${assigned} partition(s)`);
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      const error = payload.error instanceof Error ? payload.error.message : String(payload.error);
+      this.health = { state: 'crashed', error, since: Date.now() };
+      this.logger.error(`consumer crashed (${error}); restart by kafkajs: ${payload.restart}`);
+      // kafkajs restarts itself on retriable errors; on the others it stops for good, and a
+      // live process consuming nothing is the worst state, so restart it here.
+      if (!payload.restart && !this.closing) this.scheduleRestart();
+    });
+    await consumer.connect();
+    for (const pattern of this.getHandlers().keys()) {
+      await consumer.subscribe({
+        topic: `${topicPrefix}${pattern}`,
+        fromBeginning: this.options.fromBeginning ?? true,
+      });
+    }
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
+      eachBatch: (payload) => this.handleBatch(payload),
+    });
+  }
+
+  private scheduleRestart(): void {
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      void (async () => {
+        try {
+          await this.consumer?.disconnect();
+        } catch {
+          /* already down */
+        }
+        try {
+          await this.start();
+        } catch (e) {
+          this.health = {
+            state: 'crashed',
+            error: e instanceof Error ? e.message : String(e),
+            since: Date.now(),
+          };
+          if (!this.closing) this.scheduleRestart();
+        }
+      })();
+    }, 2000);
+  }
+
+  private async handleBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    if (batch.messages.length === 0 || !payload.isRunning() || payload.isStale()) return;
+    const logical = batch.topic.slice(this.options.topicPrefix.length);
+    const handler = this.getHandlerByPattern(logical);
+    if (!handler) throw new Error(`no handler for topic ${batch.topic}`);
+    const data: MessageBatch = {
+      topic: logical,
+      partition: batch.partition,
+      messages: batch.messages,
+      heartbeat: () => payload.heartbeat(),
+    };
+    const result: unknown = await handler(data);
+    await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+    payload.resolveOffset(batch.lastOffset());
+    await payload.commitOffsetsIfNecessary({
+      topics: [
+        {
+          topic: batch.topic,
+          partitions: [{ partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }],
+        },
+      ],
+    });
+    await payload.heartbeat();
+  }
+
+  /**
+   * Sends a message that can never be processed to the dead-letter topic with its origin and
+   * the reason. Awaited before the batch's offsets are committed, so nothing is lost.
+   */
+  async deadLetter(batch: MessageBatch, message: KafkaMessage, error: string): Promise<void> {
+    await deadLetter(this.options.deadLetters, this.options.topicPrefix, batch, message, error, this.groupId);
+  }
+
+  on(): never {
+    throw new Error('KafkaBatchServer does not support event listeners');
+  }
+
+  unwrap<T>(): T {
+    return this.consumer as T;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.restartTimer);
+    await this.consumer?.disconnect();
+    this.health = { state: 'stopped' };
+  }
+}
+
+export async function deadLetter(
+  producer: BatchingProducer,
+  topicPrefix: string,
+  batch: Pick<MessageBatch, 'topic' | 'partition'>,
+  message: KafkaMessage,
+  error: string,
+  consumerGroup: string,
+): Promise<void> {
+  await producer.send(`${topicPrefix}${Topics.deadLetters}`, {
+    key: batch.topic,
+    value: message.value,
+    headers: {
+      'x-source-topic': batch.topic,
+      'x-source-partition': String(batch.partition),
+      'x-source-offset': message.offset,
+      'x-source-key': message.key ?? '',
+      'x-consumer-group': consumerGroup,
+      'x-error': error.slice(0, 1000),
+      'x-failed-at': new Date().toISOString(),
+    },
+  });
+}

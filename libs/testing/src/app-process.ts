@@ -1,0 +1,104 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..', '..');
+
+export interface AppProcess {
+  name: string;
+  proc: ChildProcess;
+  logs: () => string;
+  /** SIGKILL or SIGTERM; resolves when the process is gone. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Runs a built app (dist/) as a real process, as `npm run up` does. */
+export function spawnApp(name: 'gateway' | 'processor', env: Record<string, string>): AppProcess {
+  const entry = join(ROOT, 'dist', 'apps', name, 'src', 'main.js');
+  const proc = spawn(process.execPath, ['--enable-source-maps', entry], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const collect = (b: Buffer) => {
+    out += b.toString();
+    if (out.length > 200_000) out = out.slice(-100_000);
+  };
+  proc.stdout?.on('data', collect);
+  proc.stderr?.on('data', collect);
+  return {
+    name,
+    proc,
+    logs: () => out,
+    stop: (signal = 'SIGTERM') =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill(signal);
+      }),
+  };
+}
+
+export async function poll<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 30000,
+  everyMs = 200,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `${what}: not within ${timeoutMs} ms${last ? ` (last error: ${last instanceof Error ? last.message : JSON.stringify(last)})` : ''}`,
+      );
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export async function httpJson(
+  url: string,
+  init?: RequestInit,
+): Promise<{ status: number; body: unknown; headers: Headers }> {
+  const r = await fetch(url, init);
+  const text = await r.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  return { status: r.status, body, headers: r.headers };
+}
+
+/** Waits until an app answers 200 on /health/ready; fails early with its logs if it exits. */
+export async function waitReady(app: AppProcess, url: string, timeoutMs = 60000): Promise<void> {
+  await poll(
+    `${app.name} ready at ${url}`,
+    async () => {
+      if (app.proc.exitCode !== null)
+        throw new Error(`${app.name} exited ${app.proc.exitCode}:\n${app.logs()}`);
+      const r = await fetch(url).catch(() => undefined);
+      return r?.status === 200 ? true : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** A port nothing listens on right now (the OS picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
