@@ -1,5 +1,5 @@
 import { httpJson, ownKafka, type OwnKafka, poll, waitForKafkaReady } from '@app/testing';
-import { type RunningSystem, startSystem } from './support';
+import { type RunningSystem, seedCatalog, startSystem } from './support';
 
 /**
  * Foundation "done when": stopping Kafka makes readiness fail with a clear reason, and starting
@@ -22,11 +22,12 @@ describe('Kafka outage and recovery (own broker)', () => {
 
   it('fails readiness with the reason while Kafka is down, answers 503, and recovers by itself', async () => {
     const s = sys!;
+    const ids = await seedCatalog(s);
     const click = async () =>
       httpJson(`${s.gatewayUrl}/v1/clicks`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ offer_id: 'o1', publisher_id: 'p1' }),
+        body: JSON.stringify({ offer_id: ids.offer, publisher_id: ids.publisher }),
       });
     expect((await click()).status).toBe(201);
 

@@ -1,4 +1,5 @@
 import {
+  adminClient,
   type AppProcess,
   createTestDatabase,
   createTestTopics,
@@ -11,7 +12,10 @@ import {
 } from '@app/testing';
 
 /** The gateway and the processor as real processes on their own database and topic prefix. */
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
 export interface RunningSystem {
+  admin: ReturnType<typeof adminClient>;
   gatewayUrl: string;
   processorUrl: string;
   db: TestDatabase;
@@ -35,6 +39,8 @@ export async function startSystem(
     KAFKA_BROKERS: brokers.join(','),
     TOPIC_PREFIX: prefix,
     LOG_LEVEL: 'log',
+    ADMIN_TOKEN,
+    CATALOG_REFRESH_MS: '200',
     ...opts.env,
   };
   const gateway = spawnApp('gateway', { ...common, PORT: String(port) });
@@ -53,5 +59,42 @@ export async function startSystem(
     await stop();
     throw e;
   }
-  return { gatewayUrl, processorUrl, db, prefix, gateway, processor, stop };
+  return {
+    admin: adminClient(gatewayUrl, ADMIN_TOKEN),
+    gatewayUrl,
+    processorUrl,
+    db,
+    prefix,
+    gateway,
+    processor,
+    stop,
+  };
+}
+
+/** One offer, publisher and HMAC partner, created through the admin API. */
+export async function seedCatalog(sys: RunningSystem, tag = 'a') {
+  const ids = {
+    offer: `offer-${tag}`,
+    publisher: `pub-${tag}`,
+    partner: `partner-${tag}`,
+    secret: `secret-${tag}-0123456789abcdef`,
+  };
+  const results = [
+    await sys.admin('POST', '/v1/admin/publishers', { id: ids.publisher, name: 'Publisher' }),
+    await sys.admin('POST', '/v1/admin/offers', {
+      id: ids.offer,
+      name: 'Offer',
+      landing_url: 'https://adv.example/land?c={click_id}&p={pub}&s={sub1}',
+      payout: '1.25',
+      currency: 'USD',
+    }),
+    await sys.admin('POST', '/v1/admin/partners', {
+      id: ids.partner,
+      name: 'Partner',
+      auth: { mode: 'hmac', secret: ids.secret },
+    }),
+  ];
+  for (const r of results)
+    if (r.status !== 201) throw new Error(`seeding failed: ${r.status} ${JSON.stringify(r.body)}`);
+  return ids;
 }

@@ -3,6 +3,13 @@ APPS_DIR="$RUN_DIR/apps"
 mkdir -p "$APPS_DIR"
 
 export PORT="${PORT:-3000}"
+# The admin API's bearer token: yours from the environment, else one generated once and kept
+# in .run/admin-token (printed by npm start).
+if [ -z "${ADMIN_TOKEN:-}" ]; then
+  [ -s "$RUN_DIR/admin-token" ] || node -e "process.stdout.write(require('crypto').randomBytes(24).toString('base64url'))" > "$RUN_DIR/admin-token"
+  ADMIN_TOKEN="$(cat "$RUN_DIR/admin-token")"
+fi
+export ADMIN_TOKEN
 export PROCESSOR_HEALTH_PORT="${PROCESSOR_HEALTH_PORT:-3001}"
 
 app_entry() { case "$1" in gateway) echo "$ROOT/dist/apps/gateway/src/main.js" ;; processor) echo "$ROOT/dist/apps/processor/src/main.js" ;; esac; }

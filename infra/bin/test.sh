@@ -8,13 +8,23 @@ cd "$ROOT"
 
 ensure_node_modules
 t0=$SECONDS
-log "typecheck"; npx tsc -p tsconfig.json --noEmit
-log "lint"; npx eslint --max-warnings 0 . && npx prettier --check . >/dev/null || die "prettier: run npm run format"
-log "unit tests"; npx jest -c jest.unit.config.js
+BIN="$ROOT/node_modules/.bin"
+log "typecheck"; "$BIN/tsc" -p tsconfig.json --noEmit
+log "lint"; "$BIN/eslint" --max-warnings 0 .
+"$BIN/prettier" --check --log-level warn . || die "formatting: run npm run format"
+# Each tier writes a JSON report; the closing line sums them ("N passed, N failed").
+tier() { log "$1 tests"; "$BIN/jest" -c "jest.$2.config.js" --json --outputFile="$RUN_DIR/jest-$2.json"; }
+rm -f "$RUN_DIR"/jest-*.json
+tier unit unit
 ensure_build
 bash infra/kafka/kafka.sh start
 node dist/infra/cli/kafka-ready.js 90
 bash infra/postgres/postgres.sh ensure
-log "integration tests"; npx jest -c jest.int.config.js
-log "e2e tests"; npx jest -c jest.e2e.config.js
+tier integration int
+tier e2e e2e
 log "all tiers passed in $((SECONDS - t0)) s"
+node -e "
+  let p = 0, f = 0;
+  for (const t of ['unit', 'int', 'e2e']) { const r = require('$RUN_DIR/jest-' + t + '.json'); p += r.numPassedTests; f += r.numFailedTests; }
+  console.log('tests: ' + p + ' passed, ' + f + ' failed');
+"

@@ -1,12 +1,16 @@
 /**
- * The walking skeleton's demo (npm start): one click and one postback through the running
- * gateway, then both read back from Postgres once the processor has stored them.
+ * The demo `npm start` runs against the live system: it sets up an offer, a publisher and a
+ * partner through the admin API (once), records a click, sends the partner's signed postback,
+ * and reads both back from Postgres once the processor stored them.
  */
 import { Client } from 'pg';
+import { canonicalQuery, signatureHeader } from '@app/domain';
 
 const gateway = `http://127.0.0.1:${process.env.PORT || 3000}`;
 const db = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+const token = process.env.ADMIN_TOKEN || '';
 const say = (s: string) => console.log(`[demo] ${s}`);
+const SECRET = 'demo-partner-secret-0123456789';
 
 async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -18,33 +22,58 @@ async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs
   }
 }
 
-async function main(): Promise<void> {
-  const click = {
-    offer_id: 'demo-offer',
-    publisher_id: 'demo-pub',
-    sub1: 'demo-source',
-    placement: 'wall-top',
-    geo: 'US',
-    device: 'mobile',
-  };
-  let r = await fetch(`${gateway}/v1/clicks`, {
+async function admin(path: string, body: unknown): Promise<void> {
+  const r = await fetch(`${gateway}${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(click),
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
   });
-  const clickBody = (await r.json()) as { click_id?: string };
-  if (r.status !== 201 || !clickBody.click_id)
-    throw new Error(`click refused: ${r.status} ${JSON.stringify(clickBody)}`);
-  const clickId = clickBody.click_id;
-  say(`POST /v1/clicks -> ${r.status} click_id=${clickId}`);
+  if (r.status !== 201 && r.status !== 409) throw new Error(`POST ${path}: ${r.status} ${await r.text()}`);
+  say(`POST ${path} -> ${r.status === 201 ? '201 created' : '409 already there'}`);
+}
+
+async function main(): Promise<void> {
+  await admin('/v1/admin/publishers', { id: 'demo-pub', name: 'Demo publisher' });
+  await admin('/v1/admin/offers', {
+    id: 'demo-offer',
+    name: 'Demo offer',
+    landing_url: 'https://advertiser.example/land?click={click_id}&pub={pub}',
+    payout: '1.25',
+    currency: 'USD',
+    allowed_geos: ['US', 'DE'],
+  });
+  await admin('/v1/admin/partners', {
+    id: 'demo-partner',
+    name: 'Demo partner',
+    auth: { mode: 'hmac', secret: SECRET },
+  });
+
+  let r = await fetch(`${gateway}/c/demo-offer?pub=demo-pub&sub1=demo-source&placement=wall-top&geo=US`, {
+    redirect: 'manual',
+  });
+  const location = r.headers.get('location') ?? '';
+  const clickId = /click=([0-9A-Z]{26})/.exec(location)?.[1];
+  if (r.status !== 302 || !clickId) throw new Error(`click refused: ${r.status} ${await r.text()}`);
+  say(`GET /c/demo-offer?pub=demo-pub&sub1=demo-source&placement=wall-top&geo=US -> 302 ${location}`);
 
   const tx = `demo-tx-${Date.now()}`;
-  r = await fetch(
-    `${gateway}/v1/postbacks/demo-partner?clickid=${clickId}&txid=${tx}&status=approved&payout=1.25&currency=USD`,
-  );
-  say(
-    `GET /v1/postbacks/demo-partner?clickid=...&txid=${tx}&status=approved&payout=1.25 -> ${r.status} ${await r.text()}`,
-  );
+  const ts = Math.floor(Date.now() / 1000);
+  const query = canonicalQuery([
+    ['clickid', clickId],
+    ['txid', tx],
+    ['status', '1'],
+    ['payout', '1.25'],
+    ['currency', 'USD'],
+  ]);
+  r = await fetch(`${gateway}/v1/postbacks/demo-partner?${query}`, {
+    headers: {
+      'x-postback-timestamp': String(ts),
+      'x-postback-signature': signatureHeader(SECRET, ts, query),
+    },
+  });
+  say(`GET /v1/postbacks/demo-partner?${query} (signed) -> ${r.status} ${await r.text()}`);
+  r = await fetch(`${gateway}/v1/postbacks/demo-partner?${query}`);
+  say(`the same postback unsigned -> ${r.status} ${await r.text()}`);
 
   const pg = new Client({ connectionString: db });
   await pg.connect();

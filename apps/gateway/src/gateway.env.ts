@@ -1,5 +1,5 @@
 import { Transform } from 'class-transformer';
-import { IsInt, IsIP, Max, Min } from 'class-validator';
+import { IsInt, IsIP, Matches, Max, Min, MinLength, ValidateIf } from 'class-validator';
 import { CommonEnv, portField, toInt } from '@app/config';
 
 export class GatewayEnv extends CommonEnv {
@@ -35,4 +35,27 @@ export class GatewayEnv extends CommonEnv {
   @Min(1024)
   @Max(10 * 1024 * 1024)
   BODY_LIMIT_BYTES = 64 * 1024;
+
+  /** Bearer token for /v1/admin/*; unset: the admin API refuses every call. */
+  @ValidateIf((e: GatewayEnv) => e.ADMIN_TOKEN !== '')
+  @MinLength(16, { message: 'ADMIN_TOKEN must be at least 16 characters' })
+  ADMIN_TOKEN = '';
+
+  /** Request header trusted to carry the visitor's country (e.g. cf-ipcountry); empty: none. */
+  @Matches(/^[a-z0-9-]{0,64}$/, { message: 'GEO_HEADER must be a lower-case header name' })
+  GEO_HEADER = '';
+
+  /**
+   * Comma-separated CIDRs of reverse proxies in front of the gateway. Only when the direct peer
+   * is one of them is X-Forwarded-For used to find the client address (partner IP allowlists).
+   */
+  @Matches(/^[0-9a-fA-F:.,/ ]*$/, { message: 'TRUSTED_PROXIES must be a comma-separated list of CIDRs' })
+  TRUSTED_PROXIES = '';
+
+  /** How often configuration changes made elsewhere are picked up. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(60000)
+  CATALOG_REFRESH_MS = 1000;
 }

@@ -3,11 +3,20 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ConfigModule } from '@app/config';
 import { HealthModule } from '@app/health';
 import { KafkaBrokerIndicator, KafkaModule, KafkaProducerIndicator } from '@app/kafka';
+import { CatalogCache, CatalogModule, DatabaseModule } from '@app/persistence';
+import {
+  OffersAdminController,
+  PartnersAdminController,
+  PublishersAdminController,
+} from './admin/admin.controllers';
+import { AdminGuard } from './admin/admin.guard';
+import { CatalogAdminService } from './admin/catalog-admin.service';
 import { ClicksController } from './clicks/clicks.controller';
 import { EventPublisher } from './events/event-publisher';
 import type { GatewayEnv } from './gateway.env';
 import { ErrorFilter } from './http/error.filter';
 import { BodyValidationPipe } from './http/validation.pipe';
+import { PartnerAuthenticator } from './postbacks/partner-auth';
 import { PostbacksController } from './postbacks/postbacks.controller';
 
 export class GatewayModule {
@@ -15,6 +24,8 @@ export class GatewayModule {
     @Module({
       imports: [
         ConfigModule.forRoot(env),
+        DatabaseModule,
+        CatalogModule.forRoot(env.CATALOG_REFRESH_MS),
         KafkaModule.forRoot({
           producer: {
             lingerMs: env.PRODUCE_LINGER_MS,
@@ -23,13 +34,22 @@ export class GatewayModule {
           },
         }),
         HealthModule.register({
-          inject: [KafkaBrokerIndicator, KafkaProducerIndicator],
-          useFactory: (b: KafkaBrokerIndicator, p: KafkaProducerIndicator) => [b, p],
+          inject: [KafkaBrokerIndicator, KafkaProducerIndicator, CatalogCache],
+          useFactory: (b: KafkaBrokerIndicator, p: KafkaProducerIndicator, c: CatalogCache) => [b, p, c],
         }),
       ],
-      controllers: [ClicksController, PostbacksController],
+      controllers: [
+        ClicksController,
+        PostbacksController,
+        OffersAdminController,
+        PublishersAdminController,
+        PartnersAdminController,
+      ],
       providers: [
         EventPublisher,
+        PartnerAuthenticator,
+        CatalogAdminService,
+        AdminGuard,
         { provide: APP_FILTER, useClass: ErrorFilter },
         { provide: APP_PIPE, useClass: BodyValidationPipe },
       ],

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { ConsoleLogger, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { ConfigError, loadEnv } from '@app/config';
 import { GatewayEnv } from './gateway.env';
 import { GatewayModule } from './gateway.module';
@@ -21,6 +22,18 @@ export async function createGateway(env: GatewayEnv): Promise<NestFastifyApplica
     bodyParser: false,
   });
   registerBodyParsers(app.getHttpAdapter().getInstance(), env.BODY_LIMIT_BYTES);
+  const openapi = new DocumentBuilder()
+    .setTitle('Conversion ledger gateway')
+    .setDescription(
+      'Clicks, partner postbacks and the admin API. Errors are always JSON: {"error": {"code", "message", "field"?}}. ' +
+        'Partner signing: docs/partners/postbacks.md.',
+    )
+    .setVersion('1')
+    .addBearerAuth()
+    .build();
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openapi), {
+    jsonDocumentUrl: 'docs/openapi.json',
+  });
   app.enableShutdownHooks();
   return app;
 }

@@ -65,10 +65,10 @@ export async function poll<T>(
 export async function httpJson(
   url: string,
   init?: RequestInit,
-): Promise<{ status: number; body: unknown; headers: Headers }> {
+): Promise<{ status: number; body: any; headers: Headers }> {
   const r = await fetch(url, init);
   const text = await r.text();
-  let body: unknown = text;
+  let body: any = text;
   try {
     body = JSON.parse(text);
   } catch {
@@ -101,4 +101,10 @@ export function freePort(): Promise<number> {
       srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
     });
   });
+}
+
+/** The gateway's error shape: `{"error": {"code": "...", "message": "..."}}`. */
+export function isErrorBody(body: unknown): boolean {
+  const e = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  return typeof e?.code === 'string' && typeof e.message === 'string';
 }

@@ -2,3 +2,5 @@ export * from './test-database';
 export * from './test-kafka';
 export * from './app-process';
 export * from './own-kafka';
+export * from './partner-client';
+export * from './topic-count';

@@ -3,6 +3,14 @@ import type { FastifyReply } from 'fastify';
 import { KafkaUnavailableError } from '@app/kafka';
 import { ApiError } from './api-error';
 
+const HTTP_CODES: Record<number, string> = {
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+};
+
 /** Fastify's own client-error codes, mapped to our error shape. */
 const FASTIFY_ERRORS: Record<string, [number, string]> = {
   FST_ERR_CTP_BODY_TOO_LARGE: [413, 'payload_too_large'],
@@ -30,14 +38,7 @@ export function toApiError(exception: unknown): ApiError {
     const res = exception.getResponse();
     const message =
       typeof res === 'object' && res !== null && 'message' in res ? String(res.message) : exception.message;
-    const code =
-      status === 404
-        ? 'not_found'
-        : status === 405
-          ? 'method_not_allowed'
-          : status < 500
-            ? 'bad_request'
-            : 'internal';
+    const code = HTTP_CODES[status] ?? (status < 500 ? 'bad_request' : 'internal');
     return new ApiError(status, code, message);
   }
   const e = exception as { code?: unknown; statusCode?: unknown; message?: unknown };

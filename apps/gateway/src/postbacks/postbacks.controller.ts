@@ -1,82 +1,122 @@
 import { All, Controller, HttpCode, Inject, Param, Req } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { type PostbackReceived, type PostbackRefused, Topics } from '@app/contracts';
 import { ApiError } from '../http/api-error';
 import { EventPublisher } from '../events/event-publisher';
 import { ID_PATTERN } from '../clicks/record-click.dto';
+import { PartnerAuthenticator } from './partner-auth';
 import { parsePostback } from './parse-postback';
 
 type Params = Record<string, string | string[] | undefined>;
 
+/** Query pairs exactly as sent (order and repeats kept): what GET signatures cover. */
+export function queryPairs(url: string | undefined): Array<[string, string]> {
+  const q = url?.indexOf('?') ?? -1;
+  if (!url || q < 0) return [];
+  return [...new URLSearchParams(url.slice(q + 1))];
+}
+
+function toParams(pairs: Array<[string, string]>, body: Record<string, unknown>, drop: string[]): Params {
+  const out: Params = {};
+  const add = (k: string, v: string) => {
+    if (drop.includes(k)) return;
+    const prev = out[k];
+    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+  };
+  for (const [k, v] of pairs) add(k, v);
+  for (const [k, v] of Object.entries(body)) {
+    if (typeof v === 'string') add(k, v);
+    else if (typeof v === 'number' && Number.isFinite(v)) add(k, String(v));
+    else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) for (const x of v) add(k, x);
+    else throw ApiError.badField(k.slice(0, 64), `${k.slice(0, 64)} must be a string`);
+  }
+  return out;
+}
+
+@ApiTags('postbacks')
 @Controller('v1/postbacks')
 export class PostbacksController {
-  constructor(@Inject(EventPublisher) private readonly events: EventPublisher) {}
+  constructor(
+    @Inject(EventPublisher) private readonly events: EventPublisher,
+    @Inject(PartnerAuthenticator) private readonly auth: PartnerAuthenticator,
+  ) {}
 
   /**
-   * GET (query) or POST (JSON or form body, plus query). Answers 200 only after the
-   * normalised postback is acknowledged by Kafka; a refusal is published too, for reporting.
+   * GET (query) or POST (JSON or form body, plus query). Authenticated per partner, normalised
+   * through the partner's key dictionary, validated, and answered 200 only after Kafka
+   * acknowledged the event (acks=all). Every refusal is published too, for acceptance rates.
    */
   @All(':partnerId')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Receive a partner postback (see docs/partners/postbacks.md)' })
+  @ApiParam({ name: 'partnerId', example: 'network-1' })
+  @ApiResponse({ status: 200, description: '{"status":"accepted","id":"<event id>"}: durably recorded' })
+  @ApiResponse({ status: 400, description: 'a field is missing or bad; error.field names it' })
+  @ApiResponse({ status: 401, description: 'missing or bad signature / token' })
+  @ApiResponse({ status: 403, description: 'unknown or paused partner, or source address not allowed' })
+  @ApiResponse({ status: 413, description: 'body too large' })
+  @ApiResponse({ status: 429, description: "over the partner's rate; Retry-After says when to retry" })
+  @ApiResponse({ status: 503, description: 'the event log is unavailable; retry after Retry-After' })
   async receive(
     @Param('partnerId') partnerId: string,
     @Req() req: FastifyRequest,
   ): Promise<{ status: 'accepted'; id: string }> {
+    try {
+      return await this.accept(partnerId, req);
+    } catch (e) {
+      if (e instanceof ApiError && e.status < 500) this.refuse(partnerId, req, e);
+      throw e;
+    }
+  }
+
+  private async accept(partnerId: string, req: FastifyRequest): Promise<{ status: 'accepted'; id: string }> {
     if (req.method !== 'GET' && req.method !== 'POST')
       throw new ApiError(405, 'method_not_allowed', 'use GET or POST');
     if (!ID_PATTERN.test(partnerId)) throw new ApiError(403, 'unknown_partner', 'unknown partner');
-    const params = this.params(req);
-    const parsed = parsePostback(params);
-    if (!parsed.ok) {
-      await this.refuse(partnerId, req, 400, parsed.code, parsed.message, parsed.field);
-      throw ApiError.badField(parsed.field, parsed.message, parsed.code);
+    const body = req.method === 'POST' ? req.body : undefined;
+    if (body !== undefined && body !== null && (typeof body !== 'object' || Array.isArray(body))) {
+      if (!(typeof body === 'string' && body.trim() === ''))
+        throw new ApiError(400, 'invalid_body', 'the body must be a JSON object or a form');
     }
+    const bodyParams = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+    const pairs = queryPairs(req.raw.url);
+    const who = this.auth.authenticate({
+      partnerId,
+      method: req.method,
+      remoteAddress: req.socket.remoteAddress ?? req.ip,
+      headers: req.headers,
+      query: pairs,
+      bodyParams,
+      rawBody: req.rawBody,
+    });
+    const parsed = parsePostback(toParams(pairs, bodyParams, who.credentialParams), who.partner.dict);
+    if (!parsed.ok) throw ApiError.badField(parsed.field, parsed.message, parsed.code);
     const p = parsed.value;
     const now = new Date();
     const event = await this.events.publish<PostbackReceived>(
       Topics.postbacksReceived,
       'postback.received',
       `${partnerId}:${p.transaction_id}`,
-      { partner_id: partnerId, ...p, source_ip: req.ip, received_at: now.toISOString() },
+      { partner_id: partnerId, ...p, source_ip: who.clientIp, received_at: now.toISOString() },
       { occurredAt: now },
     );
     return { status: 'accepted', id: event.id };
   }
 
-  private params(req: FastifyRequest): Params {
-    const query = (req.query ?? {}) as Params;
-    if (req.method !== 'POST') return query;
-    const body = req.body;
-    if (body === undefined || body === null || body === '') return query;
-    if (typeof body !== 'object' || Array.isArray(body))
-      throw new ApiError(400, 'invalid_body', 'the body must be a JSON object or a form');
-    const merged: Params = { ...query };
-    for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
-      if (typeof v === 'string') merged[k] = v;
-      else if (typeof v === 'number' && Number.isFinite(v)) merged[k] = String(v);
-      else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) merged[k] = v;
-      else throw ApiError.badField(k, `${k} must be a string`);
-    }
-    return merged;
-  }
-
-  /** Best effort: the refusal is reported even when the log is slow, but never delays the answer long. */
-  private async refuse(
-    partnerId: string,
-    req: FastifyRequest,
-    status: number,
-    code: string,
-    message: string,
-    field?: string,
-  ) {
-    await this.events
-      .publish<PostbackRefused>(Topics.postbacksRefused, 'postback.refused', partnerId, {
-        partner_id: partnerId,
-        http_status: status,
-        code,
-        field: field ?? null,
-        message: message.slice(0, 512),
-        source_ip: req.ip,
+  /**
+   * Reported so acceptance rates are honest. Not awaited: a refusal is answered at once even
+   * when the log is slow or down (the report is then lost, the answer never is).
+   */
+  private refuse(partnerId: string, req: FastifyRequest, err: ApiError): void {
+    void this.events
+      .publish<PostbackRefused>(Topics.postbacksRefused, 'postback.refused', partnerId.slice(0, 64) || '-', {
+        partner_id: partnerId.slice(0, 64),
+        http_status: err.status,
+        code: err.code.slice(0, 64),
+        field: err.field?.slice(0, 64) ?? null,
+        message: err.message.slice(0, 512),
+        source_ip: (req.socket.remoteAddress ?? req.ip).slice(0, 45),
         received_at: new Date().toISOString(),
       })
       .catch(() => undefined);

@@ -1,4 +1,5 @@
 import { Foundation1795537576936 } from './1795537576936-Foundation';
+import { Catalog1795538418837 } from './1795538418837-Catalog';
 
 /** Every migration, in order. `npm run migration:check` fails when entities drift from these. */
-export const MIGRATIONS = [Foundation1795537576936];
+export const MIGRATIONS = [Foundation1795537576936, Catalog1795538418837];

@@ -1,0 +1,209 @@
+import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  Min,
+  registerDecorator,
+  ValidateNested,
+} from 'class-validator';
+import { isCurrency, parseMicros } from '@app/domain';
+import { ID_PATTERN } from '../clicks/record-click.dto';
+
+const GOAL_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
+
+function IsMoney(): PropertyDecorator {
+  return (target, key) =>
+    registerDecorator({
+      name: 'isMoney',
+      target: target.constructor,
+      propertyName: String(key),
+      validator: {
+        validate: (v: unknown) => typeof v === 'string' && parseMicros(v).ok,
+        defaultMessage: () =>
+          `${String(key)} must be a decimal string like "1.25" (at most 6 decimals, not negative)`,
+      },
+    });
+}
+
+function IsCurrencyCode(): PropertyDecorator {
+  return (target, key) =>
+    registerDecorator({
+      name: 'isCurrencyCode',
+      target: target.constructor,
+      propertyName: String(key),
+      validator: {
+        validate: (v: unknown) => typeof v === 'string' && isCurrency(v),
+        defaultMessage: () => `${String(key)} must be an ISO 4217 code such as USD`,
+      },
+    });
+}
+
+/** http(s) only, no credentials in it: a landing or callback URL partners and users follow. */
+export function IsSafeUrl(): PropertyDecorator {
+  return (target, key) =>
+    registerDecorator({
+      name: 'isSafeUrl',
+      target: target.constructor,
+      propertyName: String(key),
+      validator: {
+        validate: (v: unknown) => {
+          if (typeof v !== 'string' || v.length > 2048) return false;
+          try {
+            // Macros like {click_id} are not valid URL characters everywhere; check with them filled.
+            const u = new URL(v.replace(/\{[a-z0-9_]+\}/g, 'x'));
+            return (
+              (u.protocol === 'http:' || u.protocol === 'https:') &&
+              !u.username &&
+              !u.password &&
+              u.hostname !== ''
+            );
+          } catch {
+            return false;
+          }
+        },
+        defaultMessage: () =>
+          `${String(key)} must be an http(s) URL without credentials, at most 2048 characters`,
+      },
+    });
+}
+
+export class CreateOfferDto {
+  @ApiProperty({ example: 'offer-123' })
+  @IsString()
+  @Matches(ID_PATTERN, { message: 'id must be 1-64 of A-Z a-z 0-9 . _ : -' })
+  id!: string;
+  @ApiProperty() @IsString() @Length(1, 200) name!: string;
+  @ApiProperty({ example: 'https://adv.example/land?c={click_id}&p={pub}' })
+  @IsSafeUrl()
+  landing_url!: string;
+  @ApiProperty({ example: '1.25', description: 'decimal string, default payout of a conversion' })
+  @IsMoney()
+  payout!: string;
+  @ApiProperty({ example: 'USD' }) @IsCurrencyCode() currency!: string;
+  @ApiPropertyOptional({ example: ['US', 'DE'], description: 'ISO 3166-1 alpha-2; absent or null: all geos' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(300)
+  @Matches(/^[A-Z]{2}$/, {
+    each: true,
+    message: 'allowed_geos must hold ISO 3166-1 alpha-2 codes in upper case',
+  })
+  allowed_geos?: string[] | null;
+  @ApiPropertyOptional({ description: 'conversions per UTC day' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  daily_cap?: number | null;
+  @ApiPropertyOptional({ example: '500.00', description: 'payout per UTC day' })
+  @IsOptional()
+  @IsMoney()
+  payout_cap?: string | null;
+  @ApiPropertyOptional({ default: 720 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(8760)
+  attribution_window_hours?: number;
+  @ApiPropertyOptional({ example: ['install', 'purchase'], description: 'the first is the default goal' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(20)
+  @Matches(GOAL_PATTERN, { each: true, message: 'goals must be 1-64 of A-Z a-z 0-9 . _ : -' })
+  goals?: string[];
+}
+
+export class UpdateOfferDto extends PartialType(OmitType(CreateOfferDto, ['id'] as const)) {}
+
+export class CreatePublisherDto {
+  @ApiProperty({ example: 'pub-1' })
+  @IsString()
+  @Matches(ID_PATTERN, { message: 'id must be 1-64 of A-Z a-z 0-9 . _ : -' })
+  id!: string;
+  @ApiProperty() @IsString() @Length(1, 200) name!: string;
+}
+
+export class UpdatePublisherDto extends PartialType(OmitType(CreatePublisherDto, ['id'] as const)) {}
+
+export const AUTH_MODES = ['hmac', 'token', 'ip'] as const;
+
+export class PartnerAuthDto {
+  @ApiProperty({
+    oneOf: [{ enum: [...AUTH_MODES] }, { type: 'array', items: { enum: [...AUTH_MODES] } }],
+    description: 'one mode or several that must all pass',
+  })
+  @IsIn(AUTH_MODES, { each: true, message: `mode must be ${AUTH_MODES.join(', ')} or a list of them` })
+  mode!: (typeof AUTH_MODES)[number] | (typeof AUTH_MODES)[number][];
+  @ApiPropertyOptional({ description: 'HMAC secret (write only)' })
+  @IsOptional()
+  @IsString()
+  @Length(16, 256, { message: 'secret must be 16-256 characters' })
+  secret?: string;
+  @ApiPropertyOptional({ description: 'several HMAC secrets during a rotation (write only)' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(5)
+  @IsString({ each: true })
+  @Length(16, 256, { each: true, message: 'secrets must be 16-256 characters each' })
+  secrets?: string[];
+  @ApiPropertyOptional({ description: 'legacy static token (write only)' })
+  @IsOptional()
+  @IsString()
+  @Length(16, 256, { message: 'token must be 16-256 characters' })
+  token?: string;
+  @ApiPropertyOptional({ default: 'token' })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'token_param must be 1-64 of A-Z a-z 0-9 _ -' })
+  token_param?: string;
+  @ApiPropertyOptional({ example: ['203.0.113.0/24'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @IsString({ each: true })
+  ips?: string[];
+}
+
+export class CreatePartnerDto {
+  @ApiProperty({ example: 'network-1' })
+  @IsString()
+  @Matches(ID_PATTERN, { message: 'id must be 1-64 of A-Z a-z 0-9 . _ : -' })
+  id!: string;
+  @ApiProperty() @IsString() @Length(1, 200) name!: string;
+  @ApiProperty({ type: PartnerAuthDto })
+  @IsObject({ message: 'auth must be an object' })
+  @ValidateNested()
+  @Type(() => PartnerAuthDto)
+  auth!: PartnerAuthDto;
+  @ApiPropertyOptional({ example: { click_id: ['aff_sub'], transaction_id: ['conv_id'] } })
+  @IsOptional()
+  @IsObject()
+  key_map?: Record<string, string[]>;
+  @ApiPropertyOptional({ example: { '1': 'approved', '3': 'rejected' } })
+  @IsOptional()
+  @IsObject()
+  status_map?: Record<string, string>;
+  @ApiPropertyOptional({ default: 300 })
+  @IsOptional()
+  @IsInt()
+  @Min(5)
+  @Max(86400)
+  tolerance_seconds?: number;
+  @ApiPropertyOptional({ default: 200 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  rate_limit_per_second?: number;
+}
+
+export class UpdatePartnerDto extends PartialType(OmitType(CreatePartnerDto, ['id'] as const)) {}

@@ -1,0 +1,257 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource, type EntityTarget, QueryFailedError } from 'typeorm';
+import {
+  type KeyDictionary,
+  parseCidrList,
+  parseMicros,
+  CANONICAL_FIELDS,
+  POSTBACK_STATUSES,
+} from '@app/domain';
+import { type AuthMode, CatalogCache, OfferEntity, PartnerEntity, PublisherEntity } from '@app/persistence';
+import { ApiError } from '../http/api-error';
+import type {
+  CreateOfferDto,
+  CreatePartnerDto,
+  CreatePublisherDto,
+  PartnerAuthDto,
+  UpdateOfferDto,
+  UpdatePartnerDto,
+  UpdatePublisherDto,
+} from './admin.dto';
+import { offerView, partnerView, publisherView } from './catalog.views';
+
+type Kind = 'offer' | 'publisher' | 'partner';
+
+const micros = (s: string): string => {
+  const m = parseMicros(s);
+  if (!m.ok) throw ApiError.badField('payout', m.reason);
+  return m.micros.toString();
+};
+
+/** Admin writes to offers, publishers and partners; every write also refreshes this instance's cache. */
+@Injectable()
+export class CatalogAdminService {
+  constructor(
+    @Inject(DataSource) private readonly ds: DataSource,
+    @Inject(CatalogCache) private readonly cache: CatalogCache,
+  ) {}
+
+  // --- offers ---
+  async createOffer(dto: CreateOfferDto) {
+    const row = this.ds.getRepository(OfferEntity).create({
+      id: dto.id,
+      name: dto.name,
+      landingUrl: dto.landing_url,
+      payoutMicros: micros(dto.payout),
+      currency: dto.currency,
+      allowedGeos: dto.allowed_geos ?? null,
+      dailyCap: dto.daily_cap ?? null,
+      payoutCapMicros: dto.payout_cap ? micros(dto.payout_cap) : null,
+      attributionWindowHours: dto.attribution_window_hours ?? 720,
+      goals: dto.goals ?? ['default'],
+      status: 'active',
+    });
+    return offerView(await this.insert(OfferEntity, row, 'offer'));
+  }
+
+  async updateOffer(id: string, dto: UpdateOfferDto) {
+    const patch: Partial<OfferEntity> = {};
+    if (dto.name !== undefined) patch.name = dto.name;
+    if (dto.landing_url !== undefined) patch.landingUrl = dto.landing_url;
+    if (dto.payout !== undefined) patch.payoutMicros = micros(dto.payout);
+    if (dto.currency !== undefined) patch.currency = dto.currency;
+    if (dto.allowed_geos !== undefined) patch.allowedGeos = dto.allowed_geos;
+    if (dto.daily_cap !== undefined) patch.dailyCap = dto.daily_cap;
+    if (dto.payout_cap !== undefined)
+      patch.payoutCapMicros = dto.payout_cap === null ? null : micros(dto.payout_cap);
+    if (dto.attribution_window_hours !== undefined)
+      patch.attributionWindowHours = dto.attribution_window_hours;
+    if (dto.goals !== undefined) patch.goals = dto.goals;
+    return offerView(await this.update(OfferEntity, id, patch, 'offer'));
+  }
+
+  // --- publishers ---
+  async createPublisher(dto: CreatePublisherDto) {
+    const row = this.ds
+      .getRepository(PublisherEntity)
+      .create({ id: dto.id, name: dto.name, status: 'active' });
+    return publisherView(await this.insert(PublisherEntity, row, 'publisher'));
+  }
+
+  async updatePublisher(id: string, dto: UpdatePublisherDto) {
+    return publisherView(
+      await this.update(PublisherEntity, id, dto.name !== undefined ? { name: dto.name } : {}, 'publisher'),
+    );
+  }
+
+  // --- partners ---
+  async createPartner(dto: CreatePartnerDto) {
+    const row = this.ds.getRepository(PartnerEntity).create({
+      id: dto.id,
+      name: dto.name,
+      ...authColumns(dto.auth),
+      keyMap: checkKeyMap(dto.key_map) ?? null,
+      statusMap: checkStatusMap(dto.status_map) ?? null,
+      toleranceSeconds: dto.tolerance_seconds ?? 300,
+      rateLimitPerSecond: dto.rate_limit_per_second ?? 200,
+      status: 'active',
+    });
+    return partnerView(await this.insert(PartnerEntity, row, 'partner'));
+  }
+
+  async updatePartner(id: string, dto: UpdatePartnerDto) {
+    const patch: Partial<PartnerEntity> = {};
+    if (dto.name !== undefined) patch.name = dto.name;
+    if (dto.auth !== undefined) Object.assign(patch, authColumns(dto.auth));
+    if (dto.key_map !== undefined) patch.keyMap = checkKeyMap(dto.key_map) ?? null;
+    if (dto.status_map !== undefined) patch.statusMap = checkStatusMap(dto.status_map) ?? null;
+    if (dto.tolerance_seconds !== undefined) patch.toleranceSeconds = dto.tolerance_seconds;
+    if (dto.rate_limit_per_second !== undefined) patch.rateLimitPerSecond = dto.rate_limit_per_second;
+    return partnerView(await this.update(PartnerEntity, id, patch, 'partner'));
+  }
+
+  // --- shared ---
+  async setStatus(kind: Kind, id: string, status: 'active' | 'paused') {
+    switch (kind) {
+      case 'offer':
+        return offerView(await this.update(OfferEntity, id, { status }, kind));
+      case 'publisher':
+        return publisherView(await this.update(PublisherEntity, id, { status }, kind));
+      case 'partner':
+        return partnerView(await this.update(PartnerEntity, id, { status }, kind));
+    }
+  }
+
+  async get(kind: Kind, id: string) {
+    switch (kind) {
+      case 'offer':
+        return offerView(await this.find(OfferEntity, id, kind));
+      case 'publisher':
+        return publisherView(await this.find(PublisherEntity, id, kind));
+      case 'partner':
+        return partnerView(await this.find(PartnerEntity, id, kind));
+    }
+  }
+
+  async list(kind: Kind) {
+    const order = { id: 'ASC' } as const;
+    switch (kind) {
+      case 'offer':
+        return (await this.ds.getRepository(OfferEntity).find({ order, take: 1000 })).map(offerView);
+      case 'publisher':
+        return (await this.ds.getRepository(PublisherEntity).find({ order, take: 1000 })).map(publisherView);
+      case 'partner':
+        return (await this.ds.getRepository(PartnerEntity).find({ order, take: 1000 })).map(partnerView);
+    }
+  }
+
+  private async find<T extends { id: string }>(entity: EntityTarget<T>, id: string, kind: Kind): Promise<T> {
+    const row = await this.ds.getRepository(entity).findOneBy({ id } as never);
+    if (!row) throw new ApiError(404, `unknown_${kind}`, `no ${kind} ${id}`);
+    return row;
+  }
+
+  private async insert<T extends { id: string }>(entity: EntityTarget<T>, row: T, kind: Kind): Promise<T> {
+    try {
+      await this.ds.getRepository(entity).insert(row as never);
+    } catch (e) {
+      if (e instanceof QueryFailedError && (e.driverError as { code?: string }).code === '23505') {
+        throw new ApiError(
+          409,
+          `${kind}_exists`,
+          `${kind} ${row.id} already exists; PATCH it to change it`,
+          'id',
+        );
+      }
+      throw e;
+    }
+    await this.cache.refresh();
+    return this.find(entity, row.id, kind);
+  }
+
+  private async update<T extends { id: string }>(
+    entity: EntityTarget<T>,
+    id: string,
+    patch: Partial<T>,
+    kind: Kind,
+  ): Promise<T> {
+    const res = await this.ds
+      .createQueryBuilder()
+      .update(entity)
+      .set({ ...patch, updatedAt: () => 'clock_timestamp()' } as never)
+      .where('id = :id', { id })
+      .execute();
+    if (!res.affected) throw new ApiError(404, `unknown_${kind}`, `no ${kind} ${id}`);
+    await this.cache.refresh();
+    return this.find(entity, id, kind);
+  }
+}
+
+function authColumns(
+  auth: PartnerAuthDto,
+): Pick<PartnerEntity, 'authModes' | 'hmacSecrets' | 'token' | 'tokenParam' | 'ipAllowlist'> {
+  const modes = [...new Set(Array.isArray(auth.mode) ? auth.mode : [auth.mode])] as AuthMode[];
+  if (modes.length === 0) throw ApiError.badField('auth.mode', 'auth.mode must name at least one mode');
+  const secrets = [...(auth.secrets ?? []), ...(auth.secret ? [auth.secret] : [])];
+  if (modes.includes('hmac') && secrets.length === 0)
+    throw ApiError.badField('auth.secret', 'mode hmac needs auth.secret (or auth.secrets)');
+  if (modes.includes('token') && !auth.token)
+    throw ApiError.badField('auth.token', 'mode token needs auth.token');
+  const ips = auth.ips ?? [];
+  if (modes.includes('ip') && ips.length === 0)
+    throw ApiError.badField('auth.ips', 'mode ip needs auth.ips (CIDRs or addresses)');
+  const parsed = parseCidrList(ips);
+  if (!parsed.ok) throw ApiError.badField('auth.ips', `${parsed.entry}: ${parsed.message}`);
+  return {
+    authModes: modes,
+    hmacSecrets: secrets,
+    token: auth.token ?? null,
+    tokenParam: auth.token_param ?? 'token',
+    ipAllowlist: ips,
+  };
+}
+
+function checkKeyMap(map: Record<string, unknown> | undefined): KeyDictionary['aliases'] | undefined {
+  if (!map) return undefined;
+  const out: Record<string, string[]> = {};
+  for (const [field, names] of Object.entries(map)) {
+    if (!(CANONICAL_FIELDS as readonly string[]).includes(field)) {
+      throw ApiError.badField(
+        `key_map.${field}`,
+        `key_map keys must be canonical fields: ${CANONICAL_FIELDS.join(', ')}`,
+      );
+    }
+    const list = typeof names === 'string' ? [names] : names;
+    if (
+      !Array.isArray(list) ||
+      list.length > 20 ||
+      !list.every((n) => typeof n === 'string' && /^[A-Za-z0-9_.[\]-]{1,64}$/.test(n))
+    ) {
+      throw ApiError.badField(
+        `key_map.${field}`,
+        'key_map values must be lists of 1-64 character parameter names',
+      );
+    }
+    out[field] = list as string[];
+  }
+  return out;
+}
+
+function checkStatusMap(map: Record<string, unknown> | undefined): Record<string, string> | undefined {
+  if (!map) return undefined;
+  const entries = Object.entries(map);
+  if (entries.length > 50) throw ApiError.badField('status_map', 'status_map holds at most 50 codes');
+  for (const [code, status] of entries) {
+    if (
+      typeof status !== 'string' ||
+      !(POSTBACK_STATUSES as readonly string[]).includes(status) ||
+      code.length > 64
+    ) {
+      throw ApiError.badField(
+        `status_map.${code.slice(0, 64)}`,
+        `status_map values must be one of ${POSTBACK_STATUSES.join(', ')}`,
+      );
+    }
+  }
+  return map as Record<string, string>;
+}

@@ -1,0 +1,150 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  canonicalQuery,
+  clientIp,
+  type KeyDictionary,
+  parseCidrList,
+  type PostbackStatus,
+  SIGNATURE_HEADER,
+  SIGNATURE_PARAM,
+  TIMESTAMP_HEADER,
+  TIMESTAMP_PARAM,
+  verifySignature,
+} from '@app/domain';
+import { CatalogCache, type PartnerEntity } from '@app/persistence';
+import { GatewayEnv } from '../gateway.env';
+import { ApiError } from '../http/api-error';
+import { TokenBucket } from './rate-limiter';
+
+/** A partner's configuration prepared once per version, not per request. */
+export interface CompiledPartner {
+  entity: PartnerEntity;
+  version: number;
+  dict: KeyDictionary;
+  ipAllowed: ((ip: string) => boolean) | undefined;
+  tokenDigest: Buffer | undefined;
+  bucket: TokenBucket;
+}
+
+export interface AuthInput {
+  partnerId: string;
+  method: string;
+  remoteAddress: string;
+  headers: Record<string, string | string[] | undefined>;
+  /** Query pairs in order, as received (duplicates kept). */
+  query: Array<[string, string]>;
+  /** Parameters from the body (JSON or form), for the token. */
+  bodyParams: Record<string, unknown>;
+  rawBody: string | undefined;
+}
+
+export interface AuthOk {
+  partner: CompiledPartner;
+  clientIp: string;
+  /** Parameter names that carried credentials and must not be treated as data. */
+  credentialParams: string[];
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+const header = (h: AuthInput['headers'], name: string) => {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+/**
+ * Who is calling: the partner must exist and be active, and every one of its auth modes must
+ * pass (source IP, legacy token, HMAC signature). Rate limits apply per partner. Each failure
+ * is an ApiError with the status PRODUCT.md names (403, 401, 429).
+ */
+@Injectable()
+export class PartnerAuthenticator {
+  private readonly compiled = new Map<string, CompiledPartner>();
+  private readonly trustedProxy: (ip: string) => boolean;
+
+  constructor(
+    @Inject(CatalogCache) private readonly catalog: CatalogCache,
+    @Inject(GatewayEnv) env: GatewayEnv,
+  ) {
+    const proxies = env.TRUSTED_PROXIES.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const parsed = parseCidrList(proxies);
+    if (!parsed.ok) throw new Error(`TRUSTED_PROXIES: ${parsed.entry}: ${parsed.message}`);
+    this.trustedProxy = parsed.matcher;
+  }
+
+  partner(id: string): CompiledPartner | undefined {
+    const entity = this.catalog.partner(id);
+    if (!entity) return undefined;
+    const version = entity.updatedAt.getTime();
+    const known = this.compiled.get(id);
+    if (known && known.version === version) return known;
+    const ips = parseCidrList(entity.ipAllowlist);
+    const c: CompiledPartner = {
+      entity,
+      version,
+      dict: {
+        aliases: entity.keyMap ?? undefined,
+        statusMap: (entity.statusMap ?? undefined) as Record<string, PostbackStatus> | undefined,
+      },
+      // A list that no longer parses admits nobody rather than everybody.
+      ipAllowed: entity.authModes.includes('ip') ? (ips.ok ? ips.matcher : () => false) : undefined,
+      tokenDigest: entity.token ? digest(entity.token) : undefined,
+      bucket:
+        known && known.entity.rateLimitPerSecond === entity.rateLimitPerSecond
+          ? known.bucket
+          : new TokenBucket(entity.rateLimitPerSecond),
+    };
+    this.compiled.set(id, c);
+    return c;
+  }
+
+  authenticate(input: AuthInput, nowMs = Date.now()): AuthOk {
+    const p = this.partner(input.partnerId);
+    if (!p) throw new ApiError(403, 'unknown_partner', 'unknown partner');
+    if (p.entity.status !== 'active')
+      throw new ApiError(403, 'partner_paused', 'this partner is paused; contact your account manager');
+    const ip = clientIp(input.remoteAddress, header(input.headers, 'x-forwarded-for'), this.trustedProxy);
+    if (p.ipAllowed && !p.ipAllowed(ip))
+      throw new ApiError(403, 'ip_not_allowed', `source address ${ip} is not allowed for this partner`);
+    if (!p.bucket.take(nowMs)) {
+      throw new ApiError(
+        429,
+        'rate_limited',
+        `over ${p.entity.rateLimitPerSecond} postbacks per second; retry shortly`,
+        undefined,
+        { 'retry-after': '1' },
+      );
+    }
+    const credentialParams: string[] = [];
+    const modes = p.entity.authModes;
+    if (modes.includes('token')) {
+      const name = p.entity.tokenParam;
+      credentialParams.push(name);
+      const fromQuery = input.query.find(([k]) => k === name)?.[1];
+      const fromBody = input.bodyParams[name];
+      const given = fromQuery ?? (typeof fromBody === 'string' ? fromBody : undefined);
+      if (!given) throw new ApiError(401, 'missing_token', `the ${name} parameter is required`, name);
+      if (!p.tokenDigest || !timingSafeEqual(digest(given), p.tokenDigest))
+        throw new ApiError(401, 'bad_token', 'bad token', name);
+    }
+    if (modes.includes('hmac')) {
+      credentialParams.push(TIMESTAMP_PARAM, SIGNATURE_PARAM);
+      const fromQuery = (name: string) => input.query.find(([k]) => k === name)?.[1];
+      const timestamp = header(input.headers, TIMESTAMP_HEADER) ?? fromQuery(TIMESTAMP_PARAM);
+      const signature = header(input.headers, SIGNATURE_HEADER) ?? fromQuery(SIGNATURE_PARAM);
+      const payload = input.method === 'POST' && input.rawBody ? input.rawBody : canonicalQuery(input.query);
+      const check = verifySignature({
+        secrets: p.entity.hmacSecrets,
+        timestamp,
+        signature,
+        payload,
+        nowSeconds: nowMs / 1000,
+        toleranceSeconds: p.entity.toleranceSeconds,
+      });
+      if (!check.ok) throw new ApiError(401, check.code, check.message);
+    }
+    return { partner: p, clientIp: ip, credentialParams };
+  }
+}
