@@ -33,10 +33,7 @@ export class GatewayModule {
             sendTimeoutMs: env.PRODUCE_TIMEOUT_MS,
           },
         }),
-        HealthModule.register({
-          inject: [KafkaBrokerIndicator, KafkaProducerIndicator, CatalogCache],
-          useFactory: (b: KafkaBrokerIndicator, p: KafkaProducerIndicator, c: CatalogCache) => [b, p, c],
-        }),
+        HealthModule.register([KafkaBrokerIndicator, KafkaProducerIndicator, CatalogCache]),
       ],
       controllers: [
         ClicksController,

@@ -1,5 +1,5 @@
 import { Transform } from 'class-transformer';
-import { IsInt, IsIP, Max, Min } from 'class-validator';
+import { IsInt, IsIP, Matches, Max, Min } from 'class-validator';
 import { CommonEnv, portField, toInt } from '@app/config';
 
 export class ProcessorEnv extends CommonEnv {
@@ -16,4 +16,29 @@ export class ProcessorEnv extends CommonEnv {
   @Min(1)
   @Max(64)
   PARTITIONS_CONCURRENCY = 2;
+
+  /** Retry delays for soft rejects (click not visible yet), in ms, comma-separated; jittered ±20%. */
+  @Matches(/^\d{1,9}(,\d{1,9}){0,19}$/, { message: 'RETRY_DELAYS_MS must be comma-separated milliseconds' })
+  RETRY_DELAYS_MS = '2000,10000,60000,600000,3600000';
+
+  /** A first-time postback later than this after its click is flagged late (still valid). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  LATE_AFTER_MS = 3_600_000;
+
+  /**
+   * How far behind "caught up" the click store's watermark is kept: longer than a click can
+   * take from being minted to being acknowledged by Kafka (the gateway's PRODUCE_TIMEOUT_MS).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  CLICK_WATERMARK_MARGIN_MS = 10_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(60000)
+  CATALOG_REFRESH_MS = 1000;
 }

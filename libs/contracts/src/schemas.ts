@@ -4,6 +4,8 @@ import type { InboundEvent, InboundEventType } from './events';
 import clickRecorded from './schemas/click.recorded.v1.schema.json';
 import postbackReceived from './schemas/postback.received.v1.schema.json';
 import postbackRefused from './schemas/postback.refused.v1.schema.json';
+import ledgerEntry from './schemas/ledger.entry.v1.schema.json';
+import type { LedgerEntryV1 } from './ledger';
 
 /** The published JSON Schemas, by event type (the files under schemas/ are what consumers read). */
 export const EVENT_SCHEMAS: Readonly<Record<InboundEventType, object>> = {
@@ -57,4 +59,30 @@ export function assertValidEvent(event: InboundEvent): void {
       `refusing to publish invalid ${event.type}: ${e?.instancePath ?? ''} ${e?.message ?? ''}`,
     );
   }
+}
+
+export const LEDGER_ENTRY_SCHEMA: object = ledgerEntry;
+const validateLedgerEntry = ajv.compile(ledgerEntry);
+
+/** Checks a ledger entry against its published schema before it is written. */
+export function assertValidLedgerEntry(entry: LedgerEntryV1): void {
+  if (!validateLedgerEntry(entry)) {
+    const e = validateLedgerEntry.errors?.[0];
+    throw new Error(`invalid ledger entry ${entry.entry_id}: ${e?.instancePath ?? ''} ${e?.message ?? ''}`);
+  }
+}
+
+export function decodeLedgerEntry(value: Buffer | string | null): DecodeResult<LedgerEntryV1> {
+  if (value === null) return { ok: false, error: 'empty message value' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
+  } catch {
+    return { ok: false, error: 'value is not JSON' };
+  }
+  if (!validateLedgerEntry(parsed)) {
+    const e = validateLedgerEntry.errors?.[0];
+    return { ok: false, error: `schema ledger.entry: ${e?.instancePath || '/'} ${e?.message ?? 'invalid'}` };
+  }
+  return { ok: true, event: parsed as unknown as LedgerEntryV1 };
 }

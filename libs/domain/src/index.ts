@@ -3,3 +3,4 @@ export * from './key-dictionary';
 export * from './signature';
 export * from './ip-allowlist';
 export * from './click-id';
+export * from './conversion';

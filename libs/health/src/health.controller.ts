@@ -6,7 +6,7 @@ const started = Date.now();
 
 @Controller('health')
 export class HealthController {
-  constructor(@Inject(HEALTH_INDICATORS) private readonly indicators: HealthIndicator[]) {}
+  constructor(@Inject(HEALTH_INDICATORS) private readonly indicators: () => HealthIndicator[]) {}
 
   /** Liveness: the process serves HTTP. Never checks dependencies (a restart would not fix them). */
   @Get('live')
@@ -17,7 +17,7 @@ export class HealthController {
   /** Readiness: every dependency answers; 503 with each failing check's reason otherwise. */
   @Get('ready')
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<unknown> {
-    const report = await runChecks(this.indicators);
+    const report = await runChecks(this.indicators());
     if (report.status !== 'ready') void reply.status(503);
     return report;
   }

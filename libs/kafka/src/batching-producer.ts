@@ -51,6 +51,9 @@ export class BatchingProducer {
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
       createPartitioner: Partitioners.DefaultPartitioner,
+      // The idempotent producer keeps retrying a batch until Kafka takes it (its sequence
+      // numbers stay valid); callers are answered by sendTimeoutMs meanwhile.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5000 },
     });
     this.producer.on(this.producer.events.DISCONNECT, () => {
       this.connected = false;

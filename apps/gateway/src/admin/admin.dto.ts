@@ -147,19 +147,19 @@ export class PartnerAuthDto {
   @ApiPropertyOptional({ description: 'HMAC secret (write only)' })
   @IsOptional()
   @IsString()
-  @Length(16, 256, { message: 'secret must be 16-256 characters' })
+  @Length(8, 256, { message: 'secret must be 8-256 characters (32+ random bytes recommended)' })
   secret?: string;
   @ApiPropertyOptional({ description: 'several HMAC secrets during a rotation (write only)' })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(5)
   @IsString({ each: true })
-  @Length(16, 256, { each: true, message: 'secrets must be 16-256 characters each' })
+  @Length(8, 256, { each: true, message: 'secrets must be 8-256 characters each' })
   secrets?: string[];
   @ApiPropertyOptional({ description: 'legacy static token (write only)' })
   @IsOptional()
   @IsString()
-  @Length(16, 256, { message: 'token must be 16-256 characters' })
+  @Length(8, 256, { message: 'token must be 8-256 characters' })
   token?: string;
   @ApiPropertyOptional({ default: 'token' })
   @IsOptional()

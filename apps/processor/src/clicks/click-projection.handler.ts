@@ -3,7 +3,7 @@ import { EventPattern, Payload } from '@nestjs/microservices';
 import { DataSource } from 'typeorm';
 import { type ClickRecorded, Topics } from '@app/contracts';
 import { KafkaBatchServer, type MessageBatch } from '@app/kafka';
-import { decodeBatch, nextOffset } from '../batch-decoder';
+import { decodeBatch, nextOffset, runIsolatingPoison } from '../batch-decoder';
 
 export const CLICK_PROJECTION = 'click-store';
 
@@ -20,9 +20,16 @@ export class ClickProjectionHandler {
 
   @EventPattern(Topics.clicksRecorded)
   async handle(@Payload() batch: MessageBatch): Promise<void> {
-    const clicks = (await decodeBatch<ClickRecorded>(this.server, batch, 'click.recorded')).map(
-      (d) => d.event,
+    const decoded = await decodeBatch<ClickRecorded>(this.server, batch, 'click.recorded');
+    await runIsolatingPoison(this.server, batch, decoded, (items) =>
+      this.store(
+        batch,
+        items.map((d) => d.event),
+      ),
     );
+  }
+
+  private async store(batch: MessageBatch, clicks: ClickRecorded[]): Promise<void> {
     const cols = {
       click_id: [] as string[],
       event_id: [] as string[],

@@ -39,6 +39,14 @@ export class OfferEntity {
   @Column({ name: 'goals', type: 'text', array: true, default: () => "'{default}'" })
   goals!: string[];
 
+  /** A conversion faster than this after its click is held for review (fraud_suspected). */
+  @Column({ name: 'min_conversion_seconds', type: 'int', nullable: true })
+  minConversionSeconds!: number | null;
+
+  /** A payout above this is held for review (payout_above_threshold). */
+  @Column({ name: 'hold_payout_above_micros', type: 'bigint', nullable: true })
+  holdPayoutAboveMicros!: string | null;
+
   @Column({ name: 'status', type: 'varchar', length: 16, default: 'active' })
   status!: CatalogStatus;
 

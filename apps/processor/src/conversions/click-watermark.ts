@@ -1,0 +1,63 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Admin, Kafka } from 'kafkajs';
+import { DataSource } from 'typeorm';
+import { Topics, topicName } from '@app/contracts';
+import { KAFKA } from '@app/kafka';
+import { ProcessorEnv } from '../processor.env';
+import { CLICK_PROJECTION } from '../clicks/click-projection.handler';
+
+/**
+ * The click store's watermark W: every click minted at or before W is stored. Per partition,
+ * a caught-up projection (checkpoint at the log's end) vouches for everything acknowledged
+ * before the offsets were read, less a margin for clicks still in flight; a lagging one only
+ * for the newest click it stored. W is the minimum over partitions.
+ */
+@Injectable()
+export class ClickWatermark {
+  private admin: Admin | undefined;
+  private cached: { at: number; value: Date } | undefined;
+
+  constructor(
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(DataSource) private readonly ds: DataSource,
+    @Inject(ProcessorEnv) private readonly env: ProcessorEnv,
+  ) {}
+
+  async current(): Promise<Date> {
+    if (this.cached && Date.now() - this.cached.at < 250) return this.cached.value;
+    const topic = topicName(Topics.clicksRecorded, this.env.TOPIC_PREFIX);
+    const readAt = Date.now();
+    if (!this.admin) {
+      this.admin = this.kafka.admin();
+      await this.admin.connect();
+    }
+    let offsets: { partition: number; high: string }[];
+    try {
+      offsets = await this.admin.fetchTopicOffsets(topic);
+    } catch (e) {
+      const a = this.admin;
+      this.admin = undefined;
+      void a.disconnect().catch(() => undefined);
+      throw e;
+    }
+    const rows = await this.ds.query<{ partition: number; next_offset: string; watermark: Date | null }[]>(
+      `SELECT partition, next_offset, watermark FROM projection_checkpoints WHERE projection = $1 AND topic = $2`,
+      [CLICK_PROJECTION, Topics.clicksRecorded],
+    );
+    const byPartition = new Map(rows.map((r) => [r.partition, r]));
+    let w = Number.POSITIVE_INFINITY;
+    for (const o of offsets) {
+      const cp = byPartition.get(o.partition);
+      const caughtUp = BigInt(cp?.next_offset ?? '0') >= BigInt(o.high);
+      const pw = caughtUp ? readAt - this.env.CLICK_WATERMARK_MARGIN_MS : (cp?.watermark?.getTime() ?? 0);
+      w = Math.min(w, pw);
+    }
+    const value = new Date(Number.isFinite(w) ? w : 0);
+    this.cached = { at: Date.now(), value };
+    return value;
+  }
+
+  async close(): Promise<void> {
+    await this.admin?.disconnect().catch(() => undefined);
+  }
+}

@@ -1,0 +1,66 @@
+import { Controller, Inject } from '@nestjs/common';
+import { EventPattern, Payload } from '@nestjs/microservices';
+import { DataSource } from 'typeorm';
+import { type PostbackReceived, Topics } from '@app/contracts';
+import { KafkaBatchServer, type MessageBatch } from '@app/kafka';
+import { type Decoded, decodeBatch, runIsolatingPoison } from '../batch-decoder';
+import { LedgerRelay } from './ledger-relay';
+import { PostbackDecider } from './postback-decider';
+
+/**
+ * `postbacks.received`, one transaction per partition batch: the raw postback into the inbox,
+ * then its decision. A postback already decided (replay after a crash or rebalance) is
+ * recognised by its event id and skipped, so the effect is exactly once.
+ */
+@Controller()
+export class PostbackHandler {
+  constructor(
+    @Inject(DataSource) private readonly ds: DataSource,
+    @Inject(KafkaBatchServer) private readonly server: KafkaBatchServer,
+    @Inject(PostbackDecider) private readonly decider: PostbackDecider,
+    @Inject(LedgerRelay) private readonly relay: LedgerRelay,
+  ) {}
+
+  @EventPattern(Topics.postbacksReceived)
+  async handle(@Payload() batch: MessageBatch): Promise<void> {
+    const decoded = await decodeBatch<PostbackReceived>(this.server, batch, 'postback.received');
+    if (decoded.length === 0) return;
+    await runIsolatingPoison(this.server, batch, decoded, (items) => this.process(batch, items));
+    this.relay.kick();
+  }
+
+  private async process(batch: MessageBatch, decoded: Decoded<PostbackReceived>[]): Promise<void> {
+    await this.ds.transaction(async (em) => {
+      await em.query(
+        `INSERT INTO postbacks (event_id, partner_id, click_id, transaction_id, status, offer_id, payout_micros, currency,
+           event, reason, source_ip, received_at, extra, kafka_partition, kafka_offset)
+         SELECT x.event_id, x.partner_id, x.click_id, x.transaction_id, x.status, x.offer_id, x.payout_micros::bigint,
+           x.currency, x.event, x.reason, x.source_ip, x.received_at, x.extra, $2, x.kafka_offset::bigint
+         FROM jsonb_to_recordset($1::jsonb) AS x(event_id text, partner_id text, click_id text, transaction_id text,
+           status text, offer_id text, payout_micros text, currency text, event text, reason text, source_ip text,
+           received_at timestamptz, extra jsonb, kafka_offset text)
+         ON CONFLICT (event_id) DO NOTHING`,
+        [
+          JSON.stringify(
+            decoded.map(({ event: e, offset }) => ({ event_id: e.id, ...e.payload, kafka_offset: offset })),
+          ),
+          batch.partition,
+        ],
+      );
+      const events = decoded.map((d) => d.event);
+      await this.decider.lockPairs(em, events);
+      const done = new Set(
+        (
+          await em.query<{ event_id: string }[]>(
+            `SELECT event_id FROM postback_outcomes WHERE event_id = ANY($1)`,
+            [events.map((e) => e.id)],
+          )
+        ).map((r) => r.event_id),
+      );
+      const todo = events
+        .filter((e) => !done.has(e.id))
+        .map((event) => ({ event, attempts: 0, errors: [], parked: false }));
+      await this.decider.decide(em, todo);
+    });
+  }
+}

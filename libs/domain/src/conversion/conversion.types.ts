@@ -1,0 +1,106 @@
+import type { PostbackStatus } from '../key-dictionary';
+
+/** Where a conversion stands. `held` waits for an operator; rejected and reversed are terminal. */
+export type ConversionStatus = 'pending' | 'approved' | 'rejected' | 'reversed' | 'held';
+
+/** Ledger entry types: immutable facts. Corrections are new entries, never edits. */
+export type EntryType = 'pending' | 'approved' | 'rejected' | 'held' | 'released' | 'reversed' | 'adjusted';
+
+export type ReasonBucket = 'hard' | 'soft' | 'manual';
+
+export const HARD_REASONS = [
+  'offer_mismatch',
+  'unknown_click',
+  'unknown_offer',
+  'click_expired',
+  'blocked_geo',
+  'blocked_source',
+  'traffic_quality',
+  'cap_exceeded',
+  'invalid_goal',
+  'invalid_transition',
+  'duplicate',
+  'advertiser_rejected',
+  'operator_rejected',
+] as const;
+export const SOFT_REASONS = [
+  'click_not_found_yet',
+  'dependency_unavailable',
+  'timeout',
+  'retry_exhausted',
+] as const;
+export const MANUAL_REASONS = ['fraud_suspected', 'compliance_review', 'payout_above_threshold'] as const;
+
+export type HardReason = (typeof HARD_REASONS)[number];
+export type SoftReason = (typeof SOFT_REASONS)[number];
+export type ManualReason = (typeof MANUAL_REASONS)[number];
+export type ReasonCode = HardReason | SoftReason | ManualReason;
+
+export function bucketOf(code: ReasonCode): ReasonBucket {
+  if ((HARD_REASONS as readonly string[]).includes(code)) return 'hard';
+  if ((SOFT_REASONS as readonly string[]).includes(code)) return 'soft';
+  return 'manual';
+}
+
+/** A postback as the processor sees it (already authenticated and normalised by the gateway). */
+export interface PostbackFacts {
+  eventId: string;
+  partnerId: string;
+  clickId: string;
+  transactionId: string;
+  status: PostbackStatus;
+  offerId: string | null;
+  payoutMicros: bigint | null;
+  currency: string | null;
+  event: string | null;
+  receivedAt: Date;
+}
+
+export interface ClickFacts {
+  clickId: string;
+  offerId: string;
+  publisherId: string;
+  sub1: string | null;
+  sub2: string | null;
+  sub3: string | null;
+  sub4: string | null;
+  sub5: string | null;
+  placement: string | null;
+  geo: string | null;
+  device: string | null;
+  clickedAt: Date;
+}
+
+export interface OfferFacts {
+  id: string;
+  status: 'active' | 'paused';
+  payoutMicros: bigint;
+  currency: string;
+  allowedGeos: readonly string[] | null;
+  dailyCap: number | null;
+  payoutCapMicros: bigint | null;
+  attributionWindowHours: number;
+  goals: readonly string[];
+  /** Faster click-to-conversion than this is held as fraud_suspected. */
+  minConversionSeconds: number | null;
+  /** A payout above this is held as payout_above_threshold. */
+  holdPayoutAboveMicros: bigint | null;
+}
+
+export interface ConversionState {
+  conversionId: string;
+  status: ConversionStatus;
+  /** Approved: the revenue it carries; held: the amount at stake; otherwise 0. */
+  amountMicros: bigint;
+  currency: string;
+  /** The latest status the partner sent that was applied: repeats of it are duplicates. */
+  requested: PostbackStatus;
+  /** Why it is rejected or held, if it is. */
+  reason: ReasonCode | null;
+}
+
+/** What the offer has used on the conversion's UTC day, for caps. */
+export interface CapUsage {
+  conversions: number;
+  payoutMicros: bigint;
+}

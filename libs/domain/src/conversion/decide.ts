@@ -1,0 +1,298 @@
+import type { PostbackStatus } from '../key-dictionary';
+import type {
+  CapUsage,
+  ClickFacts,
+  ConversionState,
+  EntryType,
+  OfferFacts,
+  PostbackFacts,
+  ReasonCode,
+} from './conversion.types';
+import { conversionIdOf } from './ids';
+
+/** What the click store says about a postback's click_id. */
+export type ClickLookup =
+  | { kind: 'found'; click: ClickFacts }
+  /** Not a ULID: the system could never have minted it. */
+  | { kind: 'malformed' }
+  /** Minted at or before the click store's watermark, and not stored: it never existed. */
+  | { kind: 'unknown' }
+  /** Newer than the watermark: the click may still be on its way. */
+  | { kind: 'not_visible_yet' };
+
+export interface DecideInput {
+  postback: PostbackFacts;
+  click: ClickLookup;
+  /** The conversion's offer (the postback's offer_id, else the click's). */
+  offer: OfferFacts | undefined;
+  conversion: ConversionState | undefined;
+  /** The offer's usage on the postback's UTC day. */
+  usage: CapUsage;
+  /** 0 on first delivery; +1 per retry. */
+  attempt: number;
+  maxAttempts: number;
+}
+
+export type Decision =
+  | {
+      kind: 'entry';
+      outcome: 'accepted' | 'rejected' | 'held';
+      entryType: EntryType;
+      reason: ReasonCode | null;
+      amountMicros: bigint;
+      currency: string;
+      next: ConversionState;
+      capDelta: CapUsage | null;
+    }
+  | {
+      kind: 'suppressed';
+      outcome: 'duplicate' | 'rejected';
+      reason: 'duplicate' | 'invalid_transition';
+      detail: string;
+    }
+  | { kind: 'retry'; reason: 'click_not_found_yet' };
+
+/** The dedupe key: offer + transaction + goal (the offer's first goal when none is named). */
+export function conversionKey(
+  p: PostbackFacts,
+  click: ClickLookup,
+  offer: OfferFacts | undefined,
+): { conversionId: string; offerId: string; goal: string } {
+  const offerId = p.offerId ?? (click.kind === 'found' ? click.click.offerId : '-');
+  const goal = p.event ?? offer?.goals[0] ?? 'default';
+  return { conversionId: conversionIdOf(offerId, p.transactionId, goal), offerId, goal };
+}
+
+/** The partner's own state machine: pending -> approved | rejected; approved -> reversed. */
+const PARTNER_TRANSITIONS: Readonly<Record<PostbackStatus, readonly PostbackStatus[]>> = {
+  pending: ['approved', 'rejected'],
+  approved: ['reversed'],
+  rejected: [],
+  reversed: [],
+};
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * Decides one postback against the state it depends on. Pure and deterministic: the same
+ * input always yields the same decision, so replays and retries cannot change an outcome.
+ */
+export function decide(input: DecideInput): Decision {
+  const { postback: p, conversion } = input;
+  const key = conversionKey(p, input.click, input.offer);
+  if (conversion) return transition(input, conversion);
+
+  const reject = (reason: ReasonCode, currency = input.offer?.currency ?? p.currency ?? 'XXX'): Decision => ({
+    kind: 'entry',
+    outcome: 'rejected',
+    entryType: 'rejected',
+    reason,
+    amountMicros: 0n,
+    currency,
+    next: {
+      conversionId: key.conversionId,
+      status: 'rejected',
+      amountMicros: 0n,
+      currency,
+      requested: p.status,
+      reason,
+    },
+    capDelta: null,
+  });
+
+  if (p.status === 'reversed') {
+    return {
+      kind: 'suppressed',
+      outcome: 'rejected',
+      reason: 'invalid_transition',
+      detail: 'reversal of a conversion that was never approved',
+    };
+  }
+  switch (input.click.kind) {
+    case 'malformed':
+    case 'unknown':
+      return reject('unknown_click');
+    case 'not_visible_yet':
+      return input.attempt < input.maxAttempts
+        ? { kind: 'retry', reason: 'click_not_found_yet' }
+        : reject('unknown_click');
+    case 'found':
+      break;
+  }
+  const click = input.click.click;
+  if (p.offerId !== null && p.offerId !== click.offerId) return reject('offer_mismatch');
+  const offer = input.offer;
+  if (!offer) return reject('unknown_offer');
+  if (
+    p.event !== null &&
+    !offer.goals.includes(p.event) &&
+    !(offer.goals.length === 1 && offer.goals[0] === 'default')
+  ) {
+    return reject('invalid_goal');
+  }
+  if (p.receivedAt.getTime() - click.clickedAt.getTime() > offer.attributionWindowHours * HOUR_MS)
+    return reject('click_expired');
+  if (offer.allowedGeos !== null && (click.geo === null || !offer.allowedGeos.includes(click.geo)))
+    return reject('blocked_geo');
+
+  switch (p.status) {
+    case 'pending':
+      return {
+        kind: 'entry',
+        outcome: 'accepted',
+        entryType: 'pending',
+        reason: null,
+        amountMicros: 0n,
+        currency: p.currency ?? offer.currency,
+        next: {
+          conversionId: key.conversionId,
+          status: 'pending',
+          amountMicros: 0n,
+          currency: p.currency ?? offer.currency,
+          requested: 'pending',
+          reason: null,
+        },
+        capDelta: null,
+      };
+    case 'rejected':
+      return reject('advertiser_rejected', p.currency ?? offer.currency);
+    case 'approved':
+      return approve(input, key.conversionId, click, offer);
+  }
+}
+
+/** Revenue is written here only: caps first, then manual holds, then the approval. */
+function approve(input: DecideInput, conversionId: string, click: ClickFacts, offer: OfferFacts): Decision {
+  const p = input.postback;
+  const amount = p.payoutMicros ?? offer.payoutMicros;
+  const currency = p.currency ?? offer.currency;
+  const overCount = offer.dailyCap !== null && input.usage.conversions + 1 > offer.dailyCap;
+  const overPayout =
+    offer.payoutCapMicros !== null && input.usage.payoutMicros + amount > offer.payoutCapMicros;
+  if (overCount || overPayout) {
+    return {
+      kind: 'entry',
+      outcome: 'rejected',
+      entryType: 'rejected',
+      reason: 'cap_exceeded',
+      amountMicros: 0n,
+      currency,
+      next: {
+        conversionId,
+        status: 'rejected',
+        amountMicros: 0n,
+        currency,
+        requested: 'approved',
+        reason: 'cap_exceeded',
+      },
+      capDelta: null,
+    };
+  }
+  const capDelta = { conversions: 1, payoutMicros: amount };
+  const tooFast =
+    offer.minConversionSeconds !== null &&
+    p.receivedAt.getTime() - click.clickedAt.getTime() < offer.minConversionSeconds * 1000;
+  const tooMuch = offer.holdPayoutAboveMicros !== null && amount > offer.holdPayoutAboveMicros;
+  if (tooFast || tooMuch) {
+    const reason = tooFast ? 'fraud_suspected' : 'payout_above_threshold';
+    return {
+      kind: 'entry',
+      outcome: 'held',
+      entryType: 'held',
+      reason,
+      amountMicros: amount,
+      currency,
+      // The cap is reserved while held, so a release can never push the offer over it; the
+      // amount at stake is kept for the operator's release.
+      next: { conversionId, status: 'held', amountMicros: amount, currency, requested: 'approved', reason },
+      capDelta,
+    };
+  }
+  return {
+    kind: 'entry',
+    outcome: 'accepted',
+    entryType: 'approved',
+    reason: null,
+    amountMicros: amount,
+    currency,
+    next: {
+      conversionId,
+      status: 'approved',
+      amountMicros: amount,
+      currency,
+      requested: 'approved',
+      reason: null,
+    },
+    capDelta,
+  };
+}
+
+function transition(input: DecideInput, c: ConversionState): Decision {
+  const to = input.postback.status;
+  if (to === c.requested)
+    return { kind: 'suppressed', outcome: 'duplicate', reason: 'duplicate', detail: `repeat of ${to}` };
+  if (!PARTNER_TRANSITIONS[c.requested].includes(to)) {
+    return {
+      kind: 'suppressed',
+      outcome: 'rejected',
+      reason: 'invalid_transition',
+      detail: `${c.requested} -> ${to} is not a valid status change`,
+    };
+  }
+  switch (c.status) {
+    case 'pending': {
+      if (to === 'rejected') {
+        return {
+          kind: 'entry',
+          outcome: 'rejected',
+          entryType: 'rejected',
+          reason: 'advertiser_rejected',
+          amountMicros: 0n,
+          currency: c.currency,
+          next: { ...c, status: 'rejected', requested: 'rejected', reason: 'advertiser_rejected' },
+          capDelta: null,
+        };
+      }
+      const click = input.click.kind === 'found' ? input.click.click : undefined;
+      if (!click || !input.offer)
+        return {
+          kind: 'suppressed',
+          outcome: 'rejected',
+          reason: 'invalid_transition',
+          detail: 'click or offer no longer available',
+        };
+      return approve(input, c.conversionId, click, input.offer);
+    }
+    case 'approved':
+      return {
+        kind: 'entry',
+        outcome: 'accepted',
+        entryType: 'reversed',
+        reason: null,
+        amountMicros: c.amountMicros,
+        currency: c.currency,
+        next: { ...c, status: 'reversed', amountMicros: 0n, requested: 'reversed', reason: null },
+        capDelta: null,
+      };
+    case 'held':
+      // The advertiser took it back before an operator decided: nothing was ever paid.
+      return {
+        kind: 'entry',
+        outcome: 'rejected',
+        entryType: 'rejected',
+        reason: 'advertiser_rejected',
+        amountMicros: 0n,
+        currency: c.currency,
+        next: { ...c, status: 'rejected', amountMicros: 0n, requested: to, reason: 'advertiser_rejected' },
+        capDelta: { conversions: -1, payoutMicros: -c.amountMicros },
+      };
+    case 'rejected':
+    case 'reversed':
+      return {
+        kind: 'suppressed',
+        outcome: 'rejected',
+        reason: 'invalid_transition',
+        detail: `the conversion is ${c.status}${c.reason ? ` (${c.reason})` : ''}; ${to} changes nothing`,
+      };
+  }
+}

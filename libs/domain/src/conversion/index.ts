@@ -1,0 +1,3 @@
+export * from './conversion.types';
+export * from './ids';
+export * from './decide';

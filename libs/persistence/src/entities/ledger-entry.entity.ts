@@ -1,0 +1,48 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+
+/**
+ * The append-only ledger: one row per entry published on `conversions.ledger`, exactly once
+ * (entry_id). The database refuses UPDATE, DELETE and TRUNCATE on it (see the migration).
+ */
+@Entity({ name: 'ledger_entries' })
+@Index('ledger_entries_seq_uq', ['seq'], { unique: true })
+@Index('ledger_entries_conversion_idx', ['conversionId'])
+@Index('ledger_entries_occurred_idx', ['occurredAt'])
+export class LedgerEntryEntity {
+  @PrimaryColumn({ name: 'entry_id', type: 'varchar', length: 32 }) entryId!: string;
+  /** Commit order: the order entries are published in. */
+  @Column({ name: 'seq', type: 'bigint', generated: 'increment' }) seq!: string;
+  @Column({ name: 'entry_type', type: 'varchar', length: 16 }) entryType!: string;
+  @Column({ name: 'conversion_id', type: 'varchar', length: 32 }) conversionId!: string;
+  @Column({ name: 'conversion_status', type: 'varchar', length: 16 }) conversionStatus!: string;
+  @Column({ name: 'click_id', type: 'varchar', length: 128 }) clickId!: string;
+  @Column({ name: 'transaction_id', type: 'varchar', length: 128 }) transactionId!: string;
+  @Column({ name: 'offer_id', type: 'varchar', length: 64 }) offerId!: string;
+  @Column({ name: 'publisher_id', type: 'varchar', length: 64, nullable: true }) publisherId!: string | null;
+  @Column({ name: 'partner_id', type: 'varchar', length: 64 }) partnerId!: string;
+  @Column({ name: 'goal', type: 'varchar', length: 64 }) goal!: string;
+  @Column({ name: 'amount_micros', type: 'bigint' }) amountMicros!: string;
+  @Column({ name: 'currency', type: 'char', length: 3 }) currency!: string;
+  @Column({ name: 'reason_bucket', type: 'varchar', length: 16, nullable: true }) reasonBucket!:
+    string | null;
+  @Column({ name: 'reason_code', type: 'varchar', length: 32, nullable: true }) reasonCode!: string | null;
+  @Column({ name: 'sub1', type: 'varchar', length: 256, nullable: true }) sub1!: string | null;
+  @Column({ name: 'sub2', type: 'varchar', length: 256, nullable: true }) sub2!: string | null;
+  @Column({ name: 'sub3', type: 'varchar', length: 256, nullable: true }) sub3!: string | null;
+  @Column({ name: 'sub4', type: 'varchar', length: 256, nullable: true }) sub4!: string | null;
+  @Column({ name: 'sub5', type: 'varchar', length: 256, nullable: true }) sub5!: string | null;
+  @Column({ name: 'placement', type: 'varchar', length: 128, nullable: true }) placement!: string | null;
+  @Column({ name: 'geo', type: 'char', length: 2, nullable: true }) geo!: string | null;
+  @Column({ name: 'device', type: 'varchar', length: 16, nullable: true }) device!: string | null;
+  @Column({ name: 'clicked_at', type: 'timestamptz', nullable: true }) clickedAt!: Date | null;
+  /** When the postback (or operator decision) that caused it arrived. */
+  @Column({ name: 'occurred_at', type: 'timestamptz' }) occurredAt!: Date;
+  @Column({ name: 'recorded_at', type: 'timestamptz' }) recordedAt!: Date;
+  @Column({ name: 'late', type: 'boolean' }) late!: boolean;
+  /** Click to postback, in ms (null without a click). */
+  @Column({ name: 'postback_delay_ms', type: 'bigint', nullable: true }) postbackDelayMs!: string | null;
+  @Column({ name: 'source_event_id', type: 'varchar', length: 32 }) sourceEventId!: string;
+  @Column({ name: 'schema_version', type: 'int' }) schemaVersion!: number;
+  /** The exact JSON published on conversions.ledger. */
+  @Column({ name: 'payload', type: 'jsonb' }) payload!: Record<string, unknown>;
+}
