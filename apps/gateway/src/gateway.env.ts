@@ -22,6 +22,13 @@ export class GatewayEnv extends CommonEnv {
   @Max(10000)
   PRODUCE_MAX_BATCH = 500;
 
+  /** Produce requests in flight at once; each carries every event queued when it leaves. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(16)
+  PRODUCE_MAX_IN_FLIGHT = 4;
+
   /** A request whose event Kafka has not acknowledged by then is answered 503. */
   @Transform(toInt)
   @IsInt()

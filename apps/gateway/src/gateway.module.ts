@@ -31,6 +31,7 @@ export class GatewayModule {
             lingerMs: env.PRODUCE_LINGER_MS,
             maxBatch: env.PRODUCE_MAX_BATCH,
             sendTimeoutMs: env.PRODUCE_TIMEOUT_MS,
+            maxInFlight: env.PRODUCE_MAX_IN_FLIGHT,
           },
         }),
         HealthModule.register([KafkaBrokerIndicator, KafkaProducerIndicator, CatalogCache]),

@@ -1,9 +1,9 @@
 import 'reflect-metadata';
-import { ConsoleLogger, Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { ConfigError, loadEnv } from '@app/config';
+import { appLogger, ConfigError, loadEnv } from '@app/config';
 import { GatewayEnv } from './gateway.env';
 import { GatewayModule } from './gateway.module';
 import { registerBodyParsers } from './http/body-parsers';
@@ -17,7 +17,7 @@ export async function createGateway(env: GatewayEnv): Promise<NestFastifyApplica
     routerOptions: { ignoreTrailingSlash: true },
   });
   const app = await NestFactory.create<NestFastifyApplication>(GatewayModule.register(env), adapter, {
-    logger: env.LOG_FORMAT === 'json' ? new ConsoleLogger({ json: true }) : undefined,
+    logger: appLogger(env, 'gateway'),
     // Our own parsers keep the raw body that partners sign (see http/body-parsers.ts).
     bodyParser: false,
   });

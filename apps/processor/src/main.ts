@@ -1,8 +1,8 @@
 import 'reflect-metadata';
-import { ConsoleLogger, Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { ConfigError, loadEnv } from '@app/config';
+import { appLogger, ConfigError, loadEnv } from '@app/config';
 import { KafkaBatchServer } from '@app/kafka';
 import { ProcessorEnv } from './processor.env';
 import { ProcessorModule } from './processor.module';
@@ -13,7 +13,7 @@ export async function createProcessor(env: ProcessorEnv): Promise<NestFastifyApp
     ProcessorModule.register(env),
     new FastifyAdapter(),
     {
-      logger: env.LOG_FORMAT === 'json' ? new ConsoleLogger({ json: true }) : undefined,
+      logger: appLogger(env, 'processor'),
     },
   );
   app.connectMicroservice({ strategy: app.get(KafkaBatchServer) }, { inheritAppConfig: true });

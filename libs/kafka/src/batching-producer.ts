@@ -9,6 +9,12 @@ export interface BatchingProducerOptions {
   maxBatch: number;
   /** A caller is answered with an error when its message is not acknowledged in time. */
   sendTimeoutMs: number;
+  /**
+   * Batches in flight at once. 1 keeps the idempotent producer's strict per-partition order
+   * (the ledger relay); the gateway sends several, since each of its events is independent
+   * and a rare duplicate from a retried batch is absorbed downstream by the event id.
+   */
+  maxInFlight?: number;
 }
 
 interface Pending {
@@ -27,33 +33,39 @@ export class KafkaUnavailableError extends Error {
 /**
  * kafkajs has no linger setting: each send() is one request. This producer gathers messages
  * for a few milliseconds (or until maxBatch) and sends them in one acks=all request, while
- * each caller's promise still settles only when its own message is acknowledged. One batch is
- * in flight at a time (the idempotent producer's sequence numbers stay in order); messages
- * queue behind it and go out together as soon as it returns.
+ * each caller's promise still settles only when its own message is acknowledged. While the
+ * allowed number of batches is in flight, messages queue and go out together as soon as one
+ * returns, so batches grow with load instead of requests multiplying.
  */
 export class BatchingProducer {
   private readonly log = new Logger(BatchingProducer.name);
   private readonly producer: Producer;
   private queue: Pending[] = [];
-  private inFlight = false;
+  private inFlight = 0;
   private linger: NodeJS.Timeout | undefined;
   private connected = false;
   private connecting: Promise<void> | undefined;
   private lastError: string | undefined;
   private lastAckAt = 0;
 
+  private readonly maxInFlight: number;
+
   constructor(
     kafka: Kafka,
     private readonly opts: BatchingProducerOptions,
   ) {
+    this.maxInFlight = Math.max(1, opts.maxInFlight ?? 1);
+    const ordered = (opts.maxInFlight ?? 1) <= 1;
     this.producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
+      idempotent: ordered,
+      maxInFlightRequests: ordered ? 1 : undefined,
       allowAutoTopicCreation: false,
       createPartitioner: Partitioners.DefaultPartitioner,
       // The idempotent producer keeps retrying a batch until Kafka takes it (its sequence
       // numbers stay valid); callers are answered by sendTimeoutMs meanwhile.
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5000 },
+      retry: ordered
+        ? { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5000 }
+        : { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
     });
     this.producer.on(this.producer.events.DISCONNECT, () => {
       this.connected = false;
@@ -81,8 +93,8 @@ export class BatchingProducer {
   async disconnect(): Promise<void> {
     clearTimeout(this.linger);
     // Let what is queued go out (or fail) before the connection closes.
-    for (let i = 0; i < 100 && (this.inFlight || this.queue.length > 0); i++) {
-      if (!this.inFlight) this.flush();
+    for (let i = 0; i < 100 && (this.inFlight > 0 || this.queue.length > 0); i++) {
+      this.flush();
       await new Promise((r) => setTimeout(r, 50));
     }
     await this.producer.disconnect();
@@ -111,7 +123,7 @@ export class BatchingProducer {
       };
       this.queue.push(p);
       if (this.queue.length >= this.opts.maxBatch) this.flush();
-      else if (!this.linger && !this.inFlight)
+      else if (!this.linger && this.inFlight < this.maxInFlight)
         this.linger = setTimeout(() => this.flush(), this.opts.lingerMs);
     });
   }
@@ -129,9 +141,9 @@ export class BatchingProducer {
   private flush(): void {
     clearTimeout(this.linger);
     this.linger = undefined;
-    if (this.inFlight || this.queue.length === 0) return;
+    if (this.inFlight >= this.maxInFlight || this.queue.length === 0) return;
     const batch = this.queue.splice(0, this.opts.maxBatch);
-    this.inFlight = true;
+    this.inFlight++;
     const byTopic = new Map<string, Message[]>();
     for (const p of batch) {
       const list = byTopic.get(p.topic);
@@ -155,7 +167,7 @@ export class BatchingProducer {
         },
       )
       .finally(() => {
-        this.inFlight = false;
+        this.inFlight--;
         if (this.queue.length > 0) this.flush();
       });
   }

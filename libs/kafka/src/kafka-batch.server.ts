@@ -71,8 +71,11 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
     const consumer = kafka.consumer({
       groupId: this.groupId,
       allowAutoTopicCreation: false,
-      sessionTimeout: 30000,
-      heartbeatInterval: 3000,
+      // A killed member is noticed within 10 s (the next rebalance waits for no longer than
+      // that); batches heartbeat between messages, well inside it.
+      sessionTimeout: 10000,
+      rebalanceTimeout: 20000,
+      heartbeatInterval: 1000,
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10000 },
     });
     this.consumer = consumer;

@@ -4,3 +4,5 @@ export * from './app-process';
 export * from './own-kafka';
 export * from './partner-client';
 export * from './topic-count';
+export * from './traffic';
+export * from './own-postgres';

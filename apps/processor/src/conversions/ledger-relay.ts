@@ -84,7 +84,9 @@ export class LedgerRelay implements OnApplicationBootstrap, OnApplicationShutdow
             this.producer.send(topic, { key: r.conversion_id, value: JSON.stringify(r.payload) }),
           ),
         );
-        await em.query(`DELETE FROM ledger_outbox WHERE seq <= $1`, [rows[rows.length - 1]!.seq]);
+        // Exactly the rows published: a decision that committed meanwhile with a lower seq is
+        // still waiting (a range delete would drop it unpublished).
+        await em.query(`DELETE FROM ledger_outbox WHERE seq = ANY($1::bigint[])`, [rows.map((r) => r.seq)]);
         return rows.length;
       });
       this.lastError = undefined;

@@ -59,6 +59,7 @@ interface ConversionRow {
   currency: string;
   reason_code: string | null;
   entries: number;
+  first_received_at: Date;
 }
 
 const day = (d: Date) => d.toISOString().slice(0, 10);
@@ -181,7 +182,7 @@ export class PostbackDecider {
     const keys = facts.map((f, i) => conversionKey(f, lookups[i]!, offers[i]));
     const convIds = [...new Set(keys.map((k) => k.conversionId))].sort();
     const convRows = await em.query<ConversionRow[]>(
-      `SELECT conversion_id, status, requested, amount_micros, currency, reason_code, entries
+      `SELECT conversion_id, status, requested, amount_micros, currency, reason_code, entries, first_received_at
          FROM conversions WHERE conversion_id = ANY($1) ORDER BY conversion_id FOR UPDATE`,
       [convIds],
     );
@@ -195,6 +196,7 @@ export class PostbackDecider {
           amountMicros: BigInt(r.amount_micros),
           currency: r.currency,
           reason: r.reason_code as ReasonCode | null,
+          firstReceivedAt: r.first_received_at,
           entries: r.entries,
         },
       ]),
@@ -343,7 +345,9 @@ export class PostbackDecider {
           outcome(d.outcome, d.reason, d.detail, null);
           break;
         case 'entry': {
-          const late = !state && delayMs !== null && delayMs > this.env.LATE_AFTER_MS;
+          // Late valid: a first-time postback long after its click, accepted or held (not a reject).
+          const late =
+            !state && d.outcome !== 'rejected' && delayMs !== null && delayMs > this.env.LATE_AFTER_MS;
           const entry = buildLedgerEntry({
             postback: f,
             click,

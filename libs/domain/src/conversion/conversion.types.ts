@@ -97,6 +97,8 @@ export interface ConversionState {
   requested: PostbackStatus;
   /** Why it is rejected or held, if it is. */
   reason: ReasonCode | null;
+  /** When the conversion was first reported: click-to-conversion time is measured to it. */
+  firstReceivedAt?: Date;
 }
 
 /** What the offer has used on the conversion's UTC day, for caps. */

@@ -59,7 +59,10 @@ export function conversionKey(
   offer: OfferFacts | undefined,
 ): { conversionId: string; offerId: string; goal: string } {
   const offerId = p.offerId ?? (click.kind === 'found' ? click.click.offerId : '-');
-  const goal = p.event ?? offer?.goals[0] ?? 'default';
+  // An offer with the single goal 'default' has one conversion per transaction, whatever
+  // event name partners send with its statuses.
+  const singleGoal = offer !== undefined && offer.goals.length === 1 && offer.goals[0] === 'default';
+  const goal = singleGoal ? 'default' : (p.event ?? offer?.goals[0] ?? 'default');
   return { conversionId: conversionIdOf(offerId, p.transactionId, goal), offerId, goal };
 }
 
@@ -78,6 +81,15 @@ const HOUR_MS = 3_600_000;
  * input always yields the same decision, so replays and retries cannot change an outcome.
  */
 export function decide(input: DecideInput): Decision {
+  const d = decideRaw(input);
+  // Every state carries when its conversion was first reported (click-to-conversion time).
+  if (d.kind === 'entry' && d.next.firstReceivedAt === undefined) {
+    d.next.firstReceivedAt = input.conversion?.firstReceivedAt ?? input.postback.receivedAt;
+  }
+  return d;
+}
+
+function decideRaw(input: DecideInput): Decision {
   const { postback: p, conversion } = input;
   const key = conversionKey(p, input.click, input.offer);
   if (conversion) return transition(input, conversion);
@@ -164,8 +176,9 @@ export function decide(input: DecideInput): Decision {
 /** Revenue is written here only: caps first, then manual holds, then the approval. */
 function approve(input: DecideInput, conversionId: string, click: ClickFacts, offer: OfferFacts): Decision {
   const p = input.postback;
+  // A partner's currency goes with a partner's amount; the offer's default payout keeps its own.
   const amount = p.payoutMicros ?? offer.payoutMicros;
-  const currency = p.currency ?? offer.currency;
+  const currency = p.payoutMicros !== null ? (p.currency ?? offer.currency) : offer.currency;
   const overCount = offer.dailyCap !== null && input.usage.conversions + 1 > offer.dailyCap;
   const overPayout =
     offer.payoutCapMicros !== null && input.usage.payoutMicros + amount > offer.payoutCapMicros;
@@ -189,9 +202,11 @@ function approve(input: DecideInput, conversionId: string, click: ClickFacts, of
     };
   }
   const capDelta = { conversions: 1, payoutMicros: amount };
+  // Click to conversion: the conversion happened when it was first reported (pending or not).
+  const convertedAt = input.conversion?.firstReceivedAt ?? p.receivedAt;
   const tooFast =
     offer.minConversionSeconds !== null &&
-    p.receivedAt.getTime() - click.clickedAt.getTime() < offer.minConversionSeconds * 1000;
+    convertedAt.getTime() - click.clickedAt.getTime() < offer.minConversionSeconds * 1000;
   const tooMuch = offer.holdPayoutAboveMicros !== null && amount > offer.holdPayoutAboveMicros;
   if (tooFast || tooMuch) {
     const reason = tooFast ? 'fraud_suspected' : 'payout_above_threshold';

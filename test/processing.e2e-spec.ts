@@ -1,0 +1,223 @@
+import { ulid } from 'ulid';
+import { clickEvent, poll, postbackEvent, produceEvents, readTopic, seedOffer } from '@app/testing';
+import { type RunningSystem, startSystem } from './support';
+
+/** The processing rules (PRODUCT.md, processing issue) end to end over real Kafka and Postgres. */
+describe('processing', () => {
+  let sys: RunningSystem;
+  const P = 'partner-p';
+  const topic = (t: string) => `${sys.prefix}${t}`;
+  const entriesOf = async (tx: string) =>
+    (await sys.db.ds.query(
+      `SELECT entry_type, amount_micros, reason_code, late FROM ledger_entries WHERE transaction_id = $1 ORDER BY seq`,
+      [tx],
+    )) as {
+      entry_type: string;
+      amount_micros: string;
+      reason_code: string | null;
+      late: boolean;
+    }[];
+  const outcomesOf = async (tx: string) =>
+    (await sys.db.ds.query(
+      `SELECT outcome, reason_code, attempts FROM postback_outcomes WHERE transaction_id = $1 ORDER BY event_id`,
+      [tx],
+    )) as {
+      outcome: string;
+      reason_code: string | null;
+      attempts: number;
+    }[];
+  const settled = (tx: string, n: number) =>
+    poll(
+      `${n} final outcomes for ${tx}`,
+      async () => {
+        const o = await outcomesOf(tx);
+        return o.length === n && o.every((x) => x.outcome !== 'retry_scheduled') ? o : undefined;
+      },
+      30000,
+    );
+
+  beforeAll(async () => {
+    sys = await startSystem('processing', {
+      env: { RETRY_DELAYS_MS: '800,1500,2500', CLICK_WATERMARK_MARGIN_MS: '3000' },
+    });
+    await seedOffer(sys.db.ds, { id: 'o-main', payout: '2000000', allowedGeos: ['US', 'DE'] });
+    await seedOffer(sys.db.ds, { id: 'o-other' });
+    await seedOffer(sys.db.ds, { id: 'o-cap', dailyCap: 2 });
+    await seedOffer(sys.db.ds, { id: 'o-hold', minConversionSeconds: 3600 });
+    await sys.db.ds.query(
+      `UPDATE offers SET attribution_window_hours = 1, updated_at = now() WHERE id = 'o-other'`,
+    );
+  });
+  afterAll(async () => {
+    await sys?.stop();
+  });
+
+  it('one approval for repeated deliveries, then a reversal of the same amount', async () => {
+    const c = clickEvent('o-main', 'pub-1');
+    await produceEvents(topic('clicks.recorded'), [c]);
+    await poll(
+      'click stored',
+      async () => (await sys.db.ds.query(`SELECT 1 FROM clicks WHERE click_id = $1`, [c.id]))[0],
+    );
+    const approve = () =>
+      postbackEvent(P, c.id, 'tx-a', 'approved', { payout_micros: '2500000', currency: 'USD' });
+    await produceEvents(topic('postbacks.received'), [
+      approve(),
+      approve(),
+      approve(),
+      postbackEvent(P, c.id, 'tx-a', 'reversed'),
+      approve(),
+    ]);
+    const outcomes = await settled('tx-a', 5);
+    expect(outcomes.map((o) => o.outcome)).toEqual([
+      'accepted',
+      'duplicate',
+      'duplicate',
+      'accepted',
+      'rejected',
+    ]);
+    expect(outcomes[4]!.reason_code).toBe('invalid_transition');
+    expect(await entriesOf('tx-a')).toEqual([
+      { entry_type: 'approved', amount_micros: '2500000', reason_code: null, late: false },
+      { entry_type: 'reversed', amount_micros: '2500000', reason_code: null, late: false },
+    ]);
+    const onTopic = (await readTopic(topic('conversions.ledger'), 2, 15000)) as {
+      transaction_id: string;
+      entry_type: string;
+    }[];
+    expect(onTopic.filter((e) => e.transaction_id === 'tx-a').map((e) => e.entry_type)).toEqual([
+      'approved',
+      'reversed',
+    ]);
+  });
+
+  it('pending then approved is a transition; approved then pending is refused', async () => {
+    const c = clickEvent('o-main', 'pub-1');
+    await produceEvents(topic('clicks.recorded'), [c]);
+    await poll(
+      'click stored',
+      async () => (await sys.db.ds.query(`SELECT 1 FROM clicks WHERE click_id = $1`, [c.id]))[0],
+    );
+    await produceEvents(topic('postbacks.received'), [
+      postbackEvent(P, c.id, 'tx-b', 'pending'),
+      postbackEvent(P, c.id, 'tx-b', 'approved'),
+      postbackEvent(P, c.id, 'tx-b', 'pending'),
+    ]);
+    await settled('tx-b', 3);
+    expect((await entriesOf('tx-b')).map((e) => `${e.entry_type}:${e.amount_micros}`)).toEqual([
+      'pending:0',
+      'approved:2000000',
+    ]);
+  });
+
+  it('hard rejects: blocked geo, offer mismatch, expired click, malformed and never-minted click ids', async () => {
+    const fr = clickEvent('o-main', 'pub-1', new Date(), { geo: 'FR' });
+    const old = clickEvent('o-other', 'pub-1', new Date(Date.now() - 2 * 3600_000));
+    const ok = clickEvent('o-main', 'pub-1');
+    await produceEvents(topic('clicks.recorded'), [fr, old, ok]);
+    await poll('clicks stored', async () =>
+      (
+        await sys.db.ds.query(`SELECT count(*)::int AS n FROM clicks WHERE click_id = ANY($1)`, [
+          [fr.id, old.id, ok.id],
+        ])
+      )[0].n === 3
+        ? true
+        : undefined,
+    );
+    const neverMinted = ulid(Date.now() - 3600_000);
+    await produceEvents(topic('postbacks.received'), [
+      postbackEvent(P, fr.id, 'tx-geo', 'approved'),
+      postbackEvent(P, ok.id, 'tx-mismatch', 'approved', { offer_id: 'o-other' }),
+      postbackEvent(P, old.id, 'tx-expired', 'approved'),
+      postbackEvent(P, 'not-a-click-id', 'tx-malformed', 'approved', { offer_id: 'o-main' }),
+      postbackEvent(P, neverMinted, 'tx-forged', 'approved', { offer_id: 'o-main' }),
+    ]);
+    for (const [tx, code] of [
+      ['tx-geo', 'blocked_geo'],
+      ['tx-mismatch', 'offer_mismatch'],
+      ['tx-expired', 'click_expired'],
+      ['tx-malformed', 'unknown_click'],
+      ['tx-forged', 'unknown_click'],
+    ] as const) {
+      const [o] = await settled(tx, 1);
+      expect(o).toMatchObject({ outcome: 'rejected', reason_code: code });
+      // Decided at once: a forged but well-formed id never waits out the retry budget.
+      expect(o!.attempts).toBe(0);
+      expect(await entriesOf(tx)).toEqual([
+        { entry_type: 'rejected', amount_micros: '0', reason_code: code, late: false },
+      ]);
+    }
+  });
+
+  it('retries a postback whose click is not visible yet, and keeps a later reversal behind it', async () => {
+    const c = clickEvent('o-main', 'pub-1');
+    await produceEvents(topic('postbacks.received'), [
+      postbackEvent(P, c.id, 'tx-early', 'approved'),
+      postbackEvent(P, c.id, 'tx-early', 'reversed'),
+    ]);
+    const parked = await poll('parked', async () => {
+      const o = await outcomesOf('tx-early');
+      return o.length === 2 ? o : undefined;
+    });
+    expect(parked.every((o) => o.outcome === 'retry_scheduled')).toBe(true);
+    await produceEvents(topic('clicks.recorded'), [c]);
+    const done = await settled('tx-early', 2);
+    expect(done.map((o) => o.outcome)).toEqual(['accepted', 'accepted']);
+    expect((await entriesOf('tx-early')).map((e) => e.entry_type)).toEqual(['approved', 'reversed']);
+    expect((await sys.db.ds.query(`SELECT count(*)::int AS n FROM parked_postbacks`))[0].n).toBe(0);
+  });
+
+  it('turns a click that never arrives into unknown_click after the retry budget', async () => {
+    const ghost = ulid(Date.now() + 60_000); // minted "in the future": always newer than the watermark
+    await produceEvents(topic('postbacks.received'), [
+      postbackEvent(P, ghost, 'tx-ghost', 'approved', { offer_id: 'o-main' }),
+    ]);
+    const [o] = await settled('tx-ghost', 1);
+    expect(o).toMatchObject({ outcome: 'rejected', reason_code: 'unknown_click', attempts: 3 });
+  });
+
+  it('enforces the daily cap under concurrent approvals, and holds too-fast conversions for review', async () => {
+    const clicks = Array.from({ length: 5 }, () => clickEvent('o-cap', 'pub-1'));
+    const fast = clickEvent('o-hold', 'pub-1');
+    await produceEvents(topic('clicks.recorded'), [...clicks, fast]);
+    await poll('clicks stored', async () =>
+      (await sys.db.ds.query(`SELECT count(*)::int AS n FROM clicks WHERE offer_id IN ('o-cap','o-hold')`))[0]
+        .n === 6
+        ? true
+        : undefined,
+    );
+    await produceEvents(topic('postbacks.received'), [
+      ...clicks.map((c, i) => postbackEvent(P, c.id, `tx-cap-${i}`, 'approved')),
+      postbackEvent(P, fast.id, 'tx-fast', 'approved'),
+    ]);
+    const results = [];
+    for (let i = 0; i < 5; i++) results.push((await settled(`tx-cap-${i}`, 1))[0]!);
+    expect(results.filter((r) => r.outcome === 'accepted')).toHaveLength(2);
+    expect(results.filter((r) => r.reason_code === 'cap_exceeded')).toHaveLength(3);
+    const [held] = await settled('tx-fast', 1);
+    expect(held).toMatchObject({ outcome: 'held', reason_code: 'fraud_suspected' });
+    expect((await entriesOf('tx-fast'))[0]).toMatchObject({ entry_type: 'held', amount_micros: '1000000' });
+  });
+
+  it('the database refuses UPDATE, DELETE and TRUNCATE on the ledger', async () => {
+    for (const sql of [
+      'UPDATE ledger_entries SET amount_micros = 0',
+      'DELETE FROM ledger_entries',
+      'TRUNCATE ledger_entries',
+    ]) {
+      await expect(sys.db.ds.query(sql)).rejects.toThrow(/append-only/);
+    }
+    expect(
+      (await sys.db.ds.query(`SELECT count(*)::int AS n FROM ledger_entries WHERE amount_micros > 0`))[0].n,
+    ).toBeGreaterThan(0);
+  });
+
+  it('gives every postback exactly one outcome', async () => {
+    const [row] = await sys.db.ds.query(
+      `SELECT (SELECT count(*) FROM postbacks)::int AS inbox, (SELECT count(*) FROM postback_outcomes)::int AS outcomes,
+              (SELECT count(*) FROM postbacks p LEFT JOIN postback_outcomes o USING (event_id) WHERE o.event_id IS NULL)::int AS missing`,
+    );
+    expect(row.missing).toBe(0);
+    expect(row.outcomes).toBe(row.inbox);
+  });
+});
