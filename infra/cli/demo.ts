@@ -91,10 +91,39 @@ async function main(): Promise<void> {
           object | undefined,
     );
     say(`postbacks row: ${JSON.stringify(p)}`);
+    const e = await poll(
+      'the ledger entry',
+      async () =>
+        (await pg.query('SELECT payload FROM ledger_entries WHERE transaction_id = $1', [tx])).rows[0] as
+          { payload: object } | undefined,
+    );
+    say(`ledger entry (also on the conversions.ledger topic): ${JSON.stringify(e.payload)}`);
+    // The same postback again is a duplicate: counted, never paid twice.
+    await fetch(`${gateway}/v1/postbacks/demo-partner?${query}`, {
+      headers: {
+        'x-postback-timestamp': String(ts),
+        'x-postback-signature': signatureHeader(SECRET, ts, query),
+      },
+    });
+    const summary = await pg.query(
+      `SELECT outcome, coalesce(reason_code, '-') AS reason, count(*)::int AS n FROM postback_outcomes GROUP BY 1, 2 ORDER BY 1, 2`,
+    );
+    const money = await pg.query(
+      `SELECT currency, sum(CASE entry_type WHEN 'approved' THEN amount_micros WHEN 'reversed' THEN -amount_micros ELSE 0 END)::text AS net
+         FROM ledger_entries GROUP BY 1 ORDER BY 1`,
+    );
+    say('reconciliation so far (all postbacks in this database):');
+    console.table(summary.rows);
+    console.table(
+      money.rows.map((r: { currency: string; net: string }) => ({
+        currency: r.currency,
+        net_revenue: (Number(r.net) / 1e6).toFixed(6),
+      })),
+    );
   } finally {
     await pg.end();
   }
-  say('the click and the postback went gateway -> Kafka -> processor -> Postgres');
+  say('the click and the postback went gateway -> Kafka -> processor -> Postgres and the ledger topic');
 }
 
 main().catch((e: Error) => {

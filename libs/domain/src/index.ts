@@ -4,3 +4,4 @@ export * from './signature';
 export * from './ip-allowlist';
 export * from './click-id';
 export * from './conversion';
+export * from './ulid';

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { monotonicFactory } from 'ulid';
+import { ulidFactory } from '@app/domain';
 import {
   assertValidEvent,
   type EventEnvelope,
@@ -12,7 +12,7 @@ import { CommonEnv } from '@app/config';
 import { BatchingProducer } from '@app/kafka';
 
 /** Monotonic within this process, so ids minted in the same millisecond still sort in order. */
-export const newId = monotonicFactory();
+export const newId = ulidFactory();
 
 /**
  * Wraps a payload in the event envelope, checks it against its published schema and sends it;
