@@ -85,6 +85,17 @@ interface AliasLookup {
   folded: Map<string, CanonicalField>;
 }
 
+// Built once per dictionary object (partners' dictionaries are compiled once per version).
+const lookups = new WeakMap<KeyDictionary, AliasLookup>();
+let defaultLookup: AliasLookup | undefined;
+
+function lookupFor(dict: KeyDictionary | undefined): AliasLookup {
+  if (!dict) return (defaultLookup ??= buildLookup(undefined));
+  let l = lookups.get(dict);
+  if (!l) lookups.set(dict, (l = buildLookup(dict)));
+  return l;
+}
+
 function buildLookup(dict: KeyDictionary | undefined): AliasLookup {
   const exact = new Map<string, CanonicalField>();
   const folded = new Map<string, CanonicalField>();
@@ -129,7 +140,7 @@ function collapse(raw: unknown): Values {
 
 /** Maps partner parameter names onto canonical fields. Never throws; unknown parameters are kept in `extra`. */
 export function normalizePostbackParams(raw: RawParams, dict?: KeyDictionary): NormalizeResult {
-  const lookup = buildLookup(dict);
+  const lookup = lookupFor(dict);
   const fields: Partial<Record<CanonicalField, string>> = {};
   const sourceOf: Partial<Record<CanonicalField, string>> = {};
   const extra: Array<[string, string]> = [];

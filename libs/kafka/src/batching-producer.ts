@@ -22,7 +22,7 @@ interface Pending {
   message: Message;
   resolve: () => void;
   reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
+  deadline: number;
   settled: boolean;
 }
 
@@ -41,6 +41,9 @@ export class BatchingProducer {
   private readonly log = new Logger(BatchingProducer.name);
   private readonly producer: Producer;
   private queue: Pending[] = [];
+  /** Every caller not answered yet, queued or in flight. */
+  private readonly waiting = new Set<Pending>();
+  private sweeper: NodeJS.Timeout | undefined;
   private inFlight = 0;
   private linger: NodeJS.Timeout | undefined;
   private connected = false;
@@ -119,8 +122,11 @@ export class BatchingProducer {
         resolve,
         reject,
         settled: false,
-        timer: setTimeout(() => this.expire(p), this.opts.sendTimeoutMs),
+        deadline: Date.now() + this.opts.sendTimeoutMs,
       };
+      this.waiting.add(p);
+      // One sweep timer for all waiting callers, not one timer per message.
+      this.sweeper ??= setInterval(() => this.sweep(), Math.min(100, this.opts.sendTimeoutMs)).unref();
       this.queue.push(p);
       if (this.queue.length >= this.opts.maxBatch) this.flush();
       else if (!this.linger && this.inFlight < this.maxInFlight)
@@ -128,9 +134,19 @@ export class BatchingProducer {
     });
   }
 
+  private sweep(): void {
+    const now = Date.now();
+    for (const p of this.waiting) if (p.deadline <= now) this.expire(p);
+    if (this.waiting.size === 0) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+  }
+
   private expire(p: Pending): void {
     if (p.settled) return;
     p.settled = true;
+    this.waiting.delete(p);
     // Still queued: it will not be sent at all. In flight: it may still land; the caller was
     // told "unavailable", retries, and downstream dedupe absorbs the repeat.
     const idx = this.queue.indexOf(p);
@@ -175,7 +191,7 @@ export class BatchingProducer {
   private settle(p: Pending, error?: Error): void {
     if (p.settled) return;
     p.settled = true;
-    clearTimeout(p.timer);
+    this.waiting.delete(p);
     if (error) p.reject(error);
     else p.resolve();
   }
