@@ -173,6 +173,14 @@ export class PostbackDecider {
     }
 
     // Offers (cached catalog), conversion keys, and the conversions they name, locked.
+    // An offer created moments ago may not be in this instance's cache yet: refresh once
+    // rather than reject its first conversion as unknown_offer.
+    const wanted = facts.map(
+      (f, i) =>
+        f.offerId ??
+        (lookups[i]!.kind === 'found' ? (lookups[i] as { click: ClickFacts }).click.offerId : undefined),
+    );
+    if (wanted.some((id) => id !== undefined && !this.catalog.offer(id))) await this.catalog.refresh();
     const offers = facts.map((f, i) => {
       const l = lookups[i]!;
       const id = f.offerId ?? (l.kind === 'found' ? l.click.offerId : undefined);
