@@ -13,18 +13,11 @@
  * (default 5), BENCH_CLICKS (default 1000), BENCH_SKIP_BUILD=1 (use dist/ as it is),
  * KAFKA_BROKERS, DATABASE_URL (the server; the bench creates its own database on it).
  */
-import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import autocannon from 'autocannon';
-import { canonicalQuery, signatureHeader } from '@app/domain';
 import {
   type AppProcess,
   createTestDatabase,
   createTestTopics,
   freePort,
-  spawnApp,
   TEST_BROKERS,
   type TestDatabase,
   uniquePrefix,
@@ -33,7 +26,6 @@ import {
 import {
   CpuMeter,
   envInt,
-  exitAfterFlush,
   localBrokerPid,
   fmt,
   formatTable,
@@ -43,13 +35,26 @@ import {
   WHOLE_BOX,
   writeResults,
 } from './lib/stats';
+import {
+  type BenchCatalog,
+  BROKER,
+  ensureGatewayBuilt,
+  MAX_KEPT_BODIES,
+  mintClicks,
+  probePostback,
+  runBenchMain,
+  SELF,
+  sendPostbacks,
+  setUpCatalog,
+  spawnGateway,
+  stopApp,
+  throwIfInterrupted,
+  trapInterrupt,
+  wasInterrupted,
+} from './lib/system';
 
-const ROOT = join(__dirname, '..');
-const GATEWAY_ENTRY = join(ROOT, 'dist', 'apps', 'gateway', 'src', 'main.js');
-export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
-const MAX_KEPT_BODIES = 5;
-const SELF = 'load generator (bench process)';
-const BROKER = 'kafka broker (shared)';
+// Shared with pipeline.ts; moved to lib/system.ts and still exported from here.
+export { BENCH_ADMIN_TOKEN, ensureGatewayBuilt, signedPostback } from './lib/system';
 
 export interface GatewayBenchOptions {
   connections?: number;
@@ -89,155 +94,13 @@ export interface GatewayBenchResult {
   machine: ReturnType<typeof machine>;
 }
 
-/** Builds dist/ when sources changed (infra's ensure_build) and checks that the gateway entry exists. */
-export function ensureGatewayBuilt(build: boolean, log: (s: string) => void): void {
-  if (build) {
-    log('building dist/ if sources changed (infra/bin/lib.sh ensure_build)');
-    const r = spawnSync('bash', ['-c', `source "${join(ROOT, 'infra', 'bin', 'lib.sh')}"; ensure_build`], {
-      cwd: ROOT,
-      stdio: ['ignore', 'inherit', 'inherit'],
-      timeout: 300_000,
-    });
-    if (r.status !== 0)
-      throw new Error(
-        `the build failed (exit ${r.status ?? r.signal ?? 'unknown'}); fix it or run with BENCH_SKIP_BUILD=1 against the dist/ you have`,
-      );
-  }
-  if (!existsSync(GATEWAY_ENTRY)) throw new Error(`${GATEWAY_ENTRY} is missing: run \`npm run build\` first`);
-}
+/** The 404 of an admin create call: the route is not there (yet), which stops the bench with this message. */
+const adminNotThereYet = (path: string, r: { text: string }) =>
+  `the admin API is not there yet: POST ${path} answered 404 (${r.text.slice(0, 300)}). ` +
+  'The gateway bench needs POST /v1/admin/publishers, /v1/admin/offers and /v1/admin/partners ' +
+  '(with HMAC partner auth) in the built gateway; run it again once they are in (and built).';
 
-interface HttpAnswer {
-  status: number;
-  text: string;
-  body: unknown;
-}
-
-async function call(base: string, method: string, path: string, body?: unknown, token?: string) {
-  const r = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    /* not JSON */
-  }
-  return { status: r.status, text, body: parsed } satisfies HttpAnswer;
-}
-
-/** An admin create call; a 404 means the route is not there (yet), which stops the bench with that message. */
-async function adminCreate(base: string, path: string, body: unknown): Promise<HttpAnswer> {
-  const r = await call(base, 'POST', path, body, BENCH_ADMIN_TOKEN);
-  if (r.status === 404)
-    throw new Error(
-      `the admin API is not there yet: POST ${path} answered 404 (${r.text.slice(0, 300)}). ` +
-        'The gateway bench needs POST /v1/admin/publishers, /v1/admin/offers and /v1/admin/partners ' +
-        '(with HMAC partner auth) in the built gateway; run it again once they are in (and built).',
-    );
-  if (r.status < 200 || r.status >= 300)
-    throw new Error(`POST ${path} answered ${r.status}: ${r.text.slice(0, 500)}`);
-  return r;
-}
-
-interface BenchCatalog {
-  publisherId: string;
-  offerId: string;
-  partnerId: string;
-  secret: string;
-}
-
-async function setUpCatalog(base: string, tag: string): Promise<BenchCatalog> {
-  const c: BenchCatalog = {
-    publisherId: `bench-pub-${tag}`,
-    offerId: `bench-offer-${tag}`,
-    partnerId: `bench-partner-${tag}`,
-    secret: randomBytes(24).toString('hex'),
-  };
-  await adminCreate(base, '/v1/admin/publishers', { id: c.publisherId, name: 'Bench publisher' });
-  await adminCreate(base, '/v1/admin/offers', {
-    id: c.offerId,
-    name: 'Bench offer',
-    landing_url: 'https://adv.example/l?c={click_id}',
-    payout: '1.50',
-    currency: 'USD',
-  });
-  await adminCreate(base, '/v1/admin/partners', {
-    id: c.partnerId,
-    name: 'Bench partner',
-    auth: { mode: 'hmac', secret: c.secret },
-    rate_limit_per_second: 1_000_000,
-  });
-  return c;
-}
-
-async function mintClicks(base: string, cat: BenchCatalog, count: number, log: (s: string) => void) {
-  const clickBody = (i: number) => ({
-    offer_id: cat.offerId,
-    publisher_id: cat.publisherId,
-    sub1: `bench-${i}`,
-    placement: 'bench',
-    geo: 'US',
-    device: 'mobile',
-  });
-  // The first click may meet a catalog cache that has not seen the new offer yet: retry briefly.
-  const deadline = Date.now() + 15_000;
-  let first: HttpAnswer;
-  for (;;) {
-    first = await call(base, 'POST', '/v1/clicks', clickBody(0));
-    if (first.status !== 404 || Date.now() > deadline) break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  const idOf = (r: HttpAnswer): string => {
-    const id = (r.body as { click_id?: unknown } | null)?.click_id;
-    if (r.status !== 201 || typeof id !== 'string')
-      throw new Error(`POST /v1/clicks answered ${r.status}: ${r.text.slice(0, 500)}`);
-    return id;
-  };
-  const clicks: string[] = [idOf(first)];
-  let next = 1;
-  const worker = async () => {
-    while (next < count) {
-      const i = next++;
-      clicks.push(idOf(await call(base, 'POST', '/v1/clicks', clickBody(i))));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(20, count) }, worker));
-  log(`minted ${fmt(clicks.length)} clicks`);
-  return clicks;
-}
-
-/** Path and headers of one signed GET postback, as a partner sends it (docs/partners/postbacks.md). */
-export function signedPostback(
-  cat: BenchCatalog,
-  clickId: string,
-  transactionId: string,
-  nowSeconds = Math.floor(Date.now() / 1000),
-): { path: string; headers: Record<string, string> } {
-  const canonical = canonicalQuery([
-    ['click_id', clickId],
-    ['transaction_id', transactionId],
-    ['status', 'approved'],
-    ['payout', '1.50'],
-    ['currency', 'USD'],
-  ]);
-  return {
-    path: `/v1/postbacks/${encodeURIComponent(cat.partnerId)}?${canonical}`,
-    headers: {
-      'x-postback-timestamp': String(nowSeconds),
-      'x-postback-signature': signatureHeader(cat.secret, nowSeconds, canonical),
-    },
-  };
-}
-
-let activeInstance: autocannon.Instance | undefined;
-let interrupted = false;
-
+/** Signed GET postbacks for `seconds` at fixed concurrency; transaction ids `<txPrefix>-<i>`. */
 async function drive(
   base: string,
   cat: BenchCatalog,
@@ -246,67 +109,23 @@ async function drive(
   connections: number,
   seconds: number,
 ): Promise<RunFigures> {
-  let seq = 0;
-  let non2xx = 0;
-  const samples: Array<{ status: number; body: string }> = [];
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    activeInstance = autocannon(
-      {
-        url: base,
-        connections,
-        duration: seconds,
-        timeout: 10,
-        requests: [
-          {
-            method: 'GET',
-            setupRequest: (req) => {
-              const i = seq++;
-              const p = signedPostback(cat, clicks[i % clicks.length]!, `${txPrefix}-${i}`);
-              return { ...req, method: 'GET', path: p.path, headers: { ...req.headers, ...p.headers } };
-            },
-            onResponse: (status, body) => {
-              if (status >= 200 && status < 300) return;
-              non2xx++;
-              if (samples.length < MAX_KEPT_BODIES) samples.push({ status, body: body.slice(0, 500) });
-            },
-          },
-        ],
-      },
-      (err: unknown, res) =>
-        err ? reject(err instanceof Error ? err : new Error(JSON.stringify(err))) : resolve(res),
-    );
-  }).finally(() => (activeInstance = undefined));
-
-  const statusCodes: Record<string, number> = {};
-  for (const [code, v] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = v.count ?? 0;
+  const load = await sendPostbacks(base, cat, clicks, (i) => `${txPrefix}-${i}`, {
+    connections,
+    duration: seconds,
+  });
+  const result = load.result;
   return {
     seconds: result.duration,
     requests: result.requests.total,
     ok2xx: result['2xx'],
     reqPerSecMean: result.requests.average,
-    latencyMs: {
-      p50: result.latency.p50,
-      p90: result.latency.p90,
-      p99: result.latency.p99,
-      max: result.latency.max,
-      mean: result.latency.average,
-    },
+    latencyMs: load.latencyMs,
     errors: result.errors,
     timeouts: result.timeouts,
-    // autocannon's own count and ours should agree; report the larger.
-    non2xx: Math.max(non2xx, result.non2xx),
-    statusCodes,
-    non2xxSamples: samples,
+    non2xx: load.non2xx,
+    statusCodes: load.statusCodes,
+    non2xxSamples: load.non2xxSamples,
   };
-}
-
-async function stopApp(app: AppProcess): Promise<void> {
-  const killer = setTimeout(() => app.proc.kill('SIGKILL'), 15_000);
-  try {
-    await app.stop('SIGTERM');
-  } finally {
-    clearTimeout(killer);
-  }
 }
 
 /** Starts the system, runs warm-up and measured load, tears everything down. */
@@ -325,15 +144,8 @@ export async function runGatewayBench(opts: GatewayBenchOptions = {}): Promise<G
   let topics: { drop(): Promise<void> } | undefined;
   let app: AppProcess | undefined;
   const rss = new RssSampler({}, SELF);
-  const onSigint = () => {
-    interrupted = true;
-    log('interrupted: stopping the load and cleaning up');
-    activeInstance?.stop();
-  };
-  process.on('SIGINT', onSigint);
-  const check = () => {
-    if (interrupted) throw new Error('interrupted');
-  };
+  const untrapInterrupt = trapInterrupt(log);
+  const check = throwIfInterrupted;
   try {
     db = await createTestDatabase();
     log(`database ${db.name} (migrated)`);
@@ -342,14 +154,7 @@ export async function runGatewayBench(opts: GatewayBenchOptions = {}): Promise<G
     check();
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    app = spawnApp('gateway', {
-      DATABASE_URL: db.url,
-      KAFKA_BROKERS: brokers.join(','),
-      TOPIC_PREFIX: prefix,
-      PORT: String(port),
-      ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
-      LOG_LEVEL: 'warn',
-    });
+    app = spawnGateway(db, brokers, prefix, port);
     log(`gateway pid ${app.proc.pid ?? '?'} on ${base}; waiting for /health/ready`);
     await waitReady(app, `${base}/health/ready`, 90_000);
     if (app.proc.pid !== undefined) rss.add('gateway', app.proc.pid);
@@ -357,20 +162,19 @@ export async function runGatewayBench(opts: GatewayBenchOptions = {}): Promise<G
     if (brokerPid !== undefined) rss.add(BROKER, brokerPid);
     check();
 
-    const cat = await setUpCatalog(base, tag);
-    const clicks = await mintClicks(base, cat, clickCount, log);
+    const cat = await setUpCatalog(base, tag, adminNotThereYet);
+    const clicks = await mintClicks(base, cat, clickCount);
+    log(`minted ${fmt(clicks.length)} clicks`);
     check();
 
     // One postback by hand: a clear message when signing or partner auth is not what we expect.
-    const probe = signedPostback(cat, clicks[0]!, `${tag}-probe`);
-    const answer = await fetch(`${base}${probe.path}`, { headers: probe.headers });
-    const probeText = await answer.text();
-    if (answer.status === 404)
-      throw new Error(
-        `GET /v1/postbacks/<partner> answered 404 (${probeText.slice(0, 300)}): not there yet?`,
-      );
-    if (answer.status !== 200)
-      throw new Error(`a signed postback answered ${answer.status}: ${probeText.slice(0, 500)}`);
+    await probePostback(
+      base,
+      cat,
+      clicks[0]!,
+      `${tag}-probe`,
+      (text) => `GET /v1/postbacks/<partner> answered 404 (${text.slice(0, 300)}): not there yet?`,
+    );
 
     const idleRss = app.proc.pid !== undefined ? ((await readRssBytes(app.proc.pid)) ?? NaN) : NaN;
 
@@ -398,11 +202,11 @@ export async function runGatewayBench(opts: GatewayBenchOptions = {}): Promise<G
       machine: machine(),
     };
   } catch (e) {
-    const logs = interrupted ? undefined : app?.logs().trim();
+    const logs = wasInterrupted() ? undefined : app?.logs().trim();
     if (logs) log(`--- gateway output (last 3000 characters) ---\n${logs.slice(-3000)}\n---`);
     throw e;
   } finally {
-    process.off('SIGINT', onSigint);
+    untrapInterrupt();
     await rss.stop();
     if (app) await stopApp(app).catch((e: unknown) => log(`could not stop the gateway: ${String(e)}`));
     await db?.drop().catch((e: unknown) => log(`could not drop database ${db?.name}: ${String(e)}`));
@@ -506,12 +310,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module) {
-  main().then(
-    () => exitAfterFlush(typeof process.exitCode === 'number' ? process.exitCode : 0),
-    (e: unknown) => {
-      console.error('gateway bench failed:', e instanceof Error ? e.message : e);
-      exitAfterFlush(1);
-    },
-  );
-}
+if (require.main === module) runBenchMain('gateway bench', main);

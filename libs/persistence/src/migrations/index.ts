@@ -2,5 +2,12 @@ import { Foundation1795537576936 } from './1795537576936-Foundation';
 import { Catalog1795538418837 } from './1795538418837-Catalog';
 import { Processing1795539648948 } from './1795539648948-Processing';
 
+import { LedgerAppRole1795541000000 } from './1795541000000-LedgerAppRole';
+
 /** Every migration, in order. `npm run migration:check` fails when entities drift from these. */
-export const MIGRATIONS = [Foundation1795537576936, Catalog1795538418837, Processing1795539648948];
+export const MIGRATIONS = [
+  Foundation1795537576936,
+  Catalog1795538418837,
+  Processing1795539648948,
+  LedgerAppRole1795541000000,
+];
