@@ -17,6 +17,22 @@ export interface EntryContext {
   sourceId?: string;
 }
 
+/** The click's source tags as ledger and read-model columns (all null without a click). */
+export function sourceTags(click: ClickFacts | undefined) {
+  return {
+    publisher_id: click?.publisherId ?? null,
+    sub1: click?.sub1 ?? null,
+    sub2: click?.sub2 ?? null,
+    sub3: click?.sub3 ?? null,
+    sub4: click?.sub4 ?? null,
+    sub5: click?.sub5 ?? null,
+    placement: click?.placement ?? null,
+    geo: click?.geo ?? null,
+    device: click?.device ?? null,
+    clicked_at: click?.clickedAt.toISOString() ?? null,
+  };
+}
+
 /** The ledger entry for a decision: everything billing and analysts need, no lookups later. */
 export function buildLedgerEntry(c: EntryContext): LedgerEntryV1 {
   const d = c.decision;
@@ -31,22 +47,13 @@ export function buildLedgerEntry(c: EntryContext): LedgerEntryV1 {
     click_id: c.postback.clickId,
     transaction_id: c.postback.transactionId,
     offer_id: c.offerId,
-    publisher_id: click?.publisherId ?? null,
     partner_id: c.postback.partnerId,
     goal: c.goal,
     amount_micros: d.amountMicros.toString(),
     currency: d.currency,
     reason_bucket: d.reason ? bucketOf(d.reason) : null,
     reason_code: d.reason,
-    sub1: click?.sub1 ?? null,
-    sub2: click?.sub2 ?? null,
-    sub3: click?.sub3 ?? null,
-    sub4: click?.sub4 ?? null,
-    sub5: click?.sub5 ?? null,
-    placement: click?.placement ?? null,
-    geo: click?.geo ?? null,
-    device: click?.device ?? null,
-    clicked_at: click?.clickedAt.toISOString() ?? null,
+    ...sourceTags(click),
     occurred_at: c.postback.receivedAt.toISOString(),
     recorded_at: c.recordedAt.toISOString(),
     late: c.late,

@@ -18,7 +18,7 @@ import {
 import { CatalogCache, type OfferEntity } from '@app/persistence';
 import { ProcessorEnv } from '../processor.env';
 import { ClickWatermark } from './click-watermark';
-import { buildLedgerEntry } from './ledger-entry.builder';
+import { buildLedgerEntry, sourceTags } from './ledger-entry.builder';
 
 /** One postback to decide, fresh from Kafka or taken from the retry queue. */
 export interface Work {
@@ -471,22 +471,13 @@ export class PostbackDecider {
         goal: key.goal,
         partner_id: f.partnerId,
         click_id: f.clickId,
-        publisher_id: click?.publisherId ?? null,
         status: state.status,
         requested: state.requested,
         amount_micros: state.amountMicros.toString(),
         currency: state.currency,
         reason_bucket: state.reason ? bucketOf(state.reason) : null,
         reason_code: state.reason,
-        sub1: click?.sub1 ?? null,
-        sub2: click?.sub2 ?? null,
-        sub3: click?.sub3 ?? null,
-        sub4: click?.sub4 ?? null,
-        sub5: click?.sub5 ?? null,
-        placement: click?.placement ?? null,
-        geo: click?.geo ?? null,
-        device: click?.device ?? null,
-        clicked_at: click?.clickedAt.toISOString() ?? null,
+        ...sourceTags(click),
         received_at: f.receivedAt.toISOString(),
         last_entry_id: lastEntryId,
         entries: state.entries,
