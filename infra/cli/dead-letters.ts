@@ -1,0 +1,102 @@
+/**
+ * Operator command for the dead-letter topic.
+ *   node dist/infra/cli/dead-letters.js list            show every dead letter (source, offset, error)
+ *   node dist/infra/cli/dead-letters.js replay [--yes]  send the not-yet-replayed ones back to their
+ *                                                       source topic (after fixing the cause)
+ * Replays are tracked by the consumer group `dead-letter-replay`, so each dead letter is replayed
+ * once; a message that fails again lands in dead letters again, with its new error.
+ * Reads KAFKA_BROKERS and TOPIC_PREFIX.
+ */
+import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import { Topics } from '@app/contracts';
+
+const brokers = (process.env.KAFKA_BROKERS || '127.0.0.1:9092').split(',');
+const prefix = process.env.TOPIC_PREFIX || '';
+const h = (m: KafkaMessage, k: string) => m.headers?.[k]?.toString() ?? '';
+
+async function read(kafka: Kafka, groupId: string, commit: boolean): Promise<KafkaMessage[]> {
+  const topic = `${prefix}${Topics.deadLetters}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic);
+  const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
+  await admin.disconnect();
+  // Where the group stands per partition (-1: never read), hence how many messages are left.
+  const start = new Map(committed[0]?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? []);
+  const remaining = ends.reduce((n, e) => {
+    const from = Math.max(Number(e.low), start.get(e.partition) ?? -1);
+    return n + Math.max(0, Number(e.high) - from);
+  }, 0);
+  if (remaining <= 0) return [];
+  const consumer = kafka.consumer({ groupId });
+  const out: KafkaMessage[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 30000);
+    void consumer.run({
+      autoCommit: commit,
+      eachMessage: async ({ message }) => {
+        out.push(message);
+        if (out.length >= remaining) {
+          clearTimeout(timer);
+          resolve();
+        }
+      },
+    });
+  });
+  await consumer.disconnect();
+  return out;
+}
+
+async function main(): Promise<number> {
+  const [cmd, flag] = process.argv.slice(2);
+  const kafka = new Kafka({ clientId: 'dead-letters-cli', brokers, logLevel: logLevel.NOTHING });
+  if (cmd === 'list') {
+    const all = await read(kafka, `dead-letter-list-${Date.now()}`, false);
+    for (const m of all) {
+      console.log(
+        `${h(m, 'x-failed-at')}  ${h(m, 'x-source-topic')}[${h(m, 'x-source-partition')}]@${h(m, 'x-source-offset')}  ${h(m, 'x-error')}`,
+      );
+    }
+    console.log(`${all.length} dead letter(s)`);
+    return 0;
+  }
+  if (cmd === 'replay') {
+    if (flag !== '--yes') {
+      console.error(
+        'replay sends dead letters back to their source topics; run it again with --yes to do it',
+      );
+      return 2;
+    }
+    const todo = await read(kafka, 'dead-letter-replay', true);
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    for (const m of todo) {
+      await producer.send({
+        topic: `${prefix}${h(m, 'x-source-topic')}`,
+        acks: -1,
+        messages: [
+          {
+            key: h(m, 'x-source-key') || null,
+            value: m.value,
+            headers: { 'x-replayed-from-offset': m.offset },
+          },
+        ],
+      });
+    }
+    await producer.disconnect();
+    console.log(`replayed ${todo.length} dead letter(s) to their source topics`);
+    return 0;
+  }
+  console.error('usage: dead-letters list | replay --yes');
+  return 2;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    console.error(`dead-letters: ${e.message}`);
+    process.exit(1);
+  },
+);
