@@ -10,6 +10,7 @@ import {
   PublishersAdminController,
 } from './admin/admin.controllers';
 import { AdminGuard } from './admin/admin.guard';
+import { SourcesAdminController } from './admin/sources.controller';
 import { CatalogAdminService } from './admin/catalog-admin.service';
 import { ClicksController } from './clicks/clicks.controller';
 import { EventPublisher } from './events/event-publisher';
@@ -42,6 +43,7 @@ export class GatewayModule {
         OffersAdminController,
         PublishersAdminController,
         PartnersAdminController,
+        SourcesAdminController,
       ],
       providers: [
         EventPublisher,

@@ -1,5 +1,5 @@
 import { Transform } from 'class-transformer';
-import { IsInt, IsIP, Matches, Max, Min } from 'class-validator';
+import { IsInt, IsIP, IsNumber, Matches, Max, Min } from 'class-validator';
 import { CommonEnv, portField, toInt } from '@app/config';
 
 export class ProcessorEnv extends CommonEnv {
@@ -41,4 +41,23 @@ export class ProcessorEnv extends CommonEnv {
   @Min(100)
   @Max(60000)
   CATALOG_REFRESH_MS = 1000;
+
+  /**
+   * Routing controls: a source (publisher + sub1, publisher + placement) with at least this many
+   * new conversions decided in a UTC day, of which SOURCE_BLOCK_REJECT_RATE or more were hard
+   * rejects, is blocked: its new conversions are refused as blocked_source until an operator
+   * unblocks it. 0 turns blocking off.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  SOURCE_MIN_DECISIONS = 50;
+
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^\d*\.?\d+$/.test(value) ? Number(value) : value,
+  )
+  @IsNumber({}, { message: 'SOURCE_BLOCK_REJECT_RATE must be a number between 0 and 1' })
+  @Min(0.01)
+  @Max(1)
+  SOURCE_BLOCK_REJECT_RATE = 0.5;
 }

@@ -30,6 +30,15 @@ export interface Work {
   parked: boolean;
 }
 
+interface SourceCount {
+  kind: string;
+  publisher_id: string;
+  value: string;
+  day: string;
+  decided: number;
+  rejected: number;
+}
+
 export interface DecideStats {
   decided: number;
   entries: number;
@@ -241,6 +250,26 @@ export class PostbackDecider {
     }
     const usageDirty = new Set<string>();
 
+    // Routing controls: which of these clicks' sources are blocked.
+    const sourcesOf = (l: ClickLookup): [string, string, string][] =>
+      l.kind === 'found'
+        ? ([
+            ['sub1', l.click.publisherId, l.click.sub1],
+            ['placement', l.click.publisherId, l.click.placement],
+          ].filter((x) => x[2] !== null) as [string, string, string][])
+        : [];
+    const wantedSources = lookups.flatMap(sourcesOf);
+    const blockedSources = new Set<string>();
+    if (wantedSources.length && this.env.SOURCE_MIN_DECISIONS > 0) {
+      const rows = await em.query<{ k: string }[]>(
+        `SELECT kind || '|' || publisher_id || '|' || value AS k FROM source_blocks
+          WHERE (kind, publisher_id, value) IN (SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[]))`,
+        [wantedSources.map((x) => x[0]), wantedSources.map((x) => x[1]), wantedSources.map((x) => x[2])],
+      );
+      for (const r of rows) blockedSources.add(r.k);
+    }
+    const sourceStats = new Map<string, SourceCount>();
+
     // Partner transactions with a postback already waiting: later ones queue behind it.
     const blocked = new Set<string>();
     const fresh = work.filter((w) => !w.parked);
@@ -323,9 +352,11 @@ export class PostbackDecider {
       }
       const state = states.get(key.conversionId);
       const usageKey = `${key.offerId}|${day(f.receivedAt)}`;
+      const sources = sourcesOf(lookup);
       const d = decide({
         postback: f,
         click: lookup,
+        sourceBlocked: sources.some((x) => blockedSources.has(x.join('|'))),
         offer: offers[i],
         conversion: state,
         usage: usage.get(usageKey) ?? { conversions: 0, payoutMicros: 0n },
@@ -383,6 +414,28 @@ export class PostbackDecider {
           break;
         }
       }
+      if (!state) {
+        // A new conversion from these sources was decided: count it, and whether it was a hard reject.
+        const rejected =
+          d.kind === 'entry' &&
+          d.outcome === 'rejected' &&
+          d.reason !== 'blocked_source' &&
+          d.reason !== 'cap_exceeded';
+        for (const [kind, publisherId, value] of sources) {
+          const k = `${kind}|${publisherId}|${value}|${day(f.receivedAt)}`;
+          const st = sourceStats.get(k) ?? {
+            kind,
+            publisher_id: publisherId,
+            value,
+            day: day(f.receivedAt),
+            decided: 0,
+            rejected: 0,
+          };
+          st.decided++;
+          if (rejected) st.rejected++;
+          sourceStats.set(k, st);
+        }
+      }
       if (w.parked) parkDeletes.push(f.eventId);
       stats.decided++;
     });
@@ -397,7 +450,35 @@ export class PostbackDecider {
       usage,
       usageDirty,
     });
+    if (sourceStats.size && this.env.SOURCE_MIN_DECISIONS > 0)
+      await this.updateSources(em, [...sourceStats.values()], now);
     return stats;
+  }
+
+  /** Adds this batch's counts per source and day; blocks a source that crosses the threshold. */
+  private async updateSources(em: EntityManager, list: SourceCount[], now: Date): Promise<void> {
+    list.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+    await em.query(
+      `WITH up AS (
+         INSERT INTO source_daily_stats (kind, publisher_id, value, day, decided, rejected)
+         SELECT kind, publisher_id, value, day, decided, rejected
+           FROM jsonb_to_recordset($1::jsonb) AS x(kind text, publisher_id text, value text, day date, decided int, rejected int)
+         ON CONFLICT (kind, publisher_id, value, day) DO UPDATE
+           SET decided = source_daily_stats.decided + EXCLUDED.decided,
+               rejected = source_daily_stats.rejected + EXCLUDED.rejected
+         RETURNING kind, publisher_id, value, decided, rejected)
+       INSERT INTO source_blocks (kind, publisher_id, value, blocked_at, decided, rejected, reason)
+       SELECT kind, publisher_id, value, $2, decided, rejected,
+              rejected || ' of ' || decided || ' new conversions rejected on ' || to_char($2::timestamptz, 'YYYY-MM-DD')
+         FROM up WHERE decided >= $3 AND rejected::numeric / decided >= $4
+       ON CONFLICT DO NOTHING`,
+      [
+        JSON.stringify(list),
+        now.toISOString(),
+        this.env.SOURCE_MIN_DECISIONS,
+        this.env.SOURCE_BLOCK_REJECT_RATE,
+      ],
+    );
   }
 
   private parkRow(w: Work, reason: string, due: string, now: Date): object {

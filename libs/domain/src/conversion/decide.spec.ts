@@ -1004,3 +1004,17 @@ describe('decide: determinism and keys', () => {
     });
   });
 });
+
+describe('decide: routing controls', () => {
+  it('given a blocked source, when a new conversion arrives, then it is rejected blocked_source', () => {
+    expectRejected(decide(anInput({ sourceBlocked: true })), 'blocked_source');
+  });
+
+  it('given a blocked source, when an existing conversion changes status, then the change still applies', () => {
+    const approved = aConversion({ status: 'approved', requested: 'approved', amountMicros: 1_000_000n });
+    const d = decide(
+      anInput({ sourceBlocked: true, postback: aPostback({ status: 'reversed' }), conversion: approved }),
+    );
+    expect(asEntry(d).entryType).toBe('reversed');
+  });
+});

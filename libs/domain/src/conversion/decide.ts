@@ -28,6 +28,8 @@ export interface DecideInput {
   conversion: ConversionState | undefined;
   /** The offer's usage on the postback's UTC day. */
   usage: CapUsage;
+  /** The click's source (publisher + sub1 or placement) is blocked by routing controls. */
+  sourceBlocked?: boolean;
   /** 0 on first delivery; +1 per retry. */
   attempt: number;
   maxAttempts: number;
@@ -146,6 +148,7 @@ function decideRaw(input: DecideInput): Decision {
     return reject('click_expired');
   if (offer.allowedGeos !== null && (click.geo === null || !offer.allowedGeos.includes(click.geo)))
     return reject('blocked_geo');
+  if (input.sourceBlocked) return reject('blocked_source');
 
   switch (p.status) {
     case 'pending':

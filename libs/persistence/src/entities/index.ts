@@ -10,6 +10,7 @@ import { PostbackOutcomeEntity } from './postback-outcome.entity';
 import { PostbackEntity } from './postback.entity';
 import { ProjectionCheckpointEntity } from './projection-checkpoint.entity';
 import { PublisherEntity } from './publisher.entity';
+import { SourceBlockEntity, SourceDailyStatsEntity } from './source-control.entity';
 
 export {
   ClickEntity,
@@ -24,6 +25,8 @@ export {
   PostbackOutcomeEntity,
   ProjectionCheckpointEntity,
   PublisherEntity,
+  SourceBlockEntity,
+  SourceDailyStatsEntity,
 };
 export type { CatalogStatus } from './offer.entity';
 export type { AuthMode } from './partner.entity';
@@ -41,4 +44,6 @@ export const ENTITIES = [
   PostbackOutcomeEntity,
   ParkedPostbackEntity,
   OfferDailyUsageEntity,
+  SourceDailyStatsEntity,
+  SourceBlockEntity,
 ];
