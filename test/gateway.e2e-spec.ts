@@ -394,6 +394,25 @@ describe('gateway', () => {
       });
     });
 
+    it("does not let forged requests spend a partner's rate", async () => {
+      await sys.admin('POST', '/v1/admin/partners', {
+        id: 'p-guarded',
+        name: 'G',
+        auth: { mode: 'hmac', secret: 'guarded-secret-0123456789' },
+        rate_limit_per_second: 3,
+      });
+      const forged = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          signedGet('p-guarded', 'not-the-secret-0123456789', base(`tx-forged-${i}`)),
+        ),
+      );
+      expect(forged.every((r) => r.status === 401)).toBe(true);
+      const real = await Promise.all(
+        [0, 1, 2].map((i) => signedGet('p-guarded', 'guarded-secret-0123456789', base(`tx-real-${i}`))),
+      );
+      expect(real.map((r) => r.status)).toEqual([200, 200, 200]);
+    });
+
     it('answers 403 for unknown and paused partners, and 429 over the rate with Retry-After', async () => {
       expect((await signedGet('nobody-here', 'x'.repeat(20), base('tx-u'))).body.error.code).toBe(
         'unknown_partner',

@@ -54,7 +54,7 @@ const header = (h: AuthInput['headers'], name: string) => {
 
 /**
  * Who is calling: the partner must exist and be active, and every one of its auth modes must
- * pass (source IP, legacy token, HMAC signature). Rate limits apply per partner. Each failure
+ * pass (source IP, legacy token, HMAC signature). Rate limits apply per authenticated partner. Each failure
  * is an ApiError with the status PRODUCT.md names (403, 401, 429).
  */
 @Injectable()
@@ -108,15 +108,6 @@ export class PartnerAuthenticator {
     const ip = clientIp(input.remoteAddress, header(input.headers, 'x-forwarded-for'), this.trustedProxy);
     if (p.ipAllowed && !p.ipAllowed(ip))
       throw new ApiError(403, 'ip_not_allowed', `source address ${ip} is not allowed for this partner`);
-    if (!p.bucket.take(nowMs)) {
-      throw new ApiError(
-        429,
-        'rate_limited',
-        `over ${p.entity.rateLimitPerSecond} postbacks per second; retry shortly`,
-        undefined,
-        { 'retry-after': '1' },
-      );
-    }
     const credentialParams: string[] = [];
     const modes = p.entity.authModes;
     if (modes.includes('token')) {
@@ -144,6 +135,17 @@ export class PartnerAuthenticator {
         toleranceSeconds: p.entity.toleranceSeconds,
       });
       if (!check.ok) throw new ApiError(401, check.code, check.message);
+    }
+    // Counted only once the caller proved who it is: a flood of forged requests naming a
+    // partner must not spend that partner's rate and get its real postbacks refused.
+    if (!p.bucket.take(nowMs)) {
+      throw new ApiError(
+        429,
+        'rate_limited',
+        `over ${p.entity.rateLimitPerSecond} postbacks per second; retry shortly`,
+        undefined,
+        { 'retry-after': '1' },
+      );
     }
     return { partner: p, clientIp: ip, credentialParams };
   }

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Admin, Kafka } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { Topics, topicName } from '@app/contracts';
@@ -13,7 +13,7 @@ import { CLICK_PROJECTION } from '../clicks/click-projection.handler';
  * for the newest click it stored. W is the minimum over partitions.
  */
 @Injectable()
-export class ClickWatermark {
+export class ClickWatermark implements OnApplicationShutdown {
   private admin: Admin | undefined;
   private cached: { at: number; value: Date } | undefined;
 
@@ -57,7 +57,7 @@ export class ClickWatermark {
     return value;
   }
 
-  async close(): Promise<void> {
+  async onApplicationShutdown(): Promise<void> {
     await this.admin?.disconnect().catch(() => undefined);
   }
 }
