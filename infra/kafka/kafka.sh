@@ -65,8 +65,10 @@ start() {
   fi
   write_config
   if [ ! -f "$KAFKA_DATA/log/meta.properties" ]; then
-    # A fixed cluster id per data directory: formatting is done once.
-    local cid; cid=$(node -e "process.stdout.write(require('crypto').randomBytes(16).toString('base64url').slice(0,22))")
+    # A fixed cluster id per data directory: formatting is done once. Like Kafka's own
+    # Uuid.randomUuid, never one that starts with '-': the storage tool would read it as a flag
+    # (CI once failed on "argument --cluster-id/-t: expected one argument").
+    local cid; cid=$(node -e "const c=require('crypto');let id;do{id=c.randomBytes(16).toString('base64url')}while(id.startsWith('-'));process.stdout.write(id)")
     java "${JAVA_OPTS[@]}" -cp "$JARS/*" kafka.tools.StorageTool format --cluster-id "$cid" \
       --config "$KAFKA_DATA/server.properties" --ignore-formatted >"$KAFKA_DATA/format.log" 2>&1 \
       || die "formatting $KAFKA_DATA failed: $(tail -3 "$KAFKA_DATA/format.log")"
