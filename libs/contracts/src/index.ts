@@ -3,3 +3,5 @@ export * from './envelope';
 export * from './events';
 export * from './schemas';
 export * from './ledger';
+export * from './consumer-groups';
+export * from './publisher-deliveries';

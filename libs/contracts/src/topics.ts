@@ -20,6 +20,7 @@ export const Topics = {
   postbacksRefused: 'postbacks.refused',
   conversionsLedger: 'conversions.ledger',
   deadLetters: 'dead.letters',
+  publisherDeliveriesDead: 'publisher.deliveries.dead',
 } as const;
 
 export type TopicName = (typeof Topics)[keyof typeof Topics];
@@ -59,6 +60,13 @@ export const TOPIC_SPECS: readonly TopicSpec[] = [
     key: '<source topic>',
     config: { 'retention.ms': '-1', 'cleanup.policy': 'delete' },
     doc: 'Messages a worker could not decode or process for good, with the original bytes, source topic/partition/offset and the error. Kept until an operator replays or discards them.',
+  },
+  {
+    name: Topics.publisherDeliveriesDead,
+    partitions: 1,
+    key: 'publisher_id',
+    config: { 'retention.ms': '-1', 'cleanup.policy': 'delete' },
+    doc: 'Publisher postbacks the notifier gave up on after the retry window, with the entry and the last error. Operators replay them (admin API or infra/cli/publisher-deliveries).',
   },
 ];
 

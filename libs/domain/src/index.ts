@@ -5,3 +5,4 @@ export * from './ip-allowlist';
 export * from './click-id';
 export * from './conversion';
 export * from './ulid';
+export * from './publisher-postbacks';

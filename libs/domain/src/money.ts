@@ -94,3 +94,10 @@ export function formatMicros(micros: bigint): string {
   const frac = (abs % MICROS_PER_UNIT).toString().padStart(MAX_DECIMALS, '0').replace(/0+$/, '');
   return `${negative ? '-' : ''}${whole}${frac === '' ? '' : `.${frac}`}`;
 }
+
+/** A signed decimal ("-1.25") into micros, for corrections; undefined when it is not one. */
+export function parseSignedMicros(input: string): bigint | undefined {
+  const negative = input.startsWith('-');
+  const m = parseMicros(negative ? input.slice(1) : input);
+  return m.ok ? (negative ? -m.micros : m.micros) : undefined;
+}

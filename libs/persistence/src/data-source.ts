@@ -1,6 +1,7 @@
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
+import { QueryLogger } from './query-logger';
 
 export interface DatabaseOptions {
   url: string;
@@ -19,6 +20,8 @@ export function dataSourceOptions(opts: DatabaseOptions): DataSourceOptions {
     migrationsTransactionMode: 'each',
     synchronize: false,
     logging: ['error', 'migration'],
+    // Failed queries without their parameters: they can carry partner secrets.
+    logger: new QueryLogger(),
     applicationName: opts.applicationName ?? 'conversion-ledger',
     extra: {
       max: opts.poolSize ?? 10,

@@ -85,6 +85,10 @@ export interface OfferFacts {
   minConversionSeconds: number | null;
   /** A payout above this is held as payout_above_threshold. */
   holdPayoutAboveMicros: bigint | null;
+  /** Clicks from these geos convert only after a compliance review (compliance_review hold). */
+  reviewGeos: readonly string[] | null;
+  /** More than `maxConversions` new conversions from one source within `windowSeconds` are held (fraud_suspected). */
+  burst: { maxConversions: number; windowSeconds: number } | null;
 }
 
 export interface ConversionState {

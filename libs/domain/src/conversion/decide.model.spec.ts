@@ -48,6 +48,8 @@ const OFFER: OfferFacts = {
   goals: ['install', 'purchase'],
   minConversionSeconds: null,
   holdPayoutAboveMicros: null,
+  reviewGeos: null,
+  burst: null,
 };
 
 const ZERO: CapUsage = { conversions: 0, payoutMicros: 0n };

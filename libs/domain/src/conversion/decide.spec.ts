@@ -54,6 +54,8 @@ function anOffer(over: Partial<OfferFacts> = {}): OfferFacts {
     goals: ['install', 'purchase'],
     minConversionSeconds: null,
     holdPayoutAboveMicros: null,
+    reviewGeos: null,
+    burst: null,
     ...over,
   };
 }
@@ -1016,5 +1018,55 @@ describe('decide: routing controls', () => {
       anInput({ sourceBlocked: true, postback: aPostback({ status: 'reversed' }), conversion: approved }),
     );
     expect(asEntry(d).entryType).toBe('reversed');
+  });
+});
+
+describe('decide: stricter source policies, traffic quality, bursts, compliance', () => {
+  it('given a click matching a traffic-quality rule, then a new conversion is rejected traffic_quality', () => {
+    expectRejected(
+      decide(anInput({ trafficQuality: "click user agent matches 'curl/'" })),
+      'traffic_quality',
+    );
+  });
+
+  it('given a traffic-quality match, when an existing conversion changes status, then the change still applies', () => {
+    const approved = aConversion({ status: 'approved', requested: 'approved', amountMicros: 1_000_000n });
+    const d = decide(
+      anInput({ trafficQuality: 'x', postback: aPostback({ status: 'reversed' }), conversion: approved }),
+    );
+    expect(asEntry(d).entryType).toBe('reversed');
+  });
+
+  it('given a source under review, then its approvals are held fraud_suspected', () => {
+    const d = decide(anInput({ sourcePolicy: { action: 'hold' } }));
+    expect(asEntry(d)).toMatchObject({ outcome: 'held', entryType: 'held', reason: 'fraud_suspected' });
+    expect(asEntry(d).capDelta).toEqual({ conversions: 1, payoutMicros: PAYOUT });
+  });
+
+  it("given a source's reduced cap reached, then its approvals are rejected cap_exceeded; below it they pass", () => {
+    expectRejected(decide(anInput({ sourcePolicy: { action: 'cap', capReached: true } })), 'cap_exceeded');
+    expect(asEntry(decide(anInput({ sourcePolicy: { action: 'cap', capReached: false } }))).entryType).toBe(
+      'approved',
+    );
+  });
+
+  it('given a burst of conversions from one source within the window, then the next is held fraud_suspected', () => {
+    const offer = anOffer({ burst: { maxConversions: 3, windowSeconds: 60 } });
+    expect(asEntry(decide(anInput({ offer, burstCount: 2 }))).entryType).toBe('approved');
+    expect(asEntry(decide(anInput({ offer, burstCount: 3 })))).toMatchObject({
+      entryType: 'held',
+      reason: 'fraud_suspected',
+    });
+  });
+
+  it("given a click from one of the offer's review geos, then it is held compliance_review", () => {
+    const d = decide(anInput({ offer: anOffer({ reviewGeos: ['US'] }) }));
+    expect(asEntry(d)).toMatchObject({ outcome: 'held', entryType: 'held', reason: 'compliance_review' });
+    expect(asEntry(decide(anInput({ offer: anOffer({ reviewGeos: ['DE'] }) }))).entryType).toBe('approved');
+  });
+
+  it('given a fraud signal and a compliance geo, then fraud_suspected wins', () => {
+    const d = decide(anInput({ offer: anOffer({ reviewGeos: ['US'] }), sourcePolicy: { action: 'hold' } }));
+    expect(asEntry(d).reason).toBe('fraud_suspected');
   });
 });

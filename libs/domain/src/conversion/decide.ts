@@ -30,6 +30,15 @@ export interface DecideInput {
   usage: CapUsage;
   /** The click's source (publisher + sub1 or placement) is blocked by routing controls. */
   sourceBlocked?: boolean;
+  /**
+   * A stricter policy on the click's source: hold its conversions for review, or a reduced
+   * daily cap (`capReached`: the source's approvals today already reach it).
+   */
+  sourcePolicy?: { action: 'hold' } | { action: 'cap'; capReached: boolean };
+  /** A traffic-quality rule the click matches (deny-listed IP range or user agent): what matched. */
+  trafficQuality?: string | null;
+  /** New conversions from the click's source (publisher + sub1) within the offer's burst window, before this one. */
+  burstCount?: number;
   /** 0 on first delivery; +1 per retry. */
   attempt: number;
   maxAttempts: number;
@@ -148,6 +157,7 @@ function decideRaw(input: DecideInput): Decision {
     return reject('click_expired');
   if (offer.allowedGeos !== null && (click.geo === null || !offer.allowedGeos.includes(click.geo)))
     return reject('blocked_geo');
+  if (input.trafficQuality) return reject('traffic_quality');
   if (input.sourceBlocked) return reject('blocked_source');
 
   switch (p.status) {
@@ -185,7 +195,8 @@ function approve(input: DecideInput, conversionId: string, click: ClickFacts, of
   const overCount = offer.dailyCap !== null && input.usage.conversions + 1 > offer.dailyCap;
   const overPayout =
     offer.payoutCapMicros !== null && input.usage.payoutMicros + amount > offer.payoutCapMicros;
-  if (overCount || overPayout) {
+  const overSource = input.sourcePolicy?.action === 'cap' && input.sourcePolicy.capReached;
+  if (overCount || overPayout || overSource) {
     return {
       kind: 'entry',
       outcome: 'rejected',
@@ -211,8 +222,19 @@ function approve(input: DecideInput, conversionId: string, click: ClickFacts, of
     offer.minConversionSeconds !== null &&
     convertedAt.getTime() - click.clickedAt.getTime() < offer.minConversionSeconds * 1000;
   const tooMuch = offer.holdPayoutAboveMicros !== null && amount > offer.holdPayoutAboveMicros;
-  if (tooFast || tooMuch) {
-    const reason = tooFast ? 'fraud_suspected' : 'payout_above_threshold';
+  // Bursts of conversions from one source, or a source under review, are fraud signals too.
+  const burst = offer.burst !== null && (input.burstCount ?? 0) >= offer.burst.maxConversions;
+  const sourceReview = input.sourcePolicy?.action === 'hold';
+  const compliance = offer.reviewGeos !== null && click.geo !== null && offer.reviewGeos.includes(click.geo);
+  const reason: ReasonCode | null =
+    tooFast || burst || sourceReview
+      ? 'fraud_suspected'
+      : compliance
+        ? 'compliance_review'
+        : tooMuch
+          ? 'payout_above_threshold'
+          : null;
+  if (reason) {
     return {
       kind: 'entry',
       outcome: 'held',

@@ -7,6 +7,7 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 @Entity({ name: 'conversions' })
 @Index('conversions_offer_tx_goal_uq', ['offerId', 'transactionId', 'goal'], { unique: true })
 @Index('conversions_click_idx', ['clickId'])
+@Index('conversions_source_time_idx', ['publisherId', 'sub1', 'firstReceivedAt'])
 export class ConversionEntity {
   @PrimaryColumn({ name: 'conversion_id', type: 'varchar', length: 32 })
   conversionId!: string;

@@ -1,5 +1,8 @@
+import { AlertEntity, AlertNotificationEntity, AlertSampleEntity } from './alert.entity';
 import { ClickEntity } from './click.entity';
 import { ConversionEntity } from './conversion.entity';
+import { DisputeEntity, DisputeItemEntity, DisputeRowEntity } from './dispute.entity';
+import { LaunchCriteriaEntity } from './launch-criteria.entity';
 import { LedgerEntryEntity } from './ledger-entry.entity';
 import { LedgerOutboxEntity } from './ledger-outbox.entity';
 import { OfferDailyUsageEntity } from './offer-daily-usage.entity';
@@ -10,10 +13,34 @@ import { PostbackOutcomeEntity } from './postback-outcome.entity';
 import { PostbackEntity } from './postback.entity';
 import { ProjectionCheckpointEntity } from './projection-checkpoint.entity';
 import { PublisherEntity } from './publisher.entity';
-import { SourceBlockEntity, SourceDailyStatsEntity } from './source-control.entity';
+import {
+  PublisherDeliveryAttemptEntity,
+  PublisherDeliveryEntity,
+  PublisherPostbackEntity,
+} from './publisher-postback.entity';
+import {
+  LatencyDailyEntity,
+  ProjectionQueueEntity,
+  ReconDailyEntity,
+  ReconDailyReasonEntity,
+  ReviewQueueEntity,
+} from './read-model.entity';
+import {
+  SourceControlEntity,
+  SourceDailyStatsEntity,
+  SourcePolicyEntity,
+  TrafficRuleEntity,
+} from './source-control.entity';
 
 export {
+  AlertEntity,
+  AlertNotificationEntity,
+  AlertSampleEntity,
   ClickEntity,
+  DisputeEntity,
+  DisputeItemEntity,
+  DisputeRowEntity,
+  LaunchCriteriaEntity,
   ConversionEntity,
   LedgerEntryEntity,
   LedgerOutboxEntity,
@@ -25,11 +52,22 @@ export {
   PostbackOutcomeEntity,
   ProjectionCheckpointEntity,
   PublisherEntity,
-  SourceBlockEntity,
+  PublisherPostbackEntity,
+  PublisherDeliveryEntity,
+  PublisherDeliveryAttemptEntity,
+  SourceControlEntity,
   SourceDailyStatsEntity,
+  SourcePolicyEntity,
+  TrafficRuleEntity,
+  LatencyDailyEntity,
+  ProjectionQueueEntity,
+  ReconDailyEntity,
+  ReconDailyReasonEntity,
+  ReviewQueueEntity,
 };
 export type { CatalogStatus } from './offer.entity';
 export type { AuthMode } from './partner.entity';
+export type { PublisherDeliveryState, PublisherDeliveryStatus } from './publisher-postback.entity';
 
 export const ENTITIES = [
   ClickEntity,
@@ -45,5 +83,22 @@ export const ENTITIES = [
   ParkedPostbackEntity,
   OfferDailyUsageEntity,
   SourceDailyStatsEntity,
-  SourceBlockEntity,
+  SourceControlEntity,
+  SourcePolicyEntity,
+  TrafficRuleEntity,
+  ProjectionQueueEntity,
+  ReconDailyEntity,
+  ReconDailyReasonEntity,
+  LatencyDailyEntity,
+  ReviewQueueEntity,
+  LaunchCriteriaEntity,
+  DisputeEntity,
+  DisputeRowEntity,
+  DisputeItemEntity,
+  AlertEntity,
+  AlertNotificationEntity,
+  AlertSampleEntity,
+  PublisherPostbackEntity,
+  PublisherDeliveryEntity,
+  PublisherDeliveryAttemptEntity,
 ];

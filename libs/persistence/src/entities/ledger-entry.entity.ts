@@ -6,7 +6,7 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
  */
 @Entity({ name: 'ledger_entries' })
 @Index('ledger_entries_seq_uq', ['seq'], { unique: true })
-@Index('ledger_entries_conversion_idx', ['conversionId'])
+@Index('ledger_entries_conversion_idx', ['conversionId', 'seq'])
 @Index('ledger_entries_occurred_idx', ['occurredAt'])
 export class LedgerEntryEntity {
   @PrimaryColumn({ name: 'entry_id', type: 'varchar', length: 32 }) entryId!: string;

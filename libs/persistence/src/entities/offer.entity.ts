@@ -47,6 +47,17 @@ export class OfferEntity {
   @Column({ name: 'hold_payout_above_micros', type: 'bigint', nullable: true })
   holdPayoutAboveMicros!: string | null;
 
+  /** Clicks from these geos are held for compliance review (compliance_review); null: none. */
+  @Column({ name: 'review_geos', type: 'text', array: true, nullable: true })
+  reviewGeos!: string[] | null;
+
+  /** More new conversions than this from one source within burst_window_seconds are held (fraud_suspected). */
+  @Column({ name: 'burst_max_conversions', type: 'int', nullable: true })
+  burstMaxConversions!: number | null;
+
+  @Column({ name: 'burst_window_seconds', type: 'int', nullable: true })
+  burstWindowSeconds!: number | null;
+
   @Column({ name: 'status', type: 'varchar', length: 16, default: 'active' })
   status!: CatalogStatus;
 

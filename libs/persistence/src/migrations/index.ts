@@ -4,6 +4,13 @@ import { Processing1795539648948 } from './1795539648948-Processing';
 
 import { LedgerAppRole1795541000000 } from './1795541000000-LedgerAppRole';
 import { SourceControls1795545292766 } from './1795545292766-SourceControls';
+import { ReadModels1795548311467 } from './1795548311467-ReadModels';
+import { SourcePolicies1795550000000 } from './1795550000000-SourcePolicies';
+import { LaunchCriteria1795551000000 } from './1795551000000-LaunchCriteria';
+import { Disputes1795552000000 } from './1795552000000-Disputes';
+import { Alerts1795553000000 } from './1795553000000-Alerts';
+import { PublisherPostbacks1795554000000 } from './1795554000000-PublisherPostbacks';
+import { LedgerConversionSeqIndex1795555000000 } from './1795555000000-LedgerConversionSeqIndex';
 
 /** Every migration, in order. `npm run migration:check` fails when entities drift from these. */
 export const MIGRATIONS = [
@@ -12,4 +19,11 @@ export const MIGRATIONS = [
   Processing1795539648948,
   LedgerAppRole1795541000000,
   SourceControls1795545292766,
+  ReadModels1795548311467,
+  SourcePolicies1795550000000,
+  LaunchCriteria1795551000000,
+  Disputes1795552000000,
+  Alerts1795553000000,
+  PublisherPostbacks1795554000000,
+  LedgerConversionSeqIndex1795555000000,
 ];

@@ -1,0 +1,4 @@
+export * from './template';
+export * from './legacy-hash';
+export * from './delivery-policy';
+export * from './signed-request';
