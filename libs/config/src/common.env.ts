@@ -1,5 +1,5 @@
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsString, Matches, Max, Min, MinLength, ValidateIf } from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
@@ -33,6 +33,18 @@ export class CommonEnv {
   @Min(1)
   @Max(100)
   DB_POOL_SIZE = 10;
+
+  /** How often metrics that need I/O (consumer lag, outbox depth, cap usage) are refreshed. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(200)
+  @Max(600000)
+  METRICS_REFRESH_MS = 5000;
+
+  /** Bearer token GET /metrics requires; empty: /metrics is open (keep it on a private network). */
+  @ValidateIf((e: CommonEnv) => e.METRICS_TOKEN !== '')
+  @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters' })
+  METRICS_TOKEN = '';
 }
 
 export const portField = () => {

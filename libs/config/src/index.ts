@@ -2,3 +2,4 @@ export * from './env';
 export * from './common.env';
 export * from './config.module';
 export * from './logger';
+export * from './redact';

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
 import { TimeoutError } from './kafka-client';
+import type { ProduceObserver } from './observers';
 
 export interface BatchingProducerOptions {
   /** How long a lone message may wait for company before it is sent. */
@@ -52,6 +53,7 @@ export class BatchingProducer {
   private lastAckAt = 0;
 
   private readonly maxInFlight: number;
+  private observer: ProduceObserver | undefined;
 
   constructor(
     kafka: Kafka,
@@ -102,6 +104,11 @@ export class BatchingProducer {
     }
     await this.producer.disconnect();
     this.connected = false;
+  }
+
+  /** Metrics hook: told about every produce request once it is answered. */
+  observe(observer: ProduceObserver): void {
+    this.observer = observer;
   }
 
   /** What readiness reports: connected and the last send did not fail. */
@@ -167,18 +174,27 @@ export class BatchingProducer {
       else byTopic.set(p.topic, [p.message]);
     }
     const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    const started = performance.now();
+    const report = (failed: boolean) => {
+      if (!this.observer) return;
+      const counts = new Map<string, number>();
+      for (const [topic, messages] of byTopic) counts.set(topic, messages.length);
+      this.observer.produced(counts, (performance.now() - started) / 1000, failed);
+    };
     (this.connected ? Promise.resolve() : this.connect())
       .then(() => this.producer.sendBatch({ acks: -1, topicMessages }))
       .then(
         () => {
           this.lastError = undefined;
           this.lastAckAt = Date.now();
+          report(false);
           for (const p of batch) this.settle(p);
         },
         (e: unknown) => {
           const msg = e instanceof Error ? e.message : String(e);
           if (this.lastError !== msg) this.log.warn(`produce failed: ${msg}`);
           this.lastError = msg;
+          report(true);
           for (const p of batch) this.settle(p, new KafkaUnavailableError(msg));
         },
       )

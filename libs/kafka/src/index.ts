@@ -5,3 +5,4 @@ export * from './kafka-health';
 export * from './kafka.module';
 export * from './topic-admin';
 export * from './kafka-ready';
+export * from './observers';

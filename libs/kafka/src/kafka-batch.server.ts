@@ -4,6 +4,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { lastValueFrom } from 'rxjs';
 import { Topics } from '@app/contracts';
 import type { BatchingProducer } from './batching-producer';
+import type { ConsumeObserver } from './observers';
 
 /** What a handler registered with `@EventPattern(<topic>)` receives: one partition's batch. */
 export interface MessageBatch {
@@ -44,6 +45,7 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
   private health: ConsumerHealth = { state: 'starting' };
   private closing = false;
   private restartTimer: NodeJS.Timeout | undefined;
+  private observer: ConsumeObserver | undefined;
 
   constructor(private readonly options: KafkaBatchServerOptions) {
     super();
@@ -55,6 +57,16 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
 
   healthState(): ConsumerHealth {
     return this.health;
+  }
+
+  /** The topics this group consumes (full names, prefix included), for lag reporting. */
+  topics(): string[] {
+    return [...this.getHandlers().keys()].map((pattern) => `${this.options.topicPrefix}${pattern}`);
+  }
+
+  /** Metrics hook: told about every handled batch and every dead letter. */
+  observe(observer: ConsumeObserver): void {
+    this.observer = observer;
   }
 
   async listen(callback: (err?: unknown) => void): Promise<void> {
@@ -142,8 +154,15 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
       messages: batch.messages,
       heartbeat: () => payload.heartbeat(),
     };
-    const result: unknown = await handler(data);
-    await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+    const started = performance.now();
+    try {
+      const result: unknown = await handler(data);
+      await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+    } catch (e) {
+      this.observer?.batchHandled(logical, batch.messages.length, (performance.now() - started) / 1000, true);
+      throw e;
+    }
+    this.observer?.batchHandled(logical, batch.messages.length, (performance.now() - started) / 1000, false);
     payload.resolveOffset(batch.lastOffset());
     await payload.commitOffsetsIfNecessary({
       topics: [
@@ -162,6 +181,7 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
    */
   async deadLetter(batch: MessageBatch, message: KafkaMessage, error: string): Promise<void> {
     await deadLetter(this.options.deadLetters, this.options.topicPrefix, batch, message, error, this.groupId);
+    this.observer?.deadLettered(batch.topic);
   }
 
   on(): never {

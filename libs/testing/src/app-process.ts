@@ -13,10 +13,18 @@ export interface AppProcess {
 }
 
 /** Runs a built app (dist/) as a real process, as `npm run up` does. */
-export function spawnApp(name: 'gateway' | 'processor', env: Record<string, string>): AppProcess {
+export function spawnApp(
+  name: 'gateway' | 'processor' | 'notifier',
+  env: Record<string, string>,
+): AppProcess {
   const entry = join(ROOT, 'dist', 'apps', name, 'src', 'main.js');
   const proc = spawn(process.execPath, ['--enable-source-maps', entry], {
-    env: { PATH: process.env.PATH ?? '', ...env },
+    // APP_NODE_OPTIONS reaches the app as NODE_OPTIONS (profiling a bench: --cpu-prof ...).
+    env: {
+      PATH: process.env.PATH ?? '',
+      ...(process.env.APP_NODE_OPTIONS ? { NODE_OPTIONS: process.env.APP_NODE_OPTIONS } : {}),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
