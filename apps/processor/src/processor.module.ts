@@ -1,17 +1,24 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@app/config';
+import { ConsumerGroups } from '@app/contracts';
 import { HealthModule } from '@app/health';
 import { KafkaBrokerIndicator, KafkaConsumerIndicator, KafkaModule } from '@app/kafka';
 import { CatalogCache, CatalogModule, DatabaseModule, PostgresIndicator } from '@app/persistence';
+import { AlertEvaluator } from './alerts/alert-evaluator';
+import { AlertGauges } from './alerts/alert-gauges';
+import { AlertNotifier } from './alerts/alert-notifier';
 import { ClickProjectionHandler } from './clicks/click-projection.handler';
 import { ClickWatermark } from './conversions/click-watermark';
 import { LedgerRelay } from './conversions/ledger-relay';
 import { PostbackDecider } from './conversions/postback-decider';
+import { TrafficRuleCache } from './conversions/routing-controls';
 import { PostbackHandler } from './conversions/postback.handler';
 import { RetryScheduler } from './conversions/retry-scheduler';
+import { ProcessorObservabilityModule } from './observability/processor-observability.module';
 import type { ProcessorEnv } from './processor.env';
+import { ReadModelProjector } from './read-models/projector';
 
-export const PROCESSOR_GROUP = 'ledger-processor';
+export const PROCESSOR_GROUP = ConsumerGroups.processor;
 
 export class ProcessorModule {
   static register(env: ProcessorEnv) {
@@ -31,10 +38,22 @@ export class ProcessorModule {
           PostgresIndicator,
           CatalogCache,
           LedgerRelay,
+          ReadModelProjector,
         ]),
+        ProcessorObservabilityModule,
       ],
       controllers: [ClickProjectionHandler, PostbackHandler],
-      providers: [ClickWatermark, PostbackDecider, LedgerRelay, RetryScheduler],
+      providers: [
+        ClickWatermark,
+        PostbackDecider,
+        TrafficRuleCache,
+        LedgerRelay,
+        RetryScheduler,
+        ReadModelProjector,
+        AlertEvaluator,
+        AlertNotifier,
+        AlertGauges,
+      ],
     })
     class AppModule {}
     return AppModule;

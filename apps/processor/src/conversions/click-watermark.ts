@@ -9,8 +9,9 @@ import { CLICK_PROJECTION } from '../clicks/click-projection.handler';
 /**
  * The click store's watermark W: every click minted at or before W is stored. Per partition,
  * a caught-up projection (checkpoint at the log's end) vouches for everything acknowledged
- * before the offsets were read, less a margin for clicks still in flight; a lagging one only
- * for the newest click it stored. W is the minimum over partitions.
+ * before the offsets were read, less a margin for clicks still in flight; a lagging one for
+ * the newest click it stored, less the same margin (clicks may land slightly out of mint order
+ * within a partition). W is the minimum over partitions.
  */
 @Injectable()
 export class ClickWatermark implements OnApplicationShutdown {
@@ -49,7 +50,10 @@ export class ClickWatermark implements OnApplicationShutdown {
     for (const o of offsets) {
       const cp = byPartition.get(o.partition);
       const caughtUp = BigInt(cp?.next_offset ?? '0') >= BigInt(o.high);
-      const pw = caughtUp ? readAt - this.env.CLICK_WATERMARK_MARGIN_MS : (cp?.watermark?.getTime() ?? 0);
+      // A lagging partition vouches for its newest stored click less the same margin: clicks can
+      // land slightly out of mint order within a partition (a produce batch retried after a
+      // newer one), so "newest stored" alone turned a click still on its way into unknown_click.
+      const pw = (caughtUp ? readAt : (cp?.watermark?.getTime() ?? 0)) - this.env.CLICK_WATERMARK_MARGIN_MS;
       w = Math.min(w, pw);
     }
     const value = new Date(Number.isFinite(w) ? w : 0);

@@ -15,9 +15,10 @@ import {
   type PostbackFacts,
   type ReasonCode,
 } from '@app/domain';
-import { CatalogCache, type OfferEntity } from '@app/persistence';
+import { appendLedgerEntries, CatalogCache, type OfferEntity } from '@app/persistence';
 import { ProcessorEnv } from '../processor.env';
 import { ClickWatermark } from './click-watermark';
+import { type ClickOrigin, RoutingBatch, TrafficRuleCache } from './routing-controls';
 import { buildLedgerEntry, sourceTags } from './ledger-entry.builder';
 
 /** One postback to decide, fresh from Kafka or taken from the retry queue. */
@@ -30,19 +31,23 @@ export interface Work {
   parked: boolean;
 }
 
-interface SourceCount {
-  kind: string;
-  publisher_id: string;
-  value: string;
-  day: string;
-  decided: number;
-  rejected: number;
+/** One outcome written, for metrics and the decision log (committed only with the caller's transaction). */
+export interface DecisionRecord {
+  eventId: string;
+  correlationId: string;
+  partnerId: string;
+  outcome: string;
+  reason: string | null;
+  entryId: string | null;
+  /** Set when a retry was scheduled: which attempt it will be (1 = the first retry). */
+  retryAttempt?: number;
 }
 
 export interface DecideStats {
   decided: number;
   entries: number;
   parked: number;
+  decisions: DecisionRecord[];
 }
 
 interface ClickRow {
@@ -58,6 +63,8 @@ interface ClickRow {
   geo: string | null;
   device: string | null;
   clicked_at: Date;
+  ip: string | null;
+  user_agent: string | null;
 }
 
 interface ConversionRow {
@@ -87,6 +94,11 @@ export function offerFacts(o: OfferEntity): OfferFacts {
     goals: o.goals,
     minConversionSeconds: o.minConversionSeconds,
     holdPayoutAboveMicros: o.holdPayoutAboveMicros === null ? null : BigInt(o.holdPayoutAboveMicros),
+    reviewGeos: o.reviewGeos,
+    burst:
+      o.burstMaxConversions !== null && o.burstWindowSeconds !== null
+        ? { maxConversions: o.burstMaxConversions, windowSeconds: o.burstWindowSeconds }
+        : null,
   };
 }
 
@@ -137,6 +149,7 @@ export class PostbackDecider {
     @Inject(CatalogCache) private readonly catalog: CatalogCache,
     @Inject(ClickWatermark) private readonly watermark: ClickWatermark,
     @Inject(ProcessorEnv) private readonly env: ProcessorEnv,
+    @Inject(TrafficRuleCache) private readonly trafficRules: TrafficRuleCache,
   ) {
     this.delays = env.RETRY_DELAYS_MS.split(',').map(Number);
   }
@@ -155,17 +168,29 @@ export class PostbackDecider {
   }
 
   async decide(em: EntityManager, work: Work[], now = new Date()): Promise<DecideStats> {
-    const stats: DecideStats = { decided: 0, entries: 0, parked: 0 };
+    const stats: DecideStats = { decided: 0, entries: 0, parked: 0, decisions: [] };
     if (work.length === 0) return stats;
     const facts = work.map((w) => postbackFacts(w.event));
 
-    // Clicks, and the watermark only if some click is missing.
+    // Clicks, and the watermark only if some click is missing. W vouches only for clicks
+    // committed before W was read, so the missing ones are looked up again after reading it:
+    // otherwise a click batch committed between the lookup and the read (W now past the click)
+    // turned a stored click into a false unknown_click (found by the gateway-crash fault test).
     const ids = [...new Set(facts.map((f) => f.clickId).filter(isWellFormedClickId))];
     const clickRows = ids.length
       ? await em.query<ClickRow[]>(`SELECT * FROM clicks WHERE click_id = ANY($1)`, [ids])
       : [];
-    const clicks = new Map(clickRows.map((r) => [r.click_id, clickFacts(r)]));
+    const found = new Set(clickRows.map((r) => r.click_id));
+    const missing = ids.filter((id) => !found.has(id));
     let watermark: Date | undefined;
+    if (missing.length) {
+      watermark = await this.watermark.current();
+      clickRows.push(
+        ...(await em.query<ClickRow[]>(`SELECT * FROM clicks WHERE click_id = ANY($1)`, [missing])),
+      );
+    }
+    const clicks = new Map(clickRows.map((r) => [r.click_id, clickFacts(r)]));
+    const origins = new Map<string, ClickOrigin>(clickRows.map((r) => [r.click_id, r]));
     const lookups: ClickLookup[] = [];
     for (const f of facts) {
       const c = clicks.get(f.clickId);
@@ -250,25 +275,12 @@ export class PostbackDecider {
     }
     const usageDirty = new Set<string>();
 
-    // Routing controls: which of these clicks' sources are blocked.
-    const sourcesOf = (l: ClickLookup): [string, string, string][] =>
-      l.kind === 'found'
-        ? ([
-            ['sub1', l.click.publisherId, l.click.sub1],
-            ['placement', l.click.publisherId, l.click.placement],
-          ].filter((x) => x[2] !== null) as [string, string, string][])
-        : [];
-    const wantedSources = lookups.flatMap(sourcesOf);
-    const blockedSources = new Set<string>();
-    if (wantedSources.length && this.env.SOURCE_MIN_DECISIONS > 0) {
-      const rows = await em.query<{ k: string }[]>(
-        `SELECT kind || '|' || publisher_id || '|' || value AS k FROM source_blocks
-          WHERE (kind, publisher_id, value) IN (SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[]))`,
-        [wantedSources.map((x) => x[0]), wantedSources.map((x) => x[1]), wantedSources.map((x) => x[2])],
-      );
-      for (const r of rows) blockedSources.add(r.k);
-    }
-    const sourceStats = new Map<string, SourceCount>();
+    // Routing controls, traffic quality and bursts for these clicks' sources.
+    const routing = await RoutingBatch.load(
+      em,
+      this.trafficRules,
+      facts.map((f, i) => ({ lookup: lookups[i]!, receivedAt: f.receivedAt, offer: offers[i] })),
+    );
 
     // Partner transactions with a postback already waiting: later ones queue behind it.
     const blocked = new Set<string>();
@@ -311,7 +323,17 @@ export class PostbackDecider {
         detail: string | null,
         entryId: string | null,
         late = false,
-      ) =>
+        retryAttempt?: number,
+      ) => {
+        stats.decisions.push({
+          eventId: f.eventId,
+          correlationId: w.event.correlation_id,
+          partnerId: f.partnerId,
+          outcome: o,
+          reason,
+          entryId,
+          retryAttempt,
+        });
         outcomes.push({
           event_id: f.eventId,
           partner_id: f.partnerId,
@@ -335,6 +357,7 @@ export class PostbackDecider {
           received_at: f.receivedAt.toISOString(),
           decided_at: now.toISOString(),
         });
+      };
 
       if (blocked.has(pair)) {
         // Behind an earlier postback of the same transaction: wait for it, in order.
@@ -352,11 +375,10 @@ export class PostbackDecider {
       }
       const state = states.get(key.conversionId);
       const usageKey = `${key.offerId}|${day(f.receivedAt)}`;
-      const sources = sourcesOf(lookup);
       const d = decide({
         postback: f,
         click: lookup,
-        sourceBlocked: sources.some((x) => blockedSources.has(x.join('|'))),
+        ...routing.inputsFor(lookup, origins.get(f.clickId), f.receivedAt, offers[i]),
         offer: offers[i],
         conversion: state,
         usage: usage.get(usageKey) ?? { conversions: 0, payoutMicros: 0n },
@@ -375,6 +397,8 @@ export class PostbackDecider {
             d.reason,
             `attempt ${w.attempts + 1} of ${this.maxAttempts} at ${due}`,
             null,
+            false,
+            w.attempts + 1,
           );
           blocked.add(pair);
           stats.parked++;
@@ -414,28 +438,17 @@ export class PostbackDecider {
           break;
         }
       }
-      if (!state) {
-        // A new conversion from these sources was decided: count it, and whether it was a hard reject.
-        const rejected =
+      // Count it against its sources: new conversions, hard rejects that speak to the
+      // source's quality (not its own controls or the offer's cap), approvals for source caps.
+      routing.record(lookup, f.receivedAt, {
+        isNew: !state,
+        hardReject:
           d.kind === 'entry' &&
           d.outcome === 'rejected' &&
           d.reason !== 'blocked_source' &&
-          d.reason !== 'cap_exceeded';
-        for (const [kind, publisherId, value] of sources) {
-          const k = `${kind}|${publisherId}|${value}|${day(f.receivedAt)}`;
-          const st = sourceStats.get(k) ?? {
-            kind,
-            publisher_id: publisherId,
-            value,
-            day: day(f.receivedAt),
-            decided: 0,
-            rejected: 0,
-          };
-          st.decided++;
-          if (rejected) st.rejected++;
-          sourceStats.set(k, st);
-        }
-      }
+          d.reason !== 'cap_exceeded',
+        approvals: d.kind === 'entry' ? (d.capDelta?.conversions ?? 0) : 0,
+      });
       if (w.parked) parkDeletes.push(f.eventId);
       stats.decided++;
     });
@@ -450,35 +463,8 @@ export class PostbackDecider {
       usage,
       usageDirty,
     });
-    if (sourceStats.size && this.env.SOURCE_MIN_DECISIONS > 0)
-      await this.updateSources(em, [...sourceStats.values()], now);
+    await routing.flush(em, now);
     return stats;
-  }
-
-  /** Adds this batch's counts per source and day; blocks a source that crosses the threshold. */
-  private async updateSources(em: EntityManager, list: SourceCount[], now: Date): Promise<void> {
-    list.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
-    await em.query(
-      `WITH up AS (
-         INSERT INTO source_daily_stats (kind, publisher_id, value, day, decided, rejected)
-         SELECT kind, publisher_id, value, day, decided, rejected
-           FROM jsonb_to_recordset($1::jsonb) AS x(kind text, publisher_id text, value text, day date, decided int, rejected int)
-         ON CONFLICT (kind, publisher_id, value, day) DO UPDATE
-           SET decided = source_daily_stats.decided + EXCLUDED.decided,
-               rejected = source_daily_stats.rejected + EXCLUDED.rejected
-         RETURNING kind, publisher_id, value, decided, rejected)
-       INSERT INTO source_blocks (kind, publisher_id, value, blocked_at, decided, rejected, reason)
-       SELECT kind, publisher_id, value, $2, decided, rejected,
-              rejected || ' of ' || decided || ' new conversions rejected on ' || to_char($2::timestamptz, 'YYYY-MM-DD')
-         FROM up WHERE decided >= $3 AND rejected::numeric / decided >= $4
-       ON CONFLICT DO NOTHING`,
-      [
-        JSON.stringify(list),
-        now.toISOString(),
-        this.env.SOURCE_MIN_DECISIONS,
-        this.env.SOURCE_BLOCK_REJECT_RATE,
-      ],
-    );
   }
 
   private parkRow(w: Work, reason: string, due: string, now: Date): object {
@@ -518,32 +504,7 @@ export class PostbackDecider {
       usageDirty: Set<string>;
     },
   ): Promise<void> {
-    if (w.entries.length) {
-      // Idempotent on entry_id; only rows really inserted go to the outbox.
-      await em.query(
-        `WITH ins AS (
-           INSERT INTO ledger_entries (entry_id, entry_type, conversion_id, conversion_status, click_id, transaction_id, offer_id,
-             publisher_id, partner_id, goal, amount_micros, currency, reason_bucket, reason_code, sub1, sub2, sub3, sub4, sub5,
-             placement, geo, device, clicked_at, occurred_at, recorded_at, late, postback_delay_ms, source_event_id,
-             schema_version, payload)
-           SELECT x.entry_id, x.entry_type, x.conversion_id, x.conversion_status, x.click_id, x.transaction_id, x.offer_id,
-             x.publisher_id, x.partner_id, x.goal, x.amount_micros::bigint, x.currency, x.reason_bucket, x.reason_code, x.sub1,
-             x.sub2, x.sub3, x.sub4, x.sub5, x.placement, x.geo, x.device, x.clicked_at, x.occurred_at, x.recorded_at, x.late,
-             x.postback_delay_ms, x.source_event_id, x.schema_version, j.value
-           FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS j(value, n)
-           CROSS JOIN LATERAL jsonb_to_record(j.value) AS x(entry_id text, entry_type text, conversion_id text,
-             conversion_status text, click_id text, transaction_id text, offer_id text, publisher_id text, partner_id text,
-             goal text, amount_micros text, currency text, reason_bucket text, reason_code text, sub1 text, sub2 text,
-             sub3 text, sub4 text, sub5 text, placement text, geo text, device text, clicked_at timestamptz,
-             occurred_at timestamptz, recorded_at timestamptz, late boolean, postback_delay_ms bigint,
-             source_event_id text, schema_version int)
-           ORDER BY j.n
-           ON CONFLICT (entry_id) DO NOTHING
-           RETURNING seq, entry_id)
-         INSERT INTO ledger_outbox (seq, entry_id) SELECT seq, entry_id FROM ins`,
-        [JSON.stringify(w.entries)],
-      );
-    }
+    await appendLedgerEntries(em, w.entries);
     if (w.touched.size) {
       const rows = [...w.touched.values()].map(({ state, f, key, click, lastEntryId }) => ({
         conversion_id: state.conversionId,
@@ -560,6 +521,9 @@ export class PostbackDecider {
         reason_code: state.reason,
         ...sourceTags(click),
         received_at: f.receivedAt.toISOString(),
+        // When the conversion was first reported: from its state, not from the batch's last postback
+        // (a pending and its approval decided in one batch would otherwise lose the pending's time).
+        first_received_at: (state.firstReceivedAt ?? f.receivedAt).toISOString(),
         last_entry_id: lastEntryId,
         entries: state.entries,
       }));
@@ -569,11 +533,12 @@ export class PostbackDecider {
            clicked_at, first_received_at, last_received_at, last_entry_id, entries, updated_at)
          SELECT conversion_id, offer_id, transaction_id, goal, partner_id, click_id, publisher_id, status, requested,
            amount_micros::bigint, currency, reason_bucket, reason_code, sub1, sub2, sub3, sub4, sub5, placement, geo, device,
-           clicked_at, received_at, received_at, last_entry_id, entries, now()
+           clicked_at, first_received_at, received_at, last_entry_id, entries, now()
          FROM jsonb_to_recordset($1::jsonb) AS x(conversion_id text, offer_id text, transaction_id text, goal text,
            partner_id text, click_id text, publisher_id text, status text, requested text, amount_micros text, currency text,
            reason_bucket text, reason_code text, sub1 text, sub2 text, sub3 text, sub4 text, sub5 text, placement text,
-           geo text, device text, clicked_at timestamptz, received_at timestamptz, last_entry_id text, entries int)
+           geo text, device text, clicked_at timestamptz, received_at timestamptz, first_received_at timestamptz,
+           last_entry_id text, entries int)
          ON CONFLICT (conversion_id) DO UPDATE SET status = EXCLUDED.status, requested = EXCLUDED.requested,
            amount_micros = EXCLUDED.amount_micros, reason_bucket = EXCLUDED.reason_bucket, reason_code = EXCLUDED.reason_code,
            last_received_at = EXCLUDED.last_received_at, last_entry_id = EXCLUDED.last_entry_id,
@@ -583,7 +548,8 @@ export class PostbackDecider {
     }
     if (w.outcomes.length) {
       await em.query(
-        `INSERT INTO postback_outcomes (event_id, partner_id, click_id, transaction_id, status, conversion_id, offer_id,
+        `WITH up AS (
+         INSERT INTO postback_outcomes (event_id, partner_id, click_id, transaction_id, status, conversion_id, offer_id,
            publisher_id, sub1, placement, geo, outcome, reason_bucket, reason_code, detail, entry_id, attempts, late,
            postback_delay_ms, received_at, decided_at)
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(event_id text, partner_id text, click_id text, transaction_id text,
@@ -594,7 +560,11 @@ export class PostbackDecider {
            publisher_id = EXCLUDED.publisher_id, sub1 = EXCLUDED.sub1, placement = EXCLUDED.placement, geo = EXCLUDED.geo,
            outcome = EXCLUDED.outcome, reason_bucket = EXCLUDED.reason_bucket, reason_code = EXCLUDED.reason_code,
            detail = EXCLUDED.detail, entry_id = EXCLUDED.entry_id, attempts = EXCLUDED.attempts, late = EXCLUDED.late,
-           postback_delay_ms = EXCLUDED.postback_delay_ms, decided_at = EXCLUDED.decided_at`,
+           postback_delay_ms = EXCLUDED.postback_delay_ms, decided_at = EXCLUDED.decided_at
+           -- A final outcome is never rewritten; it is queued for the read models exactly once.
+           WHERE postback_outcomes.outcome = 'retry_scheduled'
+         RETURNING event_id, outcome)
+       INSERT INTO projection_queue (event_id) SELECT event_id FROM up WHERE outcome <> 'retry_scheduled'`,
         [JSON.stringify(w.outcomes)],
       );
     }

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { type PostbackReceived, Topics } from '@app/contracts';
 import { KafkaBatchServer, type MessageBatch } from '@app/kafka';
 import { type Decoded, decodeBatch, runIsolatingPoison } from '../batch-decoder';
+import { ProcessorMetrics } from '../observability/processor-metrics';
 import { LedgerRelay } from './ledger-relay';
 import { PostbackDecider } from './postback-decider';
 
@@ -19,6 +20,7 @@ export class PostbackHandler {
     @Inject(KafkaBatchServer) private readonly server: KafkaBatchServer,
     @Inject(PostbackDecider) private readonly decider: PostbackDecider,
     @Inject(LedgerRelay) private readonly relay: LedgerRelay,
+    @Inject(ProcessorMetrics) private readonly metrics: ProcessorMetrics,
   ) {}
 
   @EventPattern(Topics.postbacksReceived)
@@ -30,7 +32,7 @@ export class PostbackHandler {
   }
 
   private async process(batch: MessageBatch, decoded: Decoded<PostbackReceived>[]): Promise<void> {
-    await this.ds.transaction(async (em) => {
+    const stats = await this.ds.transaction(async (em) => {
       await em.query(
         `INSERT INTO postbacks (event_id, partner_id, click_id, transaction_id, status, offer_id, payout_micros, currency,
            event, reason, source_ip, received_at, extra, kafka_partition, kafka_offset)
@@ -60,7 +62,8 @@ export class PostbackHandler {
       const todo = events
         .filter((e) => !done.has(e.id))
         .map((event) => ({ event, attempts: 0, errors: [], parked: false }));
-      await this.decider.decide(em, todo);
+      return this.decider.decide(em, todo);
     });
+    this.metrics.decided(stats.decisions);
   }
 }

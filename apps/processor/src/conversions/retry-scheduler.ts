@@ -7,8 +7,9 @@ import {
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { PostbackReceived } from '@app/contracts';
+import { ProcessorMetrics } from '../observability/processor-metrics';
 import { LedgerRelay } from './ledger-relay';
-import { PostbackDecider, type Work } from './postback-decider';
+import { type DecisionRecord, PostbackDecider, type Work } from './postback-decider';
 
 /**
  * Retries soft-rejected postbacks when due. Each due transaction is re-decided whole, in the
@@ -25,6 +26,7 @@ export class RetryScheduler implements OnApplicationBootstrap, OnApplicationShut
     @Inject(DataSource) private readonly ds: DataSource,
     @Inject(PostbackDecider) private readonly decider: PostbackDecider,
     @Inject(LedgerRelay) private readonly relay: LedgerRelay,
+    @Inject(ProcessorMetrics) private readonly metrics: ProcessorMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -51,6 +53,7 @@ export class RetryScheduler implements OnApplicationBootstrap, OnApplicationShut
     );
     if (due.length === 0) return 0;
     let decided = 0;
+    let decisions: DecisionRecord[] = [];
     await this.ds.transaction(async (em) => {
       const pairs = due.map((d) => ({
         payload: { partner_id: d.partner_id, transaction_id: d.transaction_id },
@@ -80,8 +83,9 @@ export class RetryScheduler implements OnApplicationBootstrap, OnApplicationShut
         if (headDue.get(k))
           work.push({ event: r.event, attempts: r.attempts, errors: r.errors, parked: true });
       }
-      decided = (await this.decider.decide(em, work, now)).decided;
+      ({ decided, decisions } = await this.decider.decide(em, work, now));
     });
+    this.metrics.decided(decisions);
     if (decided) this.relay.kick();
     return decided;
   }

@@ -1,0 +1,84 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Counter, Registry } from 'prom-client';
+import { CommonEnv } from '@app/config';
+import type { LedgerEntryV1 } from '@app/contracts';
+import { LabelBounder } from '@app/metrics';
+import type { DecisionRecord } from '../conversions/postback-decider';
+
+export type PublishedEntry = Pick<LedgerEntryV1, 'entry_id' | 'entry_type' | 'source_event_id'>;
+
+/**
+ * Decisions, retries and ledger publishes: counted (in-process) and logged at debug level with
+ * the correlation id, only after the transaction that wrote them committed, so a batch retried
+ * after a failure is not counted twice.
+ */
+@Injectable()
+export class ProcessorMetrics {
+  private readonly decisionLog = new Logger('Decisions');
+  private readonly relayLog = new Logger('LedgerRelay');
+  // Partner ids here come from postbacks the gateway authenticated: catalog ids.
+  private readonly partners = new LabelBounder(1000);
+  private readonly codes = new LabelBounder(100);
+  private readonly decisions: Counter<'partner_id' | 'outcome' | 'reason'>;
+  private readonly retries: Counter<'attempt'>;
+  private readonly entries: Counter<'entry_type'>;
+  private readonly debug: boolean;
+
+  constructor(@Inject(Registry) registry: Registry, @Inject(CommonEnv) env: CommonEnv) {
+    const registers = [registry];
+    this.debug = env.LOG_LEVEL === 'debug';
+    this.decisions = new Counter({
+      name: 'postback_decisions_total',
+      help: 'Postback decisions committed, by partner, outcome and reason code (a retried postback counts once per decision)',
+      labelNames: ['partner_id', 'outcome', 'reason'],
+      registers,
+    });
+    this.retries = new Counter({
+      name: 'postback_retries_scheduled_total',
+      help: 'Retries scheduled for soft-rejected postbacks, by attempt tier (1 = first retry)',
+      labelNames: ['attempt'],
+      registers,
+    });
+    this.entries = new Counter({
+      name: 'ledger_entries_published_total',
+      help: 'Ledger entries Kafka acknowledged on conversions.ledger and removed from the outbox, by entry type',
+      labelNames: ['entry_type'],
+      registers,
+    });
+  }
+
+  decided(list: readonly DecisionRecord[]): void {
+    for (const d of list) {
+      this.decisions
+        .labels(this.partners.bound(d.partnerId), this.codes.bound(d.outcome), this.codes.bound(d.reason))
+        .inc();
+      if (d.retryAttempt !== undefined) this.retries.labels(this.codes.bound(String(d.retryAttempt))).inc();
+      if (this.debug)
+        this.decisionLog.debug({
+          msg: 'postback decided',
+          correlation_id: d.correlationId,
+          event_id: d.eventId,
+          partner_id: d.partnerId,
+          outcome: d.outcome,
+          reason: d.reason,
+          entry_id: d.entryId,
+          ...(d.retryAttempt !== undefined ? { retry_attempt: d.retryAttempt } : {}),
+        });
+    }
+  }
+
+  published(list: readonly PublishedEntry[]): void {
+    for (const e of list) {
+      this.entries.labels(this.codes.bound(e.entry_type)).inc();
+      if (this.debug)
+        this.relayLog.debug({
+          msg: 'ledger entry published',
+          // A postback's correlation id is its event id (the gateway mints both as one), which
+          // the entry carries as source_event_id.
+          correlation_id: e.source_event_id,
+          entry_id: e.entry_id,
+          entry_type: e.entry_type,
+        });
+    }
+  }
+}

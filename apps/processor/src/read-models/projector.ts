@@ -1,0 +1,38 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { HealthCheckResult, HealthIndicator } from '@app/health';
+import { projectQueued } from '@app/persistence';
+import { DrainLoop } from '../drain-loop';
+
+const BATCH = 5000;
+
+/**
+ * Keeps the read models (reconciliation, latency, review queue) up to date from the projection
+ * queue the decisions fill. One projector writes at a time across instances (advisory lock);
+ * each batch and its checkpoint commit together, so crashes and restarts never double count.
+ */
+@Injectable()
+export class ReadModelProjector extends DrainLoop implements HealthIndicator {
+  readonly name = 'read_models';
+  protected readonly log = new Logger(ReadModelProjector.name);
+  protected readonly label = 'read-model projector';
+  private projected = 0;
+
+  constructor(@Inject(DataSource) private readonly ds: DataSource) {
+    super(250);
+  }
+
+  protected async drain(): Promise<void> {
+    for (;;) {
+      const n = await this.ds.transaction((em) => projectQueued(em, BATCH));
+      this.projected += n;
+      if (n < BATCH) return;
+    }
+  }
+
+  async check(): Promise<HealthCheckResult> {
+    const [{ n }] = await this.ds.query<[{ n: number }]>(`SELECT count(*)::int AS n FROM projection_queue`);
+    if (this.lastError) return { ok: false, detail: `${n} waiting: ${this.lastError}` };
+    return { ok: true, detail: `${this.projected} projected, ${n} waiting` };
+  }
+}
