@@ -1,0 +1,41 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule } from '@app/config';
+import { HealthModule } from '@app/health';
+import { KafkaBrokerIndicator, KafkaConsumerIndicator, KafkaModule } from '@app/kafka';
+import { DatabaseModule, PostgresIndicator } from '@app/persistence';
+import { DeliveryLoop } from './deliveries/delivery-loop';
+import { DeliveryStore } from './deliveries/delivery-store';
+import { HttpSender } from './deliveries/http-sender';
+import { LedgerIntakeHandler } from './deliveries/ledger-intake.handler';
+import type { NotifierEnv } from './notifier.env';
+import { NotifierObservabilityModule } from './observability/notifier-observability.module';
+
+/** Its own consumer group: reads the ledger exactly as billing does, independently of it. */
+export const NOTIFIER_GROUP = 'publisher-notifier';
+
+export class NotifierModule {
+  static register(env: NotifierEnv) {
+    @Module({
+      imports: [
+        ConfigModule.forRoot(env),
+        DatabaseModule,
+        KafkaModule.forRoot({
+          producer: { lingerMs: 2, maxBatch: 100, sendTimeoutMs: 10000 },
+          consumerGroup: NOTIFIER_GROUP,
+          partitionsConsumedConcurrently: env.PARTITIONS_CONCURRENCY,
+        }),
+        HealthModule.register([
+          KafkaBrokerIndicator,
+          KafkaConsumerIndicator,
+          PostgresIndicator,
+          DeliveryLoop,
+        ]),
+        NotifierObservabilityModule,
+      ],
+      controllers: [LedgerIntakeHandler],
+      providers: [DeliveryStore, HttpSender, DeliveryLoop],
+    })
+    class AppModule {}
+    return AppModule;
+  }
+}
