@@ -43,6 +43,13 @@ export class GatewayEnv extends CommonEnv {
   @Max(10 * 1024 * 1024)
   BODY_LIMIT_BYTES = 64 * 1024;
 
+  /** Largest counterparty CSV accepted by POST /v1/admin/disputes (bigger files: the ledger CLI streams them). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  @Max(1024 * 1024 * 1024)
+  UPLOAD_LIMIT_BYTES = 64 * 1024 * 1024;
+
   /** Bearer token for /v1/admin/*; unset: the admin API refuses every call. */
   @ValidateIf((e: GatewayEnv) => e.ADMIN_TOKEN !== '')
   @MinLength(16, { message: 'ADMIN_TOKEN must be at least 16 characters' })
@@ -65,4 +72,12 @@ export class GatewayEnv extends CommonEnv {
   @Min(100)
   @Max(60000)
   CATALOG_REFRESH_MS = 1000;
+
+  /**
+   * Staging replays only (docs/replay.md): when set, a request carrying `X-Replay-Token` equal to
+   * it may stamp its event time with `X-Replay-Time`. Unset: every `X-Replay-Time` is refused (400).
+   */
+  @ValidateIf((e: GatewayEnv) => e.REPLAY_TOKEN !== '')
+  @MinLength(16, { message: 'REPLAY_TOKEN must be at least 16 characters' })
+  REPLAY_TOKEN = '';
 }

@@ -10,12 +10,22 @@ import {
   PublishersAdminController,
 } from './admin/admin.controllers';
 import { AdminGuard } from './admin/admin.guard';
+import { AlertsAdminController } from './admin/alerts.controller';
 import { SourcesAdminController } from './admin/sources.controller';
+import { ReportsController } from './admin/reports.controller';
+import { LaunchAdminController } from './admin/launch.controller';
+import { DisputesAdminController } from './admin/disputes.controller';
+import { ReviewsAdminController } from './admin/reviews.controller';
+import { PublisherPostbacksAdminController } from './admin/publisher-postbacks.controller';
 import { CatalogAdminService } from './admin/catalog-admin.service';
+import { ConsumerLagController } from './admin/consumer-lag.controller';
+import { ConsumerLagService } from './admin/consumer-lag.service';
 import { ClicksController } from './clicks/clicks.controller';
 import { EventPublisher } from './events/event-publisher';
 import type { GatewayEnv } from './gateway.env';
 import { ErrorFilter } from './http/error.filter';
+import { GatewayObservabilityModule } from './observability/gateway-observability.module';
+import { ReplayClock } from './http/replay-clock';
 import { BodyValidationPipe } from './http/validation.pipe';
 import { PartnerAuthenticator } from './postbacks/partner-auth';
 import { PostbacksController } from './postbacks/postbacks.controller';
@@ -36,6 +46,7 @@ export class GatewayModule {
           },
         }),
         HealthModule.register([KafkaBrokerIndicator, KafkaProducerIndicator, CatalogCache]),
+        GatewayObservabilityModule,
       ],
       controllers: [
         ClicksController,
@@ -44,12 +55,21 @@ export class GatewayModule {
         PublishersAdminController,
         PartnersAdminController,
         SourcesAdminController,
+        ReviewsAdminController,
+        PublisherPostbacksAdminController,
+        ReportsController,
+        LaunchAdminController,
+        DisputesAdminController,
+        ConsumerLagController,
+        AlertsAdminController,
       ],
       providers: [
         EventPublisher,
         PartnerAuthenticator,
         CatalogAdminService,
+        ConsumerLagService,
         AdminGuard,
+        ReplayClock,
         { provide: APP_FILTER, useClass: ErrorFilter },
         { provide: APP_PIPE, useClass: BodyValidationPipe },
       ],

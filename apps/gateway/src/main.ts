@@ -4,9 +4,11 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { appLogger, ConfigError, loadEnv } from '@app/config';
+import { registerDashboard } from './dashboard/dashboard.static';
 import { GatewayEnv } from './gateway.env';
 import { GatewayModule } from './gateway.module';
-import { registerBodyParsers } from './http/body-parsers';
+import { registerBodyParsers, registerOversizeGuard } from './http/body-parsers';
+import { answerClientError } from './http/client-errors';
 
 export async function createGateway(env: GatewayEnv): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
@@ -15,13 +17,17 @@ export async function createGateway(env: GatewayEnv): Promise<NestFastifyApplica
     trustProxy: false,
     // Duplicate query keys arrive as arrays; the postback parser decides what they mean.
     routerOptions: { ignoreTrailingSlash: true },
+    // Requests Node's parser refuses (e.g. a 40 KiB URL) get our error shape and a gentle close.
+    clientErrorHandler: answerClientError,
   });
   const app = await NestFactory.create<NestFastifyApplication>(GatewayModule.register(env), adapter, {
     logger: appLogger(env, 'gateway'),
     // Our own parsers keep the raw body that partners sign (see http/body-parsers.ts).
     bodyParser: false,
   });
-  registerBodyParsers(app.getHttpAdapter().getInstance(), env.BODY_LIMIT_BYTES);
+  registerBodyParsers(app.getHttpAdapter().getInstance(), env.BODY_LIMIT_BYTES, env.UPLOAD_LIMIT_BYTES);
+  registerOversizeGuard(app.getHttpAdapter().getInstance(), env.BODY_LIMIT_BYTES, env.UPLOAD_LIMIT_BYTES);
+  if (!(await registerDashboard(app))) new Logger('gateway').warn('dashboard files not found: no /dashboard');
   const openapi = new DocumentBuilder()
     .setTitle('Conversion ledger gateway')
     .setDescription(

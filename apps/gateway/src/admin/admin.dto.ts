@@ -121,6 +121,47 @@ export class CreateOfferDto {
   @ArrayMaxSize(20)
   @Matches(GOAL_PATTERN, { each: true, message: 'goals must be 1-64 of A-Z a-z 0-9 . _ : -' })
   goals?: string[];
+  @ApiPropertyOptional({
+    description: 'a conversion faster than this after its click is held (fraud_suspected)',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(86400 * 30)
+  min_conversion_seconds?: number | null;
+  @ApiPropertyOptional({
+    example: '50.00',
+    description: 'a payout above this is held (payout_above_threshold)',
+  })
+  @IsOptional()
+  @IsMoney()
+  hold_payout_above?: string | null;
+  @ApiPropertyOptional({
+    example: ['RU'],
+    description: 'clicks from these geos are held (compliance_review)',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(300)
+  @Matches(/^[A-Z]{2}$/, {
+    each: true,
+    message: 'review_geos must hold ISO 3166-1 alpha-2 codes in upper case',
+  })
+  review_geos?: string[] | null;
+  @ApiPropertyOptional({
+    description:
+      'with burst_window_seconds: more new conversions than this from one source (publisher + sub1) are held',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  burst_max_conversions?: number | null;
+  @ApiPropertyOptional({ description: 'the burst window, 1 s to 1 day' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(86400)
+  burst_window_seconds?: number | null;
 }
 
 export class UpdateOfferDto extends PartialType(OmitType(CreateOfferDto, ['id'] as const)) {}

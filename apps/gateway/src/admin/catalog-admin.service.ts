@@ -29,6 +29,15 @@ const micros = (s: string): string => {
 };
 
 /** Admin writes to offers, publishers and partners; every write also refreshes this instance's cache. */
+/** A burst rule needs both its count and its window. */
+function checkBurst(o: Partial<Pick<OfferEntity, 'burstMaxConversions' | 'burstWindowSeconds'>>): void {
+  if (((o.burstMaxConversions ?? null) === null) !== ((o.burstWindowSeconds ?? null) === null))
+    throw ApiError.badField(
+      'burst_window_seconds',
+      'burst_max_conversions and burst_window_seconds are set together (both null to turn it off)',
+    );
+}
+
 @Injectable()
 export class CatalogAdminService {
   constructor(
@@ -49,8 +58,14 @@ export class CatalogAdminService {
       payoutCapMicros: dto.payout_cap ? micros(dto.payout_cap) : null,
       attributionWindowHours: dto.attribution_window_hours ?? 720,
       goals: dto.goals ?? ['default'],
+      minConversionSeconds: dto.min_conversion_seconds ?? null,
+      holdPayoutAboveMicros: dto.hold_payout_above ? micros(dto.hold_payout_above) : null,
+      reviewGeos: dto.review_geos ?? null,
+      burstMaxConversions: dto.burst_max_conversions ?? null,
+      burstWindowSeconds: dto.burst_window_seconds ?? null,
       status: 'active',
     });
+    checkBurst(row);
     return offerView(await this.insert(OfferEntity, row, 'offer'));
   }
 
@@ -67,6 +82,14 @@ export class CatalogAdminService {
     if (dto.attribution_window_hours !== undefined)
       patch.attributionWindowHours = dto.attribution_window_hours;
     if (dto.goals !== undefined) patch.goals = dto.goals;
+    if (dto.min_conversion_seconds !== undefined) patch.minConversionSeconds = dto.min_conversion_seconds;
+    if (dto.hold_payout_above !== undefined)
+      patch.holdPayoutAboveMicros = dto.hold_payout_above === null ? null : micros(dto.hold_payout_above);
+    if (dto.review_geos !== undefined) patch.reviewGeos = dto.review_geos;
+    if (dto.burst_max_conversions !== undefined) patch.burstMaxConversions = dto.burst_max_conversions;
+    if (dto.burst_window_seconds !== undefined) patch.burstWindowSeconds = dto.burst_window_seconds;
+    // Changing either means giving both (or both null to turn the rule off).
+    if (dto.burst_max_conversions !== undefined || dto.burst_window_seconds !== undefined) checkBurst(patch);
     return offerView(await this.update(OfferEntity, id, patch, 'offer'));
   }
 

@@ -2,10 +2,13 @@ import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res }
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type ClickRecorded, Topics } from '@app/contracts';
+import { ulidFactory } from '@app/domain';
 import { CatalogCache, type OfferEntity } from '@app/persistence';
 import { EventPublisher, newId } from '../events/event-publisher';
 import { GatewayEnv } from '../gateway.env';
+import { GatewayMetrics } from '../observability/gateway-metrics';
 import { ApiError } from '../http/api-error';
+import { ReplayClock } from '../http/replay-clock';
 import { BodyValidationPipe } from '../http/validation.pipe';
 import { deviceClass } from './device-class';
 import { RecordClickDto } from './record-click.dto';
@@ -45,6 +48,8 @@ export class ClicksController {
     @Inject(EventPublisher) private readonly events: EventPublisher,
     @Inject(CatalogCache) private readonly catalog: CatalogCache,
     @Inject(GatewayEnv) private readonly env: GatewayEnv,
+    @Inject(GatewayMetrics) private readonly metrics: GatewayMetrics,
+    @Inject(ReplayClock) private readonly clock: ReplayClock,
   ) {}
 
   /** API click: answers 201 with the minted click_id once the click is durably on Kafka. */
@@ -95,8 +100,11 @@ export class ClicksController {
     if (!publisher || publisher.status !== 'active') {
       throw new ApiError(404, 'unknown_publisher', `no active publisher ${dto.publisher_id}`, 'publisher_id');
     }
-    const now = new Date();
-    const clickId = newId(now.getTime());
+    const replayAt = this.clock.eventTime(req.headers);
+    const now = replayAt ?? new Date();
+    // A replayed click's id carries its virtual time exactly (the processor's watermark and
+    // attribution read it), so it is minted outside the monotonic live sequence.
+    const clickId = replayAt ? ulidFactory()(now.getTime()) : newId(now.getTime());
     const userAgent = dto.user_agent ?? null;
     const payload: ClickRecorded['payload'] = {
       click_id: clickId,
@@ -118,6 +126,7 @@ export class ClicksController {
       id: clickId,
       occurredAt: now,
     });
+    this.metrics.clickRecorded(dto.offer_id);
     return { clickId, offer: offer satisfies OfferEntity, payload };
   }
 

@@ -11,9 +11,9 @@ declare module 'fastify' {
 
 /**
  * Bodies are read as UTF-8 text and kept raw (signatures cover the exact bytes), then parsed:
- * JSON, form-encoded, or left as text. Anything else is 415.
+ * JSON, form-encoded, or left as text; CSV only for dispute files. Anything else is 415.
  */
-export function registerBodyParsers(app: FastifyInstance, bodyLimit: number): void {
+export function registerBodyParsers(app: FastifyInstance, bodyLimit: number, uploadLimit = bodyLimit): void {
   app.removeAllContentTypeParsers();
   const asText = (req: FastifyRequest, body: string): string => {
     req.rawBody = body;
@@ -37,5 +37,45 @@ export function registerBodyParsers(app: FastifyInstance, bodyLimit: number): vo
   );
   app.addContentTypeParser('text/plain', { parseAs: 'string', bodyLimit }, (req, body, done) => {
     done(null, asText(req, body as string));
+  });
+  // Counterparty files for disputes, and only there: a larger limit, never kept as rawBody.
+  app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: uploadLimit }, (req, body, done) => {
+    if (!req.url.startsWith('/v1/admin/disputes'))
+      return done(
+        new ApiError(415, 'unsupported_media_type', 'text/csv is accepted only by /v1/admin/disputes'),
+        undefined,
+      );
+    done(null, body);
+  });
+}
+
+/** How much of an oversized body we read and drop so the client hears our 413 rather than a reset. */
+const DRAIN_CAP_BYTES = 32 * 1024 * 1024;
+
+/**
+ * A body announced larger than its limit is answered 413 in our error shape, after reading
+ * (and dropping) what the client sends, up to a cap: answering while it still uploads makes
+ * Node close the socket under it, and the client sees a reset connection instead of the 413.
+ */
+export function registerOversizeGuard(app: FastifyInstance, bodyLimit: number, uploadLimit: number): void {
+  app.addHook('onRequest', (req, reply, done) => {
+    const length = Number(req.headers['content-length'] ?? 0);
+    const csv = String(req.headers['content-type'] ?? '').startsWith('text/csv');
+    const limit = csv ? uploadLimit : bodyLimit;
+    if (!(length > limit)) return done();
+    const answer = () =>
+      void reply
+        .code(413)
+        .header('connection', 'close')
+        .send({ error: { code: 'payload_too_large', message: `the body is larger than ${limit} bytes` } });
+    if (length > limit + DRAIN_CAP_BYTES) return answer();
+    let seen = 0;
+    req.raw.on('data', (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > limit + DRAIN_CAP_BYTES) req.raw.destroy();
+    });
+    req.raw.once('end', answer);
+    req.raw.once('error', () => undefined);
+    req.raw.resume();
   });
 }

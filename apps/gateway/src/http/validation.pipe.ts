@@ -14,11 +14,12 @@ function firstError(errors: ValidationError[], path = ''): { field: string; mess
   return undefined;
 }
 
-/** class-validator for request bodies, answering 400 with the first bad field named. */
+/** class-validator for request bodies and query DTOs, answering 400 with the first bad field named. */
 @Injectable()
 export class BodyValidationPipe implements PipeTransform {
   transform(value: unknown, meta: ArgumentMetadata): unknown {
-    if (meta.type !== 'body' || !meta.metatype || meta.metatype === Object) return value;
+    if ((meta.type !== 'body' && meta.type !== 'query') || !meta.metatype || meta.metatype === Object)
+      return value;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new ApiError(400, 'invalid_body', 'the body must be a JSON object');
     }
@@ -33,7 +34,7 @@ export class BodyValidationPipe implements PipeTransform {
       const unknown = first.message.includes('should not exist');
       throw ApiError.badField(
         first.field,
-        unknown ? `unknown field ${first.field}` : first.message,
+        unknown ? `unknown ${meta.type === 'query' ? 'parameter' : 'field'} ${first.field}` : first.message,
         unknown ? 'unknown_field' : 'invalid_field',
       );
     }

@@ -1,25 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { canonicalQuery, signatureHeader, verifySignature } from '@app/domain';
+import { docExample } from '@app/testing/doc-example';
 
-/** The partner guide's worked examples must match what the gateway verifies. */
-const guide = readFileSync(join(__dirname, '../../../../docs/partners/postbacks.md'), 'utf8');
-
-function block(name: string): Record<string, string> {
-  const m = new RegExp(`<!-- ${name}:start -->\\s*\`\`\`\\n([\\s\\S]*?)\`\`\`\\s*<!-- ${name}:end -->`).exec(
-    guide,
-  );
-  if (!m?.[1]) throw new Error(`no ${name} block in the guide`);
-  return Object.fromEntries(
-    m[1]
-      .trim()
-      .split('\n')
-      .map((l) => {
-        const i = l.indexOf(':');
-        return [l.slice(0, i).trim(), l.slice(i + 1).trim()];
-      }),
-  );
-}
+const block = (name: string) => docExample('docs/partners/postbacks.md', name);
 
 describe('partner guide worked examples', () => {
   it('GET: canonical string, signed string and signature are exactly what we compute and accept', () => {

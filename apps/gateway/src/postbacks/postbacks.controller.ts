@@ -3,7 +3,9 @@ import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { type PostbackReceived, type PostbackRefused, Topics } from '@app/contracts';
 import { ApiError } from '../http/api-error';
+import { ReplayClock } from '../http/replay-clock';
 import { EventPublisher } from '../events/event-publisher';
+import { GatewayMetrics } from '../observability/gateway-metrics';
 import { ID_PATTERN } from '../clicks/record-click.dto';
 import { PartnerAuthenticator } from './partner-auth';
 import { parsePostback } from './parse-postback';
@@ -40,6 +42,8 @@ export class PostbacksController {
   constructor(
     @Inject(EventPublisher) private readonly events: EventPublisher,
     @Inject(PartnerAuthenticator) private readonly auth: PartnerAuthenticator,
+    @Inject(GatewayMetrics) private readonly metrics: GatewayMetrics,
+    @Inject(ReplayClock) private readonly clock: ReplayClock,
   ) {}
 
   /**
@@ -66,6 +70,7 @@ export class PostbacksController {
       return await this.accept(partnerId, req);
     } catch (e) {
       if (e instanceof ApiError && e.status < 500) this.refuse(partnerId, req, e);
+      this.metrics.postbackRefused(partnerId, e, req);
       throw e;
     }
   }
@@ -93,7 +98,7 @@ export class PostbacksController {
     const parsed = parsePostback(toParams(pairs, bodyParams, who.credentialParams), who.partner.dict);
     if (!parsed.ok) throw ApiError.badField(parsed.field, parsed.message, parsed.code);
     const p = parsed.value;
-    const now = new Date();
+    const now = this.clock.eventTime(req.headers) ?? new Date();
     const event = await this.events.publish<PostbackReceived>(
       Topics.postbacksReceived,
       'postback.received',
@@ -101,6 +106,7 @@ export class PostbacksController {
       { partner_id: partnerId, ...p, source_ip: who.clientIp, received_at: now.toISOString() },
       { occurredAt: now },
     );
+    this.metrics.postbackAccepted(event);
     return { status: 'accepted', id: event.id };
   }
 

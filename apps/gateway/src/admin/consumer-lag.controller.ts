@@ -1,0 +1,21 @@
+import { Controller, Get, Inject, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AdminGuard } from './admin.guard';
+import { ConsumerLagService } from './consumer-lag.service';
+
+@ApiTags('admin')
+@ApiBearerAuth()
+@UseGuards(AdminGuard)
+@Controller('v1/admin/consumer-lag')
+export class ConsumerLagController {
+  constructor(@Inject(ConsumerLagService) private readonly lag: ConsumerLagService) {}
+
+  @Get()
+  @ApiOperation({
+    summary:
+      "Per consumer group reading the system's topics (TOPIC_PREFIX applied) and partition: committed offset, log end, lag",
+  })
+  report() {
+    return this.lag.report();
+  }
+}

@@ -1,0 +1,141 @@
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ArrayMaxSize, IsArray, IsIn, IsOptional, Matches } from 'class-validator';
+import { DataSource, type EntityManager } from 'typeorm';
+import {
+  endpointState,
+  listDeliveries,
+  PublisherEntity,
+  PublisherPostbackEntity,
+  replayDeadDeliveries,
+  resumeEndpoint,
+} from '@app/persistence';
+import { ApiError } from '../http/api-error';
+import { AdminGuard } from './admin.guard';
+import { PublisherPostbackDto } from './publisher-postbacks.dto';
+
+export class DeliveryListQuery {
+  @IsOptional()
+  @IsIn(['pending', 'delivered', 'rejected_by_publisher', 'dead'])
+  status?: string;
+  @IsOptional() @Matches(/^\d{1,4}$/, { message: 'limit must be a number from 1 to 1000' }) limit?: string;
+}
+
+export class ReplayDto {
+  /** Only these entries; absent: every dead delivery of the publisher. */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(1000)
+  @Matches(/^[A-Za-z0-9_-]{1,32}$/, { each: true, message: 'entry_ids must be ledger entry ids' })
+  entry_ids?: string[];
+}
+
+function view(p: PublisherPostbackEntity) {
+  return {
+    publisher_id: p.publisherId,
+    url: p.url,
+    approved_url: p.approvedUrl,
+    reversed_url: p.reversedUrl,
+    secrets_configured: p.secrets.length,
+    legacy_hash: p.legacyHashAlgorithm
+      ? {
+          algorithm: p.legacyHashAlgorithm,
+          param: p.legacyHashParam,
+          fields: p.legacyHashFields,
+          secret_configured: p.legacyHashSecret !== null,
+        }
+      : null,
+  };
+}
+
+/**
+ * A publisher's postback: URL templates, signing secrets (write only), optional legacy hash; the
+ * endpoint's state (paused after repeated failures), resume, and dead deliveries' replay.
+ */
+@ApiTags('admin')
+@ApiBearerAuth()
+@UseGuards(AdminGuard)
+@Controller('v1/admin/publishers/:id/postback')
+export class PublisherPostbacksAdminController {
+  constructor(@Inject(DataSource) private readonly ds: DataSource) {}
+
+  @Put()
+  @ApiOperation({ summary: "Set the publisher's postback (replaces it; secrets omitted are kept)" })
+  async put(@Param('id') id: string, @Body() dto: PublisherPostbackDto) {
+    if (!dto.url && !dto.approved_url && !dto.reversed_url)
+      throw ApiError.badField('url', 'give url, or approved_url and/or reversed_url');
+    if (dto.secret !== undefined && dto.secrets !== undefined)
+      throw ApiError.badField('secrets', 'give secret or secrets, not both');
+    const saved = await this.ds.transaction(async (em) => {
+      await this.publisher(em, id);
+      const repo = em.getRepository(PublisherPostbackEntity);
+      const existing = await repo.findOne({
+        where: { publisherId: id },
+        lock: { mode: 'pessimistic_write' },
+      });
+      const secrets = dto.secrets ?? (dto.secret !== undefined ? [dto.secret] : existing?.secrets);
+      if (!secrets || secrets.length === 0)
+        throw ApiError.badField('secret', 'a signing secret is required (16-256 characters)');
+      const legacy = dto.legacy_hash ?? null;
+      const row = repo.create({
+        ...(existing ?? { deliveryState: 'active', consecutiveFailures: 0 }),
+        publisherId: id,
+        url: dto.url ?? null,
+        approvedUrl: dto.approved_url ?? null,
+        reversedUrl: dto.reversed_url ?? null,
+        secrets,
+        legacyHashAlgorithm: legacy?.algorithm ?? null,
+        legacyHashParam: legacy?.param ?? null,
+        legacyHashFields: legacy?.fields ?? null,
+        legacyHashSecret: legacy?.secret ?? null,
+        updatedAt: new Date(),
+      });
+      return repo.save(row);
+    });
+    return { ...view(saved), state: await endpointState(this.ds.manager, id) };
+  }
+
+  @Get()
+  @ApiOperation({
+    summary: 'The postback configuration (no secrets) and the endpoint state: paused, failures, counts',
+  })
+  async get(@Param('id') id: string) {
+    const row = await this.ds.getRepository(PublisherPostbackEntity).findOne({ where: { publisherId: id } });
+    if (!row) throw new ApiError(404, 'not_found', `publisher ${id} has no postback configured`);
+    return { ...view(row), state: await endpointState(this.ds.manager, id) };
+  }
+
+  @Post('resume')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Resume a paused endpoint: its waiting deliveries go out now' })
+  async resume(@Param('id') id: string) {
+    const waiting = await this.ds.transaction((em) => resumeEndpoint(em, id));
+    if (waiting === undefined)
+      throw new ApiError(404, 'not_found', `publisher ${id} has no postback configured`);
+    return { status: 'active', deliveries_due_now: waiting, state: await endpointState(this.ds.manager, id) };
+  }
+
+  @Get('deliveries')
+  @ApiOperation({ summary: 'Deliveries of this publisher, newest first (filter by status)' })
+  async deliveries(@Param('id') id: string, @Query() q: DeliveryListQuery) {
+    const limit = q.limit === undefined ? 100 : Number(q.limit);
+    if (limit < 1 || limit > 1000) throw ApiError.badField('limit', 'limit must be a number from 1 to 1000');
+    const items = await listDeliveries(this.ds.manager, { publisherId: id, status: q.status, limit });
+    return { items, count: items.length };
+  }
+
+  @Post('deliveries/replay')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Send dead deliveries again (all of the publisher, or the given entry_ids)' })
+  async replay(@Param('id') id: string, @Body() dto: ReplayDto) {
+    const replayed = await this.ds.transaction((em) =>
+      replayDeadDeliveries(em, { publisherId: id, entryIds: dto.entry_ids }),
+    );
+    return { replayed: replayed.length, entry_ids: replayed };
+  }
+
+  private async publisher(em: EntityManager, id: string): Promise<void> {
+    if (!(await em.getRepository(PublisherEntity).existsBy({ id })))
+      throw new ApiError(404, 'not_found', `no publisher ${id}`);
+  }
+}
