@@ -18,6 +18,31 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard's browser script: plain JavaScript, no type information.
+    files: ['apps/gateway/dashboard/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'location',
+          'localStorage',
+          'fetch',
+          'URL',
+          'URLSearchParams',
+          'Node',
+          'Chart',
+          'setTimeout',
+          'setInterval',
+          'clearInterval',
+        ].map((g) => [g, 'readonly']),
+      ),
+    },
+  },
+  {
     files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', 'test/**', 'bench/**', 'libs/testing/**'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',

@@ -11,11 +11,12 @@ if [ -z "${ADMIN_TOKEN:-}" ]; then
 fi
 export ADMIN_TOKEN
 export PROCESSOR_HEALTH_PORT="${PROCESSOR_HEALTH_PORT:-3001}"
+export NOTIFIER_HEALTH_PORT="${NOTIFIER_HEALTH_PORT:-3002}"
 
-app_entry() { case "$1" in gateway) echo "$ROOT/dist/apps/gateway/src/main.js" ;; processor) echo "$ROOT/dist/apps/processor/src/main.js" ;; esac; }
-app_health() { case "$1" in gateway) echo "http://127.0.0.1:$PORT/health/ready" ;; processor) echo "http://127.0.0.1:$PROCESSOR_HEALTH_PORT/health/ready" ;; esac; }
-app_env() { case "$1" in processor) echo "HEALTH_PORT=$PROCESSOR_HEALTH_PORT" ;; *) echo "PORT=$PORT" ;; esac; }
-ALL_APPS=(gateway processor)
+app_entry() { case "$1" in gateway) echo "$ROOT/dist/apps/gateway/src/main.js" ;; processor) echo "$ROOT/dist/apps/processor/src/main.js" ;; notifier) echo "$ROOT/dist/apps/notifier/src/main.js" ;; esac; }
+app_health() { case "$1" in gateway) echo "http://127.0.0.1:$PORT/health/ready" ;; processor) echo "http://127.0.0.1:$PROCESSOR_HEALTH_PORT/health/ready" ;; notifier) echo "http://127.0.0.1:$NOTIFIER_HEALTH_PORT/health/ready" ;; esac; }
+app_env() { case "$1" in processor) echo "HEALTH_PORT=$PROCESSOR_HEALTH_PORT" ;; notifier) echo "HEALTH_PORT=$NOTIFIER_HEALTH_PORT" ;; *) echo "PORT=$PORT" ;; esac; }
+ALL_APPS=(gateway processor notifier)
 
 app_pid() { cat "$APPS_DIR/$1.pid" 2>/dev/null || true; }
 

@@ -5,6 +5,7 @@
  */
 import { Client } from 'pg';
 import { canonicalQuery, signatureHeader } from '@app/domain';
+import { table } from './table';
 
 const gateway = `http://127.0.0.1:${process.env.PORT || 3000}`;
 const db = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
@@ -105,20 +106,39 @@ async function main(): Promise<void> {
         'x-postback-signature': signatureHeader(SECRET, ts, query),
       },
     });
-    const summary = await pg.query(
-      `SELECT outcome, coalesce(reason_code, '-') AS reason, count(*)::int AS n FROM postback_outcomes GROUP BY 1, 2 ORDER BY 1, 2`,
+    // Wait until the repeat is decided and projected, then show the reconciliation report.
+    await poll('the duplicate decided and projected', async () => {
+      const r = await pg.query(
+        `SELECT (SELECT count(*)::int FROM postback_outcomes WHERE transaction_id = $1 AND outcome <> 'retry_scheduled') AS n,
+                (SELECT count(*)::int FROM projection_queue) AS queued`,
+        [tx],
+      );
+      const row = r.rows[0] as { n: number; queued: number };
+      return row.n === 2 && row.queued === 0 ? true : undefined;
+    });
+    const today = new Date().toISOString().slice(0, 10);
+    const report = (await (
+      await fetch(`${gateway}/v1/reports/reconciliation?from=${today}&to=${today}&group_by=partner,offer`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+    ).json()) as { rows: Record<string, string | number | null>[] };
+    say(
+      `GET /v1/reports/reconciliation?from=${today}&to=${today}&group_by=partner,offer (all traffic today):`,
     );
-    const money = await pg.query(
-      `SELECT currency, sum(CASE entry_type WHEN 'approved' THEN amount_micros WHEN 'reversed' THEN -amount_micros ELSE 0 END)::text AS net
-         FROM ledger_entries GROUP BY 1 ORDER BY 1`,
-    );
-    say('reconciliation so far (all postbacks in this database):');
-    console.table(summary.rows);
-    console.table(
-      money.rows.map((r: { currency: string; net: string }) => ({
-        currency: r.currency,
-        net_revenue: (Number(r.net) / 1e6).toFixed(6),
-      })),
+    console.log(
+      table(
+        ['partner', 'offer', 'cur', 'postbacks', 'accepted', 'duplicates', 'rejected', 'payout (micros)'],
+        report.rows.map((r) => [
+          String(r.partner_id ?? '-'),
+          String(r.offer_id ?? '-'),
+          String(r.currency),
+          String(r.postbacks),
+          String(r.accepted),
+          String(r.duplicates),
+          String(r.rejected_postbacks),
+          String(r.effective_payout_micros),
+        ]),
+      ),
     );
   } finally {
     await pg.end();
