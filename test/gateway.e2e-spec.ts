@@ -463,6 +463,60 @@ describe('gateway', () => {
       expect((await httpJson(`${sys.gatewayUrl}/health/live`)).status).toBe(200);
     });
 
+    it('lets a client sending a too-large body hear the 413, never a reset connection', async () => {
+      // Answering mid-upload made Node close the socket under the sender ("fetch failed" now and then).
+      const outcomes: string[] = [];
+      for (let i = 0; i < 15; i++) {
+        try {
+          const r = await fetch(`${sys.gatewayUrl}/v1/postbacks/${ids.partner}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: 'x'.repeat(5 * 1024 * 1024),
+          });
+          outcomes.push(String(r.status));
+          await r.text();
+        } catch (e) {
+          outcomes.push(
+            `error: ${(e as Error & { cause?: { code?: string } }).cause?.code ?? (e as Error).message}`,
+          );
+        }
+      }
+      expect(outcomes).toEqual(Array(15).fill('413'));
+    });
+
+    it('answers a URL over the header limit with 431 in its error shape and closes that connection', async () => {
+      const big = `${sys.gatewayUrl}/v1/postbacks/${ids.partner}?click_id=${'a'.repeat(20_000)}`;
+      const r = await fetch(big);
+      expect(r.status).toBe(431);
+      // Without Connection: close a kept-alive client may send its next request into the socket
+      // the gateway is closing (the shared contract check saw "1 5xx" now and then from that).
+      expect(r.headers.get('connection')).toBe('close');
+      expect(await r.json()).toEqual({ error: { code: 'headers_too_large', message: expect.any(String) } });
+      const outcomes = new Map<string, number>();
+      for (let i = 0; i < 150; i++) {
+        for (const send of [
+          () => fetch(big),
+          () =>
+            fetch(`${sys.gatewayUrl}/v1/postbacks/${ids.partner}?x=1`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: '{}',
+            }),
+        ]) {
+          let k: string;
+          try {
+            const res = await send();
+            await res.arrayBuffer();
+            k = String(res.status);
+          } catch (e) {
+            k = `error: ${(e as Error & { cause?: { code?: string } }).cause?.code ?? (e as Error).message}`;
+          }
+          outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
+        }
+      }
+      expect(Object.fromEntries(outcomes)).toEqual({ '431': 150, '401': 150 });
+    });
+
     it('serves OpenAPI docs for every endpoint', async () => {
       const r = await httpJson(`${sys.gatewayUrl}/docs/openapi.json`);
       expect(r.status).toBe(200);

@@ -199,6 +199,24 @@ describe('processing', () => {
     expect((await entriesOf('tx-fast'))[0]).toMatchObject({ entry_type: 'held', amount_micros: '1000000' });
   });
 
+  it('keeps when a conversion was first reported when its pending and approval are decided together', async () => {
+    const c = clickEvent('o-main', 'pub-1', new Date(Date.now() - 600_000));
+    await produceEvents(topic('clicks.recorded'), [c]);
+    await poll('click stored', async () =>
+      (await sys.db.ds.query(`SELECT 1 FROM clicks WHERE click_id = $1`, [c.id])).length ? true : undefined,
+    );
+    const pendingAt = new Date(Date.now() - 120_000);
+    await produceEvents(topic('postbacks.received'), [
+      postbackEvent(P, c.id, 'tx-first', 'pending', {}, pendingAt),
+      postbackEvent(P, c.id, 'tx-first', 'approved', {}, new Date()),
+    ]);
+    await settled('tx-first', 2);
+    const [conv] = await sys.db.ds.query(
+      `SELECT first_received_at FROM conversions WHERE transaction_id = 'tx-first'`,
+    );
+    expect((conv.first_received_at as Date).toISOString()).toBe(pendingAt.toISOString());
+  });
+
   it('the database refuses UPDATE, DELETE and TRUNCATE on the ledger', async () => {
     for (const sql of [
       'UPDATE ledger_entries SET amount_micros = 0',

@@ -1,0 +1,216 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../infra/cli/traffic';
+import { DEFAULT_OPTIONS, generateTraffic, serialize } from '../infra/replay/generate';
+import type { PostbackLine, TrafficLine } from '../infra/replay/traffic-file';
+import { verify } from '../infra/replay/verify';
+import { ADMIN_TOKEN, type RunningSystem, startSystem } from './support';
+
+const REPLAY_TOKEN = 'replay-token-for-tests-0123';
+
+/**
+ * The staging replay end to end: a generated file with every kind of the mix, replayed through
+ * the real gateway as fast as it goes, must leave exactly what the verifier's reference expects.
+ */
+describe('staging replay', () => {
+  let sys: RunningSystem;
+  let dir: string;
+  let file: string;
+  let lines: TrafficLine[];
+
+  beforeAll(async () => {
+    sys = await startSystem('replay', {
+      env: { REPLAY_TOKEN, RETRY_DELAYS_MS: '300,700,1500', CLICK_WATERMARK_MARGIN_MS: '3000' },
+    });
+    dir = mkdtempSync(join(tmpdir(), 'replay-e2e-'));
+    file = join(dir, 'traffic.ndjson');
+    lines = generateTraffic({
+      ...DEFAULT_OPTIONS,
+      seed: 11,
+      clicks: 2500,
+      spanHours: 4,
+      maxDelayHours: 6,
+      conversionRate: 0.4,
+      unknownClickRate: 0.05,
+      malformedClickRate: 0.03,
+      offerMismatchRate: 0.03,
+      badSignatureRate: 0.02,
+      malformedRequestRate: 0.02,
+      outOfOrderRate: 0.04,
+      fraudBursts: 2,
+      capBursts: 2,
+    });
+    writeFileSync(file, serialize(lines));
+  });
+  afterAll(async () => {
+    await sys?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('replays a compressed file through the gateway and the verifier finds no difference', async () => {
+    const started = Date.now();
+    const replayed = await main([
+      'replay',
+      '--file',
+      file,
+      '--gateway',
+      sys.gatewayUrl,
+      '--admin-token',
+      ADMIN_TOKEN,
+      '--replay-token',
+      REPLAY_TOKEN,
+      '--speed',
+      'max',
+      '--namespace',
+      'e2e',
+    ]);
+    expect(replayed).toBe(0);
+    const printed: string[] = [];
+    const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      printed.push(String(chunk));
+      return true;
+    });
+    let verified: number;
+    try {
+      verified = await main([
+        'verify',
+        '--file',
+        file,
+        '--database-url',
+        sys.db.url,
+        '--ledger-topic',
+        `${sys.prefix}conversions.ledger`,
+        '--wait',
+        '120',
+      ]);
+    } finally {
+      out.mockRestore();
+    }
+    console.log(printed.join(''));
+    expect(printed.join('')).toMatch(/^OK: /m);
+    expect(verified).toBe(0);
+    console.log(`replay + verify of ${lines.length} lines: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  });
+
+  it('replays at a finite speed (one virtual hour per second) with the same result', async () => {
+    const slow = join(dir, 'slow.ndjson');
+    writeFileSync(
+      slow,
+      serialize(
+        generateTraffic({ ...DEFAULT_OPTIONS, seed: 12, clicks: 150, spanHours: 0.5, maxDelayHours: 2 }),
+      ),
+    );
+    const started = Date.now();
+    const args = ['--file', slow, '--namespace', 'e2e-slow', '--speed', '3600'];
+    expect(
+      await main([
+        'replay',
+        ...args,
+        '--gateway',
+        sys.gatewayUrl,
+        '--admin-token',
+        ADMIN_TOKEN,
+        '--replay-token',
+        REPLAY_TOKEN,
+      ]),
+    ).toBe(0);
+    // The file spans hours of virtual time (late callbacks included): seconds at this speed.
+    expect(Date.now() - started).toBeGreaterThan(1500);
+    const report = await verify({
+      file: slow,
+      results: join(dir, 'slow.results.ndjson'),
+      databaseUrl: sys.db.url,
+      waitMs: 60_000,
+      lateAfterMs: 3_600_000,
+      sourceMinDecisions: 50,
+      sourceBlockRate: 0.5,
+    });
+    expect(report.differences).toEqual([]);
+  });
+
+  it('stamped clicks and postbacks with the virtual times of the file', async () => {
+    const results = readFileSync(join(dir, 'traffic.results.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const accepted = results.find((r) => r.event_id);
+    const line = lines.find((l): l is PostbackLine => l.kind === 'postback' && l.id === accepted.id)!;
+    const [pb] = await sys.db.ds.query(`SELECT received_at FROM postbacks WHERE event_id = $1`, [
+      accepted.event_id,
+    ]);
+    expect(new Date(pb.received_at).toISOString()).toBe(line.t);
+    const [{ n }] = await sys.db.ds.query(
+      `SELECT count(*)::int AS n FROM clicks WHERE clicked_at < '2026-01-06' AND offer_id LIKE 'e2e.%'`,
+    );
+    expect(n).toBe(lines.filter((l) => l.kind === 'click').length);
+  });
+
+  it('provisioned the review thresholds through the admin API', async () => {
+    const offer = await sys.admin('GET', '/v1/admin/offers/e2e.o-fraud');
+    expect(offer.body).toMatchObject({ min_conversion_seconds: 60, hold_payout_above: null });
+    const patched = await sys.admin('PATCH', '/v1/admin/offers/e2e.o-fraud', { hold_payout_above: '50.5' });
+    expect(patched.body).toMatchObject({ min_conversion_seconds: 60, hold_payout_above: '50.5' });
+    const bad = await sys.admin('PATCH', '/v1/admin/offers/e2e.o-fraud', { min_conversion_seconds: -1 });
+    expect(bad.status).toBe(400);
+  });
+
+  it('refuses X-Replay-Time without the right X-Replay-Token', async () => {
+    const r = await fetch(`${sys.gatewayUrl}/v1/clicks`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-replay-time': '2026-01-05T00:00:00Z',
+        'x-replay-token': 'not-the-token',
+      },
+      body: JSON.stringify({ offer_id: 'e2e.o-cpi-us', publisher_id: 'e2e.pub-1' }),
+    });
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as { error: { code: string } }).error.code).toBe('replay_not_allowed');
+  });
+
+  it('fails when the system wrote something the reference does not expect', async () => {
+    const rows: { column_name: string }[] = await sys.db.ds.query(
+      `SELECT column_name FROM information_schema.columns WHERE table_name = 'ledger_entries' AND column_name NOT IN ('entry_id', 'seq') ORDER BY ordinal_position`,
+    );
+    // A forged copy of one approval: the ledger the verifier reads now pays it twice.
+    const cols = rows.map((r) => `"${r.column_name}"`);
+    await sys.db.ds.query(
+      `INSERT INTO ledger_entries (entry_id, ${cols.join(', ')})
+       SELECT 'f' || substr(entry_id, 2), ${cols.join(', ')} FROM ledger_entries
+        WHERE entry_type = 'approved' AND offer_id LIKE 'e2e.%' LIMIT 1`,
+    );
+    const report = await verify({
+      file,
+      results: join(dir, 'traffic.results.ndjson'),
+      databaseUrl: sys.db.url,
+      waitMs: 0,
+      lateAfterMs: 3_600_000,
+      sourceMinDecisions: 50,
+      sourceBlockRate: 0.5,
+    });
+    const kinds = new Set(report.differences.map((d) => d.kind));
+    expect(kinds).toEqual(new Set(['ledger', 'cell']));
+    expect(report.differences.map((d) => d.message).join('\n')).toMatch(/wrote 2 entries/);
+  });
+
+  it('fails when an outcome differs from the reference', async () => {
+    const tampered = lines.map((l) =>
+      l.kind === 'postback' && l.tags.includes('reversal') && !l.tags.includes('duplicate')
+        ? { ...l, params: { ...l.params, status: 'rejected' } }
+        : l,
+    );
+    const tamperedFile = join(dir, 'tampered.ndjson');
+    writeFileSync(tamperedFile, serialize(tampered));
+    const report = await verify({
+      file: tamperedFile,
+      results: join(dir, 'traffic.results.ndjson'),
+      databaseUrl: sys.db.url,
+      waitMs: 0,
+      lateAfterMs: 3_600_000,
+      sourceMinDecisions: 50,
+      sourceBlockRate: 0.5,
+    });
+    expect(report.differences.some((d) => d.kind === 'outcome')).toBe(true);
+  });
+});
