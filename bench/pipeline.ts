@@ -13,7 +13,8 @@
  *
  *   node_modules/.bin/ts-node -r tsconfig-paths/register --transpile-only bench/pipeline.ts
  *
- * Env: BENCH_N (default 50000), BENCH_CONNECTIONS (default 64), BENCH_CLICKS (default 2000),
+ * Env: BENCH_N (default 50000), BENCH_CONNECTIONS (default 64), BENCH_RATE (open loop: requests/s in all; default unset = closed loop),
+ * BENCH_CLICKS (default 2000),
  * BENCH_MAX_SECONDS (default 300: how long to wait for the pipeline to drain after the load),
  * BENCH_BACKLOG=1 (the processor is stopped during the load and works off the backlog after it;
  * results in <date>-pipeline-backlog.md), BENCH_SKIP_BUILD=1 (use dist/ as it is), KAFKA_BROKERS,
@@ -81,6 +82,13 @@ export interface PipelineBenchOptions {
   /** Postbacks sent (each a new conversion). */
   n?: number;
   connections?: number;
+  /**
+   * Open loop: this many requests per second in all (autocannon's overallRate), however fast
+   * the system answers. Unset: closed loop, each connection sends as soon as it has its answer.
+   * A sustained-rate target is read from an open-loop run: closed loop lets the gateway take
+   * the CPU the processor needs and measures a queue, not the pipeline.
+   */
+  rate?: number;
   clicks?: number;
   /** How long to wait for the pipeline to drain after the last answer, in seconds. */
   maxSeconds?: number;
@@ -105,6 +113,8 @@ export interface PipelineBenchResult {
   mode: 'concurrent' | 'backlog';
   n: number;
   connections: number;
+  /** Requests per second asked of autocannon (open loop); undefined for closed loop. */
+  rate: number | undefined;
   clicks: number;
   extraEnv: { gateway: Record<string, string>; processor: Record<string, string> };
   load: {
@@ -400,10 +410,12 @@ async function drive(
   txPrefix: string,
   n: number,
   connections: number,
+  rate: number | undefined,
 ): Promise<LoadRun> {
   const load = await sendPostbacks(base, cat, clicks, (i) => `${txPrefix}${i}`, {
     connections: Math.min(connections, n),
     amount: n,
+    ...(rate !== undefined ? { overallRate: rate } : {}),
   });
   const { result, first2xxNs, startNs, endNs } = load;
   const wall = Number(endNs - (first2xxNs ?? startNs)) / 1e9;
@@ -529,6 +541,7 @@ function warnLines(logs: string): string {
 export async function runPipelineBench(opts: PipelineBenchOptions = {}): Promise<PipelineBenchResult> {
   const n = opts.n ?? envInt('BENCH_N', 50_000, 1, 10_000_000);
   const connections = opts.connections ?? envInt('BENCH_CONNECTIONS', 64, 1, 1000);
+  const rate = opts.rate ?? (process.env.BENCH_RATE ? envInt('BENCH_RATE', 5000, 1, 1_000_000) : undefined);
   const clickCount = opts.clicks ?? envInt('BENCH_CLICKS', 2000, 1, 100_000);
   const maxSeconds = opts.maxSeconds ?? envInt('BENCH_MAX_SECONDS', 300, 10, 3600);
   const backlog = opts.backlog ?? process.env.BENCH_BACKLOG === '1';
@@ -661,14 +674,17 @@ export async function runPipelineBench(opts: PipelineBenchOptions = {}): Promise
       () => outcomesWatch.reachedNs !== undefined,
     );
     watches.push(outcomesWatch, topicWatch);
-    log(`load: ${fmt(n)} postbacks at ${connections} connections`);
+    log(
+      `load: ${fmt(n)} postbacks at ${connections} connections` +
+        (rate !== undefined ? `, open loop at ${fmt(rate)}/s` : ', closed loop'),
+    );
     rss.start();
     const census0 = await cpuCensus();
     const loadStartNs = process.hrtime.bigint();
     pgCpu = await new BackendCpu(db.name).start();
     const cpuLoad = await new CpuMeter(pids, SELF).start();
     const cpuTotal = await new CpuMeter(pids, SELF).start();
-    const run = await drive(base, cat, clicks, txPrefix, n, connections);
+    const run = await drive(base, cat, clicks, txPrefix, n, connections, rate);
     const cpuLoadPct = await cpuLoad.stop();
     const pgLoadSeconds = await pgCpu.seconds();
     let respawnNs: bigint | undefined;
@@ -917,6 +933,7 @@ export async function runPipelineBench(opts: PipelineBenchOptions = {}): Promise
       mode: backlog ? 'backlog' : 'concurrent',
       n,
       connections,
+      rate,
       clicks: clicks.length,
       extraEnv: { gateway: gatewayEnv, processor: processorEnv },
       load: r,
@@ -1060,7 +1077,7 @@ export function pipelineMarkdown(r: PipelineBenchResult): string {
       'The load generator, the gateway, the processor, Kafka and Postgres all share this box, so the figures are a floor.',
     '',
     `Load: exactly ${fmt(r.n)} signed GET /v1/postbacks/<partner> (unique transaction_id, status=approved, payout 1.50 USD, ` +
-      `spread over ${fmt(r.clicks)} clicks the processor had already stored) from autocannon at ${r.connections} connections. ` +
+      `spread over ${fmt(r.clicks)} clicks the processor had already stored) from autocannon at ${r.connections} connections${r.rate !== undefined ? `, open loop at ${fmt(r.rate)} requests/s` : ', closed loop'}. ` +
       `Apps: the built gateway and processor, their defaults, LOG_LEVEL=warn${extra.length ? `, ${extra.join(', ')}` : ''}. ` +
       'Each postback is a new conversion: one accepted outcome and one approved ledger entry.',
     '',

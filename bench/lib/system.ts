@@ -269,6 +269,8 @@ export interface LoadSize {
   connections: number;
   duration?: number;
   amount?: number;
+  /** Open loop: requests per second over all connections (autocannon's overallRate). */
+  overallRate?: number;
 }
 
 export interface PostbackLoad {
