@@ -1,5 +1,16 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { ulid } from 'ulid';
-import { clickEvent, poll, postbackEvent, produceEvents, readTopic, seedOffer } from '@app/testing';
+import type { PostbackDeadV1 } from '@app/contracts';
+import {
+  clickEvent,
+  poll,
+  postbackEvent,
+  produceEvents,
+  readTopic,
+  seedOffer,
+  TEST_BROKERS,
+} from '@app/testing';
 import { type RunningSystem, startSystem } from './support';
 
 /** The processing rules (PRODUCT.md, processing issue) end to end over real Kafka and Postgres. */
@@ -174,6 +185,35 @@ describe('processing', () => {
     ]);
     const [o] = await settled('tx-ghost', 1);
     expect(o).toMatchObject({ outcome: 'rejected', reason_code: 'unknown_click', attempts: 3 });
+    // And postbacks.dead keeps it: the original postback, every attempt's error, the attempt
+    // count. Only exhausted ones: forged or malformed click ids were decided at once.
+    const dead = (await readTopic(topic('postbacks.dead'), 2, 5000)) as PostbackDeadV1[];
+    expect(dead).toHaveLength(1);
+    const [entry] = await entriesOf('tx-ghost');
+    expect(dead[0]).toMatchObject({
+      schema_version: 1,
+      partner_id: P,
+      transaction_id: 'tx-ghost',
+      click_id: ghost,
+      attempts: 3,
+      decision: { outcome: 'rejected', reason_code: 'unknown_click' },
+      postback: { payload: { transaction_id: 'tx-ghost', click_id: ghost } },
+    });
+    expect(entry).toMatchObject({ entry_type: 'rejected', reason_code: 'unknown_click' });
+    expect(dead[0]!.errors.map((e) => e.reason)).toEqual(Array(4).fill('click_not_found_yet'));
+    const times = dead[0]!.errors.map((e) => Date.parse(e.at));
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+    expect((await sys.db.ds.query(`SELECT count(*)::int AS n FROM postback_dead_outbox`))[0].n).toBe(0);
+    const listed = execFileSync(
+      process.execPath,
+      [join(__dirname, '..', 'dist', 'infra', 'cli', 'dead-letters.js'), 'exhausted'],
+      {
+        env: { ...process.env, KAFKA_BROKERS: TEST_BROKERS.join(','), TOPIC_PREFIX: sys.prefix },
+        encoding: 'utf8',
+      },
+    );
+    expect(listed).toContain(`${P}:tx-ghost  click ${ghost}  3 retries  unknown_click`);
+    expect(listed).toContain('1 exhausted postback(s)');
   });
 
   it('enforces the daily cap under concurrent approvals, and holds too-fast conversions for review', async () => {

@@ -3,19 +3,26 @@
  *   node dist/infra/cli/dead-letters.js list            show every dead letter (source, offset, error)
  *   node dist/infra/cli/dead-letters.js replay [--yes]  send the not-yet-replayed ones back to their
  *                                                       source topic (after fixing the cause)
+ *   node dist/infra/cli/dead-letters.js exhausted       show postbacks whose retry budget ran out
+ *                                                       (`postbacks.dead`): attempts and errors
  * Replays are tracked by the consumer group `dead-letter-replay`, so each dead letter is replayed
- * once; a message that fails again lands in dead letters again, with its new error.
+ * once; a message that fails again lands in dead letters again, with its new error. Exhausted
+ * postbacks are not replayed: their decision (unknown_click) is on the ledger, which is final.
  * Reads KAFKA_BROKERS and TOPIC_PREFIX.
  */
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
-import { Topics } from '@app/contracts';
+import { type PostbackDeadV1, Topics } from '@app/contracts';
 
 const brokers = (process.env.KAFKA_BROKERS || '127.0.0.1:9092').split(',');
 const prefix = process.env.TOPIC_PREFIX || '';
 const h = (m: KafkaMessage, k: string) => m.headers?.[k]?.toString() ?? '';
 
-async function read(kafka: Kafka, groupId: string, commit: boolean): Promise<KafkaMessage[]> {
-  const topic = `${prefix}${Topics.deadLetters}`;
+async function read(
+  kafka: Kafka,
+  groupId: string,
+  commit: boolean,
+  topic = `${prefix}${Topics.deadLetters}`,
+): Promise<KafkaMessage[]> {
   const admin = kafka.admin();
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(topic);
@@ -62,6 +69,23 @@ async function main(): Promise<number> {
     console.log(`${all.length} dead letter(s)`);
     return 0;
   }
+  if (cmd === 'exhausted') {
+    const all = await read(
+      kafka,
+      `dead-letter-list-${Date.now()}`,
+      false,
+      `${prefix}${Topics.postbacksDead}`,
+    );
+    for (const m of all) {
+      const d = JSON.parse(m.value?.toString() ?? '{}') as PostbackDeadV1;
+      console.log(
+        `${d.dead_at}  ${d.partner_id}:${d.transaction_id}  click ${d.click_id}  ${d.attempts} retries  ` +
+          `${d.decision.reason_code} (entry ${d.decision.entry_id})  first try ${d.errors[0]?.at ?? d.received_at}`,
+      );
+    }
+    console.log(`${all.length} exhausted postback(s)`);
+    return 0;
+  }
   if (cmd === 'replay') {
     if (flag !== '--yes') {
       console.error(
@@ -89,7 +113,7 @@ async function main(): Promise<number> {
     console.log(`replayed ${todo.length} dead letter(s) to their source topics`);
     return 0;
   }
-  console.error('usage: dead-letters list | replay --yes');
+  console.error('usage: dead-letters list | replay --yes | exhausted');
   return 2;
 }
 

@@ -5,3 +5,4 @@ export * from './schemas';
 export * from './ledger';
 export * from './consumer-groups';
 export * from './publisher-deliveries';
+export * from './postbacks-dead';

@@ -21,6 +21,7 @@ export const Topics = {
   conversionsLedger: 'conversions.ledger',
   deadLetters: 'dead.letters',
   publisherDeliveriesDead: 'publisher.deliveries.dead',
+  postbacksDead: 'postbacks.dead',
 } as const;
 
 export type TopicName = (typeof Topics)[keyof typeof Topics];
@@ -67,6 +68,13 @@ export const TOPIC_SPECS: readonly TopicSpec[] = [
     key: 'publisher_id',
     config: { 'retention.ms': '-1', 'cleanup.policy': 'delete' },
     doc: 'Publisher postbacks the notifier gave up on after the retry window, with the entry and the last error. Operators replay them (admin API or infra/cli/publisher-deliveries).',
+  },
+  {
+    name: Topics.postbacksDead,
+    partitions: 1,
+    key: '<partner_id>:<transaction_id>',
+    config: { 'retention.ms': '-1', 'cleanup.policy': 'delete' },
+    doc: 'Postbacks whose click never became visible within the retry budget (decided unknown_click on the ledger), with the original postback, every attempt and its error. For investigation: infra/cli/dead-letters exhausted.',
   },
 ];
 

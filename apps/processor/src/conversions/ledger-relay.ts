@@ -21,6 +21,7 @@ export class LedgerRelay extends DrainLoop implements HealthIndicator {
   protected readonly log = new Logger(LedgerRelay.name);
   protected readonly label = 'ledger relay';
   private published = 0;
+  private deadCheckedAt = 0;
 
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
@@ -58,7 +59,38 @@ export class LedgerRelay extends DrainLoop implements HealthIndicator {
       this.lastError = undefined;
       this.published += published.length;
       this.metrics.published(published);
-      if (published.length < 2000) return;
+      if (published.length < 2000) break;
+    }
+    await this.drainDead();
+  }
+
+  /** Postbacks whose retry budget ran out, to `postbacks.dead` (same lock, same acknowledge-then-delete rule). */
+  private async drainDead(): Promise<void> {
+    // Rare, and not worth a transaction per ledger drain: look at most once a second.
+    if (Date.now() - this.deadCheckedAt < 1000) return;
+    this.deadCheckedAt = Date.now();
+    const topic = topicName(Topics.postbacksDead, this.env.TOPIC_PREFIX);
+    for (;;) {
+      const n = await this.ds.transaction(async (em): Promise<number> => {
+        const [{ locked }] = await em.query<[{ locked: boolean }]>(
+          `SELECT pg_try_advisory_xact_lock($1) AS locked`,
+          [RELAY_LOCK],
+        );
+        if (!locked) return 0;
+        const rows = await em.query<{ seq: string; key: string; payload: object }[]>(
+          `SELECT seq, key, payload FROM postback_dead_outbox ORDER BY seq LIMIT 500`,
+        );
+        if (rows.length === 0) return 0;
+        await Promise.all(
+          rows.map((r) => this.producer.send(topic, { key: r.key, value: JSON.stringify(r.payload) })),
+        );
+        await em.query(`DELETE FROM postback_dead_outbox WHERE seq = ANY($1::bigint[])`, [
+          rows.map((r) => r.seq),
+        ]);
+        return rows.length;
+      });
+      this.metrics.deadLettered(n);
+      if (n < 500) return;
     }
   }
 

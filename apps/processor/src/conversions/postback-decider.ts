@@ -1,6 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { assertValidLedgerEntry, type LedgerEntryV1, type PostbackReceived } from '@app/contracts';
+import {
+  assertValidLedgerEntry,
+  type LedgerEntryV1,
+  type PostbackDeadV1,
+  type PostbackReceived,
+} from '@app/contracts';
 import {
   bucketOf,
   type CapUsage,
@@ -299,6 +304,7 @@ export class PostbackDecider {
     const parkInserts: object[] = [];
     const parkUpdates: object[] = [];
     const parkDeletes: string[] = [];
+    const dead: { event_id: string; key: string; payload: PostbackDeadV1 }[] = [];
     const touched = new Map<
       string,
       {
@@ -434,6 +440,10 @@ export class PostbackDecider {
             usageDirty.add(usageKey);
           }
           outcome(d.outcome, d.reason, null, entry.entry_id, late);
+          // The retry budget ran out while the click was still not visible: the ledger says
+          // unknown_click; postbacks.dead keeps the postback and its attempts for investigation.
+          if (lookup.kind === 'not_visible_yet')
+            dead.push(this.deadLetter(w, f, entry.entry_id, d.reason ?? 'unknown_click', now));
           stats.entries++;
           break;
         }
@@ -459,12 +469,43 @@ export class PostbackDecider {
       parkInserts,
       parkUpdates,
       parkDeletes,
+      dead,
       touched,
       usage,
       usageDirty,
     });
     await routing.flush(em, now);
     return stats;
+  }
+
+  private deadLetter(
+    w: Work,
+    f: PostbackFacts,
+    entryId: string,
+    reasonCode: string,
+    now: Date,
+  ): { event_id: string; key: string; payload: PostbackDeadV1 } {
+    return {
+      event_id: f.eventId,
+      key: `${f.partnerId}:${f.transactionId}`,
+      payload: {
+        schema_version: 1,
+        event_id: f.eventId,
+        partner_id: f.partnerId,
+        transaction_id: f.transactionId,
+        click_id: f.clickId,
+        attempts: w.attempts,
+        // Every attempt's soft reject, the first try included, then this last one.
+        errors: [
+          ...(w.errors as PostbackDeadV1['errors']),
+          { at: now.toISOString(), reason: 'click_not_found_yet' },
+        ],
+        received_at: f.receivedAt.toISOString(),
+        dead_at: now.toISOString(),
+        decision: { outcome: 'rejected', reason_code: reasonCode, entry_id: entryId },
+        postback: w.event,
+      },
+    };
   }
 
   private parkRow(w: Work, reason: string, due: string, now: Date): object {
@@ -490,6 +531,7 @@ export class PostbackDecider {
       parkInserts: object[];
       parkUpdates: object[];
       parkDeletes: string[];
+      dead: { event_id: string; key: string; payload: PostbackDeadV1 }[];
       touched: Map<
         string,
         {
@@ -588,6 +630,12 @@ export class PostbackDecider {
     }
     if (w.parkDeletes.length)
       await em.query(`DELETE FROM parked_postbacks WHERE event_id = ANY($1)`, [w.parkDeletes]);
+    if (w.dead.length)
+      await em.query(
+        `INSERT INTO postback_dead_outbox (event_id, key, payload)
+         SELECT event_id, key, payload FROM jsonb_to_recordset($1::jsonb) AS x(event_id text, key text, payload jsonb)`,
+        [JSON.stringify(w.dead)],
+      );
     if (w.usageDirty.size) {
       const list = [...w.usageDirty].map((k) => {
         const [offerId, d] = k.split('|') as [string, string];

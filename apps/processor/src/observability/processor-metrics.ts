@@ -22,6 +22,7 @@ export class ProcessorMetrics {
   private readonly decisions: Counter<'partner_id' | 'outcome' | 'reason'>;
   private readonly retries: Counter<'attempt'>;
   private readonly entries: Counter<'entry_type'>;
+  private readonly exhausted: Counter;
   private readonly debug: boolean;
 
   constructor(@Inject(Registry) registry: Registry, @Inject(CommonEnv) env: CommonEnv) {
@@ -37,6 +38,11 @@ export class ProcessorMetrics {
       name: 'postback_retries_scheduled_total',
       help: 'Retries scheduled for soft-rejected postbacks, by attempt tier (1 = first retry)',
       labelNames: ['attempt'],
+      registers,
+    });
+    this.exhausted = new Counter({
+      name: 'postbacks_dead_published_total',
+      help: 'Postbacks whose retry budget ran out (decided unknown_click), published to postbacks.dead',
       registers,
     });
     this.entries = new Counter({
@@ -65,6 +71,10 @@ export class ProcessorMetrics {
           ...(d.retryAttempt !== undefined ? { retry_attempt: d.retryAttempt } : {}),
         });
     }
+  }
+
+  deadLettered(n: number): void {
+    if (n) this.exhausted.inc(n);
   }
 
   published(list: readonly PublishedEntry[]): void {

@@ -4,7 +4,7 @@ import { ConversionEntity } from './conversion.entity';
 import { DisputeEntity, DisputeItemEntity, DisputeRowEntity } from './dispute.entity';
 import { LaunchCriteriaEntity } from './launch-criteria.entity';
 import { LedgerEntryEntity } from './ledger-entry.entity';
-import { LedgerOutboxEntity } from './ledger-outbox.entity';
+import { LedgerOutboxEntity, PostbackDeadOutboxEntity } from './ledger-outbox.entity';
 import { OfferDailyUsageEntity } from './offer-daily-usage.entity';
 import { OfferEntity } from './offer.entity';
 import { ParkedPostbackEntity } from './parked-postback.entity';
@@ -44,6 +44,7 @@ export {
   ConversionEntity,
   LedgerEntryEntity,
   LedgerOutboxEntity,
+  PostbackDeadOutboxEntity,
   OfferDailyUsageEntity,
   OfferEntity,
   ParkedPostbackEntity,
@@ -79,6 +80,7 @@ export const ENTITIES = [
   ConversionEntity,
   LedgerEntryEntity,
   LedgerOutboxEntity,
+  PostbackDeadOutboxEntity,
   PostbackOutcomeEntity,
   ParkedPostbackEntity,
   OfferDailyUsageEntity,

@@ -11,6 +11,7 @@ import { Disputes1795552000000 } from './1795552000000-Disputes';
 import { Alerts1795553000000 } from './1795553000000-Alerts';
 import { PublisherPostbacks1795554000000 } from './1795554000000-PublisherPostbacks';
 import { LedgerConversionSeqIndex1795555000000 } from './1795555000000-LedgerConversionSeqIndex';
+import { PostbackDeadOutbox1795556000000 } from './1795556000000-PostbackDeadOutbox';
 
 /** Every migration, in order. `npm run migration:check` fails when entities drift from these. */
 export const MIGRATIONS = [
@@ -26,4 +27,5 @@ export const MIGRATIONS = [
   Alerts1795553000000,
   PublisherPostbacks1795554000000,
   LedgerConversionSeqIndex1795555000000,
+  PostbackDeadOutbox1795556000000,
 ];
