@@ -89,6 +89,9 @@ describe('staging replay', () => {
     }
     console.log(printed.join(''));
     expect(printed.join('')).toMatch(/^OK: /m);
+    // Both comparisons ran: the decision tables and the read models (recon_daily, recon_daily_reasons).
+    expect(printed.join('')).toMatch(/^ {2}reconciliation cells +[1-9]\d*$/m);
+    expect(printed.join('')).toMatch(/^ {2}read-model cells compared +[1-9]\d*$/m);
     expect(verified).toBe(0);
     console.log(`replay + verify of ${lines.length} lines: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
@@ -127,6 +130,7 @@ describe('staging replay', () => {
       sourceBlockRate: 0.5,
     });
     expect(report.differences).toEqual([]);
+    expect(report.summary['read-model cells compared']).toBeGreaterThan(0);
   });
 
   it('stamped clicks and postbacks with the virtual times of the file', async () => {
@@ -167,6 +171,44 @@ describe('staging replay', () => {
     });
     expect(r.status).toBe(400);
     expect(((await r.json()) as { error: { code: string } }).error.code).toBe('replay_not_allowed');
+  });
+
+  it('fails when a read model differs from the reference', async () => {
+    // One read-model row off by a micro; the decision tables are untouched. Put back afterwards.
+    const [row] = await sys.db.ds.query(
+      `SELECT to_char(day, 'YYYY-MM-DD') AS day, partner_id, offer_id, publisher_id, source, placement, geo, currency
+         FROM recon_daily WHERE partner_id LIKE 'e2e.%' AND approved > 0 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8 LIMIT 1`,
+    );
+    const pk = `day = $2 AND partner_id = $3 AND offer_id = $4 AND publisher_id = $5 AND source = $6
+                AND placement = $7 AND geo = $8 AND currency = $9`;
+    const key = [row.day, row.partner_id, row.offer_id, row.publisher_id, row.source, row.placement, row.geo];
+    const shift = (by: number) =>
+      sys.db.ds.query(`UPDATE recon_daily SET approved_micros = approved_micros + $1 WHERE ${pk}`, [
+        by,
+        ...key,
+        row.currency,
+      ]);
+    await shift(1);
+    try {
+      const report = await verify({
+        file,
+        results: join(dir, 'traffic.results.ndjson'),
+        databaseUrl: sys.db.url,
+        waitMs: 0,
+        lateAfterMs: 3_600_000,
+        sourceMinDecisions: 50,
+        sourceBlockRate: 0.5,
+      });
+      expect(report.differences).toHaveLength(1);
+      const [d] = report.differences;
+      expect(d!.kind).toBe('read-model');
+      const cell = [row.day, ...key.slice(2).map((v: string) => (v === '' ? '-' : v.replace(/^e2e\./, '')))];
+      const m = /^(\S+) approved_micros:(\w+): expected (\d+), got (\d+)$/.exec(d!.message);
+      expect(m?.slice(1, 3)).toEqual([cell.join('|'), row.currency]);
+      expect(BigInt(m![4]!) - BigInt(m![3]!)).toBe(1n);
+    } finally {
+      await shift(-1);
+    }
   });
 
   it('fails when the system wrote something the reference does not expect', async () => {

@@ -22,10 +22,11 @@ export interface LedgerRow {
 export type Cells = Map<string, Map<string, bigint>>;
 
 /**
- * Where the per-cell numbers come from. Today: SQL over `postback_outcomes` and `ledger_entries`;
- * once `GET /v1/reports/reconciliation` exists, an implementation over it replaces this one
- * (its rows map onto the same metrics: postbacks, accepted, duplicates, rejected_by_reason,
- * held, approved/reversed counts and micros per currency).
+ * Where the per-cell numbers come from. The verifier reads two and compares each with the
+ * reference: `SqlReconciliation` (SQL over the decision tables `postback_outcomes` and
+ * `ledger_entries`, restricted to the replay's postbacks) and `ReadModelReconciliation` (the
+ * projected read models `recon_daily` and `recon_daily_reasons`, restricted to the replay's
+ * partners; they carry only part of the metrics, see `readModelSubset`).
  */
 export interface ReconciliationSource {
   cells(eventIds: string[]): Promise<Cells>;
@@ -131,4 +132,161 @@ export async function unpublished(db: Client, eventIds: string[]): Promise<numbe
     [eventIds],
   );
   return r.rows[0]?.n ?? 0;
+}
+
+/** Decisions and ledger entries of these postbacks still waiting in `projection_queue` (not in the read models yet). */
+export async function unprojected(db: Client, eventIds: string[]): Promise<number> {
+  const r = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM projection_queue q
+      WHERE q.event_id = ANY($1)
+         OR q.entry_id IN (SELECT entry_id FROM ledger_entries WHERE source_event_id = ANY($1))`,
+    [eventIds],
+  );
+  return r.rows[0]?.n ?? 0;
+}
+
+/**
+ * Whether a metric of `expectedCells` is one the read models carry, so the read-model comparison
+ * can hold it to the reference:
+ *
+ * - `postbacks` <- `recon_daily.postbacks` (final outcomes; `retry_scheduled` is never projected,
+ *   and the reference has no such outcome: the verifier waits for every postback to be decided);
+ * - `outcome:accepted|held|duplicate|rejected` <- `accepted`, `held_postbacks`, `duplicates`,
+ *   `rejected_postbacks`;
+ * - `approved`, `reversed` and `approved_micros:CUR`, `reversed_micros:CUR` <- the columns of the
+ *   same name, per row currency;
+ * - `reason:hard:*`, `reason:soft:*` <- `recon_daily_reasons`, which holds every `rejected` ledger
+ *   entry plus the rejected postbacks that made no entry (`invalid_transition`): together, every
+ *   rejected postback by its reason (a replay has no operator decisions, whose rejects would be
+ *   entries without a postback).
+ *
+ * Left out: `reason:manual:*`. In the reference those are the holds (`fraud_suspected`), whose
+ * reason the read models keep only in `review_queue`, per conversion and only while the hold is
+ * open, not per cell; the holds themselves are still compared through `outcome:held`.
+ */
+export function isReadModelMetric(metric: string): boolean {
+  return (
+    READ_MODEL_METRICS.has(metric) ||
+    /^(approved|reversed)_micros:/.test(metric) ||
+    metric.startsWith('reason:hard:') ||
+    metric.startsWith('reason:soft:')
+  );
+}
+
+const READ_MODEL_METRICS = new Set([
+  'postbacks',
+  'outcome:accepted',
+  'outcome:held',
+  'outcome:duplicate',
+  'outcome:rejected',
+  'approved',
+  'reversed',
+]);
+
+/** The cells restricted to the metrics the read models carry; a cell left with none is dropped. */
+export function readModelSubset(cells: Cells): Cells {
+  const out: Cells = new Map();
+  for (const [key, metrics] of cells) {
+    const kept = new Map([...metrics].filter(([m]) => isReadModelMetric(m)));
+    if (kept.size) out.set(key, kept);
+  }
+  return out;
+}
+
+/** The dimensions of a `recon_daily` / `recon_daily_reasons` row ('' = unknown). */
+export interface ReadModelCellRow {
+  day: string;
+  partner_id: string;
+  offer_id: string;
+  publisher_id: string;
+  /** sub1 */
+  source: string;
+  placement: string;
+  geo: string;
+  currency: string;
+}
+
+export interface ReconDailyRow extends ReadModelCellRow {
+  postbacks: number;
+  accepted: number;
+  held_postbacks: number;
+  duplicates: number;
+  rejected_postbacks: number;
+  approved: number;
+  approved_micros: string;
+  reversed: number;
+  reversed_micros: string;
+}
+
+export interface ReconReasonRow extends ReadModelCellRow {
+  reason_bucket: string;
+  reason_code: string;
+  count: number;
+}
+
+/**
+ * Read-model rows as verifier cells: partner and currency summed over (micros stay per currency),
+ * '' shown as '-', the namespace stripped from offer and publisher ids.
+ */
+export function readModelCells(ns: string, recon: ReconDailyRow[], reasons: ReconReasonRow[]): Cells {
+  const cells: Cells = new Map();
+  const dim = (v: string) => (v === '' ? '-' : v);
+  const keyOf = (r: ReadModelCellRow) =>
+    [
+      r.day,
+      stripNamespace(ns, dim(r.offer_id)),
+      stripNamespace(ns, dim(r.publisher_id)),
+      dim(r.source),
+      dim(r.placement),
+      dim(r.geo),
+    ].join('|');
+  const add = (key: string, metric: string, v: bigint) => {
+    if (v !== 0n) bump(cells, key, metric, v);
+  };
+  for (const r of recon) {
+    const key = keyOf(r);
+    add(key, 'postbacks', BigInt(r.postbacks));
+    add(key, 'outcome:accepted', BigInt(r.accepted));
+    add(key, 'outcome:held', BigInt(r.held_postbacks));
+    add(key, 'outcome:duplicate', BigInt(r.duplicates));
+    add(key, 'outcome:rejected', BigInt(r.rejected_postbacks));
+    add(key, 'approved', BigInt(r.approved));
+    add(key, `approved_micros:${r.currency}`, BigInt(r.approved_micros));
+    add(key, 'reversed', BigInt(r.reversed));
+    add(key, `reversed_micros:${r.currency}`, BigInt(r.reversed_micros));
+  }
+  for (const r of reasons) add(keyOf(r), `reason:${r.reason_bucket}:${r.reason_code}`, BigInt(r.count));
+  return cells;
+}
+
+/**
+ * The read models' cells: `recon_daily` and `recon_daily_reasons`, as the projector left them.
+ * They are per cell, not per postback, so they are restricted to the replay by its partners (the
+ * replay namespaces partner ids, and every row has its partner, also the rows of an unknown offer
+ * or click); the namespace makes these partners the replay's own. The caller waits for
+ * `projection_queue` to hold none of the replay's decisions first (`unprojected`). Days are as in
+ * `SqlReconciliation`: postbacks by receipt, entries by `occurred_at`.
+ */
+export class ReadModelReconciliation implements ReconciliationSource {
+  constructor(
+    private readonly db: Client,
+    private readonly namespace: string,
+    /** The replay's partner ids, as the system knows them (namespaced). */
+    private readonly partnerIds: string[],
+  ) {}
+
+  async cells(): Promise<Cells> {
+    const dims = `to_char(day, 'YYYY-MM-DD') AS day, partner_id, offer_id, publisher_id, source, placement, geo, currency`;
+    const recon = await this.db.query<ReconDailyRow>(
+      `SELECT ${dims}, postbacks, accepted, held_postbacks, duplicates, rejected_postbacks,
+              approved, approved_micros::text AS approved_micros, reversed, reversed_micros::text AS reversed_micros
+         FROM recon_daily WHERE partner_id = ANY($1)`,
+      [this.partnerIds],
+    );
+    const reasons = await this.db.query<ReconReasonRow>(
+      `SELECT ${dims}, reason_bucket, reason_code, count FROM recon_daily_reasons WHERE partner_id = ANY($1)`,
+      [this.partnerIds],
+    );
+    return readModelCells(this.namespace, recon.rows, reasons.rows);
+  }
 }

@@ -52,13 +52,19 @@ export async function runVerify(f: Flags): Promise<number> {
   return report.differences.length ? 1 : 0;
 }
 
+/** What each kind of difference compared, for the headings (the cells are compared twice). */
+const KIND_LABELS: Partial<Record<DifferenceKind, string>> = {
+  cell: 'cell (decision tables: SQL over postback_outcomes, ledger_entries)',
+  'read-model': 'read-model cell (recon_daily, recon_daily_reasons)',
+};
+
 /** The first differences of each kind, then the counts; or the summary when clean. */
 export function formatReport(r: VerifyReport, maxPerKind: number): string {
   const lines: string[] = [];
   const byKind = new Map<DifferenceKind, string[]>();
   for (const d of r.differences) byKind.set(d.kind, [...(byKind.get(d.kind) ?? []), d.message]);
   for (const [kind, list] of byKind) {
-    lines.push(`${kind}: ${list.length} difference(s)`);
+    lines.push(`${KIND_LABELS[kind] ?? kind}: ${list.length} difference(s)`);
     for (const m of list.slice(0, maxPerKind)) lines.push(`  ${m}`);
     if (list.length > maxPerKind) lines.push(`  ... and ${list.length - maxPerKind} more`);
   }
@@ -67,7 +73,7 @@ export function formatReport(r: VerifyReport, maxPerKind: number): string {
   lines.push(
     r.differences.length
       ? `FAIL: ${r.differences.length} difference(s) between the system and the reference`
-      : 'OK: every postback, ledger total and reconciliation cell matches the reference',
+      : 'OK: every postback, ledger total and reconciliation cell (decision tables and read models) matches the reference',
   );
   return `${lines.join('\n')}\n`;
 }

@@ -13,13 +13,16 @@ import {
   type LedgerRow,
   type ObservedRow,
   observedOutcomes,
+  ReadModelReconciliation,
+  readModelSubset,
   type ReconciliationSource,
   SqlReconciliation,
   undecided,
+  unprojected,
   unpublished,
 } from './system-output';
 import { readLedgerTopic, type TopicEntry } from './ledger-topic';
-import { readNdjson, readTraffic, type Traffic } from './traffic-file';
+import { namespaced, readNdjson, readTraffic, type Traffic } from './traffic-file';
 import { ulidTime } from './ulid-time';
 
 export interface VerifyOptions extends ReferenceOptions {
@@ -32,7 +35,9 @@ export interface VerifyOptions extends ReferenceOptions {
   ledgerTopic?: { brokers: string[]; topic: string };
 }
 
-export type DifferenceKind = 'http' | 'outcome' | 'click' | 'ledger' | 'topic' | 'cell' | 'cap' | 'pending';
+/** `cell`: the decision tables (SQL) differ from the reference; `read-model`: the read models do. */
+export type DifferenceKind =
+  'http' | 'outcome' | 'click' | 'ledger' | 'topic' | 'cell' | 'read-model' | 'cap' | 'pending';
 
 export interface Difference {
   kind: DifferenceKind;
@@ -62,10 +67,15 @@ export async function readResults(path: string): Promise<Results> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Reads what the system produced for a replay and compares it with the reference. */
+/**
+ * Reads what the system produced for a replay and compares it with the reference. Cells are
+ * compared twice: with SQL over the decision tables (`source`, default `SqlReconciliation`) and
+ * with the read models (`readModels`, default `ReadModelReconciliation`).
+ */
 export async function verify(
   o: VerifyOptions,
   source?: (db: Client, ns: string) => ReconciliationSource,
+  readModels?: (db: Client, ns: string, partnerIds: string[]) => ReconciliationSource,
 ): Promise<VerifyReport> {
   const traffic = await readTraffic(o.file);
   const results = await readResults(o.results);
@@ -83,10 +93,23 @@ export async function verify(
     const observed = await observedOutcomes(db, eventIds);
     const ref = computeReference(traffic, o, observedLookup(traffic, results, observed));
     const ledger = await ledgerRows(db, eventIds);
-    const cells = await (source ?? ((d, ns) => new SqlReconciliation(d, ns)))(
+    const ns = results.run.namespace;
+    const cells = await (source ?? ((d, n) => new SqlReconciliation(d, n)))(db, ns).cells(eventIds);
+    // The read models are written by the projector after the decision: wait for it to take this
+    // replay's decisions and entries off projection_queue (bounded, like the decisions above).
+    const queued = await waitFor(() => unprojected(db, eventIds), o.waitMs);
+    if (queued > 0)
+      differences.push({
+        kind: 'pending',
+        message: `${queued} decisions or entries of this replay still in projection_queue after ${o.waitMs / 1000} s: the read models are behind (is the processor's projector running?)`,
+      });
+    const partnerIds = partnersOf(traffic).map((p) => namespaced(ns, p));
+    const modelCells = await (readModels ?? ((d, n, p) => new ReadModelReconciliation(d, n, p)))(
       db,
-      results.run.namespace,
+      ns,
+      partnerIds,
     ).cells(eventIds);
+    const expectedModelCells = readModelSubset(expectedCells(ref));
     const topic = o.ledgerTopic
       ? await readTopicWhenPublished(db, eventIds, o.ledgerTopic, o.waitMs)
       : undefined;
@@ -96,9 +119,11 @@ export async function verify(
       ...comparePostbacks(ref, results, observed),
       ...compareLedger(ref, ledger, observed),
       ...compareCells(expectedCells(ref), cells),
+      ...compareCells(expectedModelCells, modelCells, 'read-model'),
       ...ref.capViolations.map((message): Difference => ({ kind: 'cap', message })),
     );
     const summary = summarize(ref, ledger, cells);
+    summary['read-model cells compared'] = new Set([...expectedModelCells.keys(), ...modelCells.keys()]).size;
     if (topic)
       summary['topic copies (redelivered)'] = topic.length - new Set(topic.map((e) => e.entry_id)).size;
     return { differences, summary };
@@ -265,7 +290,19 @@ function compareTopic(table: LedgerRow[], topic: TopicEntry[]): Difference[] {
   return out;
 }
 
-function compareCells(expected: Cells, actual: Cells): Difference[] {
+/** The replay's partners: the catalog's, and any a postback names. */
+function partnersOf(traffic: Traffic): string[] {
+  const ids = new Set(traffic.partners.map((p) => p.id));
+  for (const e of traffic.events) if (e.kind === 'postback') ids.add(e.partner_id);
+  return [...ids];
+}
+
+/** Metric by metric, cell by cell; `kind` says which system output the actual cells are. */
+export function compareCells(
+  expected: Cells,
+  actual: Cells,
+  kind: 'cell' | 'read-model' = 'cell',
+): Difference[] {
   const out: Difference[] = [];
   for (const key of new Set([...expected.keys(), ...actual.keys()])) {
     for (const message of diffMetrics(
@@ -273,7 +310,7 @@ function compareCells(expected: Cells, actual: Cells): Difference[] {
       expected.get(key) ?? new Map<string, bigint>(),
       actual.get(key) ?? new Map<string, bigint>(),
     ))
-      out.push({ kind: 'cell', message });
+      out.push({ kind, message });
   }
   return out;
 }
