@@ -394,8 +394,21 @@ export async function verifyFaultRun(sys: FaultSystem, e: FaultExpectation): Pro
   const expectedEntries = [...plan.expected.values()].reduce((n, s) => n + s.length, 0);
   const [o] = await sys.db.ds.query(
     `SELECT count(*)::int AS outcomes, count(*) FILTER (WHERE outcome = 'duplicate')::int AS duplicates,
+            count(*) FILTER (WHERE reason_code = 'invalid_transition')::int AS late_copies,
             count(DISTINCT event_id)::int AS distinct_events FROM postback_outcomes`,
   );
+  // A copy the client sent again after a 503 or no answer may, rarely, be decided after the
+  // transaction's next status: then it is refused as invalid_transition rather than counted a
+  // duplicate (no entry either way). CI saw one in 64 such copies once; show them when it happens.
+  if (o.late_copies > 0) {
+    const late = (await sys.db.ds.query(
+      `SELECT DISTINCT transaction_id FROM postback_outcomes WHERE reason_code = 'invalid_transition' LIMIT 5`,
+    )) as { transaction_id: string }[];
+    await explain(
+      sys,
+      late.map((r) => r.transaction_id),
+    );
+  }
   if (diffs.length)
     await explain(
       sys,
@@ -444,7 +457,7 @@ export async function verifyFaultRun(sys: FaultSystem, e: FaultExpectation): Pro
   const distinctPublished = new Set(published.map((p) => p.entry_id));
   console.log(
     `${label}: ${received} postbacks received (${plan.postbacks} planned, ${received - plan.postbacks} extra copies from requests retried after no answer or a 503), ` +
-      `${o.outcomes} outcomes (${o.distinct_events} distinct events; ${o.duplicates} duplicates, expected ${received - plan.distinct})` +
+      `${o.outcomes} outcomes (${o.distinct_events} distinct events; ${o.duplicates} duplicates and ${o.late_copies} late copies refused, expected ${received - plan.distinct} in all)` +
       (e.acceptedIds
         ? `, ${e.acceptedIds.length} answered 2xx of which ${acceptedWithOutcome} have an outcome`
         : '') +
@@ -463,7 +476,10 @@ export async function verifyFaultRun(sys: FaultSystem, e: FaultExpectation): Pro
   expect(money.distinct_entries).toBe(rows.length);
   expect(o.outcomes).toBe(received);
   expect(o.distinct_events).toBe(received);
-  expect(o.duplicates).toBe(received - plan.distinct);
+  // Every copy beyond the first of a status made no entry (the ledger check above) and was
+  // counted a duplicate; only copies the client itself sent again can be late.
+  expect(o.duplicates + o.late_copies).toBe(received - plan.distinct);
+  expect(o.late_copies).toBeLessThanOrEqual(received - plan.postbacks);
   if (e.acceptedIds) {
     expect(new Set(e.acceptedIds).size).toBe(e.acceptedIds.length);
     expect(acceptedWithOutcome).toBe(e.acceptedIds.length);
@@ -471,7 +487,7 @@ export async function verifyFaultRun(sys: FaultSystem, e: FaultExpectation): Pro
   if (e.clickIds) expect(clicksStored).toBe(e.clickIds.length);
   expect(money.net).toBe(expectedNet);
   expect(missing).toEqual([]);
-  await verifyReadModels(sys, label, received, received - plan.distinct, expectedNet);
+  await verifyReadModels(sys, label, received, o.duplicates, expectedNet);
 }
 
 /** Prints what the system decided for transactions that came out differently from the plan. */
