@@ -18,6 +18,17 @@ describe('staging replay', () => {
   let dir: string;
   let file: string;
   let lines: TrafficLine[];
+  /** The verifier with the rules the e2e system runs with (late after 1 h, sources blocked at 50 % of 50). */
+  const verifyRun = (trafficFile: string, results: string, waitMs: number) =>
+    verify({
+      file: trafficFile,
+      results: join(dir, results),
+      databaseUrl: sys.db.url,
+      waitMs,
+      lateAfterMs: 3_600_000,
+      sourceMinDecisions: 50,
+      sourceBlockRate: 0.5,
+    });
 
   beforeAll(async () => {
     sys = await startSystem('replay', {
@@ -120,15 +131,7 @@ describe('staging replay', () => {
     ).toBe(0);
     // The file spans hours of virtual time (late callbacks included): seconds at this speed.
     expect(Date.now() - started).toBeGreaterThan(1500);
-    const report = await verify({
-      file: slow,
-      results: join(dir, 'slow.results.ndjson'),
-      databaseUrl: sys.db.url,
-      waitMs: 60_000,
-      lateAfterMs: 3_600_000,
-      sourceMinDecisions: 50,
-      sourceBlockRate: 0.5,
-    });
+    const report = await verifyRun(slow, 'slow.results.ndjson', 60_000);
     expect(report.differences).toEqual([]);
     expect(report.summary['read-model cells compared']).toBeGreaterThan(0);
   });
@@ -190,15 +193,7 @@ describe('staging replay', () => {
       ]);
     await shift(1);
     try {
-      const report = await verify({
-        file,
-        results: join(dir, 'traffic.results.ndjson'),
-        databaseUrl: sys.db.url,
-        waitMs: 0,
-        lateAfterMs: 3_600_000,
-        sourceMinDecisions: 50,
-        sourceBlockRate: 0.5,
-      });
+      const report = await verifyRun(file, 'traffic.results.ndjson', 0);
       expect(report.differences).toHaveLength(1);
       const [d] = report.differences;
       expect(d!.kind).toBe('read-model');
@@ -222,15 +217,7 @@ describe('staging replay', () => {
        SELECT 'f' || substr(entry_id, 2), ${cols.join(', ')} FROM ledger_entries
         WHERE entry_type = 'approved' AND offer_id LIKE 'e2e.%' LIMIT 1`,
     );
-    const report = await verify({
-      file,
-      results: join(dir, 'traffic.results.ndjson'),
-      databaseUrl: sys.db.url,
-      waitMs: 0,
-      lateAfterMs: 3_600_000,
-      sourceMinDecisions: 50,
-      sourceBlockRate: 0.5,
-    });
+    const report = await verifyRun(file, 'traffic.results.ndjson', 0);
     const kinds = new Set(report.differences.map((d) => d.kind));
     expect(kinds).toEqual(new Set(['ledger', 'cell']));
     expect(report.differences.map((d) => d.message).join('\n')).toMatch(/wrote 2 entries/);
@@ -244,15 +231,7 @@ describe('staging replay', () => {
     );
     const tamperedFile = join(dir, 'tampered.ndjson');
     writeFileSync(tamperedFile, serialize(tampered));
-    const report = await verify({
-      file: tamperedFile,
-      results: join(dir, 'traffic.results.ndjson'),
-      databaseUrl: sys.db.url,
-      waitMs: 0,
-      lateAfterMs: 3_600_000,
-      sourceMinDecisions: 50,
-      sourceBlockRate: 0.5,
-    });
+    const report = await verifyRun(tamperedFile, 'traffic.results.ndjson', 0);
     expect(report.differences.some((d) => d.kind === 'outcome')).toBe(true);
   });
 });
