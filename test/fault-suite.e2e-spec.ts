@@ -1,5 +1,7 @@
-import { httpJson, ownKafka, ownPostgres, topicMessageCount, waitForKafkaReady } from '@app/testing';
+import { httpJson, ownKafka, ownPostgres, poll, topicMessageCount, waitForKafkaReady } from '@app/testing';
 import {
+  DedupingPublisher,
+  FAULT_CATALOG,
   faultPlan,
   faultSystem,
   type FaultSystem,
@@ -15,7 +17,9 @@ import {
  * 50,000 events (23,000 clicks and ~27,600 postbacks: 5% start pending, 3% are reversed, 10% are
  * sent twice). The processor scenarios produce straight to Kafka as the gateway would; the
  * gateway-crash and Kafka-outage scenarios go through the real gateway with a client that
- * retries what got no answer, as partners do. Every scenario heals and then ends with the same
+ * retries what got no answer, as partners do. The notifier scenario also delivers every approval
+ * and reversal to a publisher endpoint that dedupes by Idempotency-Key, with two notifiers and
+ * kills. Every scenario heals and then ends with the same
  * checks (fault-support.ts): every 2xx has exactly one outcome, every other copy is a duplicate,
  * each conversion's entries in the planned order, no entry or revenue twice, every entry on the
  * ledger topic, read models equal to a rebuild. The whole suite is bounded for CI (about 5 min).
@@ -105,6 +109,105 @@ describe('fault suite', () => {
       await verifyFaultRun(sys, { label: `rebalance (${events} events)`, plan, received: plan.postbacks });
     });
   }, 300_000);
+
+  it('two notifiers, one killed -9 three times mid-delivery: every approval and reversal reaches the publisher once, in order', async () => {
+    const publisherSecret = 'fault-publisher-secret-0123456789';
+    const receiver = new DedupingPublisher(publisherSecret);
+    await receiver.start();
+    const sys = await faultSystem('kill-notifier', {
+      notifierEnv: {
+        DELIVERY_CONCURRENCY: '64',
+        DELIVERY_TIMEOUT_MS: '2000',
+        DELIVERY_LEASE_MARGIN_MS: '1000',
+        DELIVERY_BACKOFF_BASE_MS: '200',
+        DELIVERY_BACKOFF_MAX_MS: '1000',
+        DELIVERY_POLL_MS: '100',
+      },
+    });
+    try {
+      await withSystem(sys, async () => {
+        const plan = faultPlan(TRANSACTIONS, 29);
+        await sys.seed();
+        await sys.db.ds.query(
+          `INSERT INTO publisher_postbacks (publisher_id, url, secrets) VALUES ($1, $2, $3)`,
+          [
+            FAULT_CATALOG.publisher,
+            `${receiver.url}?tx={transaction_id}&status={status}&click={click_id}`,
+            [publisherSecret],
+          ],
+        );
+        await sys.spawnProcessor();
+        await sys.spawnNotifier();
+        await sys.spawnNotifier(); // two in the notifier's group: the ledger's partitions split
+        const events = await producePlan(sys, plan);
+        expect(events).toBeGreaterThanOrEqual(EVENTS_AT_LEAST);
+        const expectedDeliveries = [...plan.expected.values()].reduce(
+          (n, s) => n + s.filter((t) => t === 'approved' || t === 'reversed').length,
+          0,
+        );
+        // Kill the newest instance while deliveries are in flight; its replacement joins (rebalance).
+        const killedAt: number[] = [];
+        for (let k = 0; k < 3; k++) {
+          const at = expectedDeliveries * random(0.1 + 0.25 * k, 0.3 + 0.25 * k);
+          await poll(
+            'deliveries under way',
+            async () => {
+              const [r] = await sys.db.ds.query<[{ n: number }]>(
+                `SELECT count(*)::int AS n FROM publisher_deliveries WHERE status = 'delivered'`,
+              );
+              return r.n >= at ? true : undefined;
+            },
+            120_000,
+            50,
+          );
+          killedAt.push(receiver.accepted.size);
+          await sys.notifiers[sys.notifiers.length - 1]!.stop('SIGKILL');
+          await sys.spawnNotifier();
+        }
+        await verifyFaultRun(sys, {
+          label: `kill -9 notifier x3 (${events} events)`,
+          plan,
+          received: plan.postbacks,
+        });
+        const delivered = await poll(
+          'every delivery delivered',
+          async () => {
+            const [r] = await sys.db.ds.query<[{ delivered: number; all: number }]>(
+              `SELECT count(*) FILTER (WHERE status = 'delivered')::int AS delivered, count(*)::int AS all FROM publisher_deliveries`,
+            );
+            return r.delivered === expectedDeliveries ? r : undefined;
+          },
+          180_000,
+          250,
+        );
+        const entries = await sys.db.ds.query<{ entry_id: string }[]>(
+          `SELECT entry_id FROM ledger_entries WHERE entry_type IN ('approved', 'reversed')`,
+        );
+        const outOfOrder = [...receiver.statusesByTx].filter(
+          ([tx, got]) =>
+            got.join(',') !==
+            plan.expected
+              .get(tx)!
+              .filter((t) => t === 'approved' || t === 'reversed')
+              .join(','),
+        );
+        console.log(
+          `kill -9 notifier x3 (after ${killedAt.join(', ')} acted on): ${receiver.requests} requests, ` +
+            `${receiver.accepted.size} acted on (expected ${expectedDeliveries}), ` +
+            `${receiver.requests - receiver.accepted.size} repeats dropped by Idempotency-Key, ` +
+            `${receiver.badSignatures} bad signatures, ${outOfOrder.length} transactions out of order; ` +
+            `${delivered.all} delivery rows, ${delivered.delivered} delivered`,
+        );
+        expect(delivered.all).toBe(expectedDeliveries);
+        expect(receiver.badSignatures).toBe(0);
+        expect(new Set(receiver.accepted.keys())).toEqual(new Set(entries.map((e) => e.entry_id)));
+        expect(receiver.statusesByTx.size).toBe(plan.expected.size);
+        expect(outOfOrder.slice(0, 5)).toEqual([]);
+      });
+    } finally {
+      await receiver.stop();
+    }
+  }, 420_000);
 
   it('Kafka broker stopped for 20 s: the gateway answers 503, clients retry, nothing lost', async () => {
     const kafka = await ownKafka('suite');

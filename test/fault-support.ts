@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { Agent, request } from 'node:http';
+import { Agent, createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { PostbackReceived } from '@app/contracts';
+import { signingPayload, verifySignature } from '@app/domain';
 import {
   adminClient,
   type AppProcess,
@@ -114,10 +116,12 @@ export interface FaultSystem {
   brokers: string[];
   processors: AppProcess[];
   gateways: AppProcess[];
+  notifiers: AppProcess[];
   /** Fixed for the system's life, so a restarted gateway answers where the old one did. */
   gatewayUrl: string;
   spawnProcessor(): Promise<AppProcess>;
   spawnGateway(): Promise<AppProcess>;
+  spawnNotifier(): Promise<AppProcess>;
   /** The catalog through the admin API (needs a gateway) or, without one, straight into the tables. */
   seed(): Promise<void>;
   stop(): Promise<void>;
@@ -130,6 +134,7 @@ export async function faultSystem(
     brokers?: string[];
     processorEnv?: Record<string, string>;
     gatewayEnv?: Record<string, string>;
+    notifierEnv?: Record<string, string>;
   } = {},
 ): Promise<FaultSystem> {
   const brokers = opts.brokers ?? TEST_BROKERS;
@@ -144,6 +149,7 @@ export async function faultSystem(
     brokers,
     processors: [],
     gateways: [],
+    notifiers: [],
     gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
     spawnProcessor: async () => {
       const port = await freePort();
@@ -170,6 +176,18 @@ export async function faultSystem(
       sys.gateways.push(g);
       await waitReady(g, `${sys.gatewayUrl}/health/ready`, 90000);
       return g;
+    },
+    spawnNotifier: async () => {
+      const port = await freePort();
+      const n = spawnApp('notifier', {
+        ...common,
+        HEALTH_PORT: String(port),
+        LOG_LEVEL: 'warn',
+        ...opts.notifierEnv,
+      });
+      sys.notifiers.push(n);
+      await waitReady(n, `http://127.0.0.1:${port}/health/ready`, 90000);
+      return n;
     },
     seed: async () => {
       const { offer, publisher, partner, secret } = FAULT_CATALOG;
@@ -198,7 +216,7 @@ export async function faultSystem(
       await new Promise((r) => setTimeout(r, 500));
     },
     stop: async () => {
-      await Promise.all([...sys.processors, ...sys.gateways].map((p) => p.stop('SIGKILL')));
+      await Promise.all([...sys.processors, ...sys.gateways, ...sys.notifiers].map((p) => p.stop('SIGKILL')));
       await db.drop().catch(() => undefined);
       await topics.drop().catch(() => undefined);
     },
@@ -535,4 +553,61 @@ async function verifyReadModels(
   expect(rm).toEqual({ postbacks, duplicates, net });
   expect(check.stdout).toContain('check: the read models equal a rebuild');
   expect(check.status).toBe(0);
+}
+
+/**
+ * A publisher's postback endpoint on 127.0.0.1 that acts on each Idempotency-Key once (as a
+ * publisher should), checks every signature, and remembers, per transaction, the statuses it
+ * acted on in the order it acted.
+ */
+export class DedupingPublisher {
+  private server = createServer((req, res) => this.handle(req, res));
+  port = 0;
+  requests = 0;
+  badSignatures = 0;
+  /** Idempotency-Key -> transaction, for the first request with that key. */
+  readonly accepted = new Map<string, string>();
+  /** Per transaction, the statuses acted on, in order. */
+  readonly statusesByTx = new Map<string, string[]>();
+
+  constructor(private readonly secret: string) {}
+
+  async start(): Promise<void> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/pb`;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    this.requests++;
+    const url = new URL(req.url ?? '/', `http://127.0.0.1:${this.port}`);
+    const check = verifySignature({
+      secrets: [this.secret],
+      timestamp: String(req.headers['x-postback-timestamp'] ?? ''),
+      signature: req.headers['x-postback-signature'] as string | undefined,
+      payload: signingPayload(url.toString()),
+      nowSeconds: Date.now() / 1000,
+      toleranceSeconds: 300,
+    });
+    if (!check.ok) {
+      this.badSignatures++;
+      res.writeHead(401).end();
+      return;
+    }
+    const key = String(req.headers['idempotency-key'] ?? '');
+    const tx = url.searchParams.get('tx') ?? '';
+    if (!this.accepted.has(key)) {
+      this.accepted.set(key, tx);
+      this.statusesByTx.set(tx, [...(this.statusesByTx.get(tx) ?? []), url.searchParams.get('status') ?? '']);
+    }
+    res.writeHead(200).end('ok');
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((r) => this.server.close(r));
+  }
 }
