@@ -234,4 +234,39 @@ describe('staging replay', () => {
     const report = await verifyRun(tamperedFile, 'traffic.results.ndjson', 0);
     expect(report.differences.some((d) => d.kind === 'outcome')).toBe(true);
   });
+  it('replays again while the processor is killed -9 twice, and the verifier still finds no difference', async () => {
+    // Restarted processors retry a missing click for longer: after a kill, the click consumer
+    // catches up from its last commit, and the short e2e budget (2.5 s) could run out meanwhile.
+    const longRetries = { RETRY_DELAYS_MS: '300,700,1500,4000,8000,16000' };
+    const kills = (async () => {
+      for (let k = 0; k < 2; k++) {
+        await new Promise((r) => setTimeout(r, 1500 + Math.random() * 2500));
+        await sys.restartProcessor('SIGKILL', longRetries);
+      }
+    })();
+    const replayed = await main([
+      'replay',
+      '--file',
+      file,
+      '--results',
+      join(dir, 'killed.results.ndjson'),
+      '--gateway',
+      sys.gatewayUrl,
+      '--admin-token',
+      ADMIN_TOKEN,
+      '--replay-token',
+      REPLAY_TOKEN,
+      '--speed',
+      'max',
+      '--namespace',
+      'e2e-kill',
+    ]);
+    await kills;
+    expect(replayed).toBe(0);
+    const report = await verifyRun(file, 'killed.results.ndjson', 120_000);
+    console.log(
+      `replay with the processor killed -9 twice: ${JSON.stringify(report.summary['reconciliation cells'])} cells, ${report.differences.length} differences`,
+    );
+    expect(report.differences.slice(0, 10)).toEqual([]);
+  });
 });

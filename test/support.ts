@@ -22,6 +22,8 @@ export interface RunningSystem {
   prefix: string;
   gateway: AppProcess;
   processor: AppProcess;
+  /** Stops the processor (kill -9 by default) and starts a new one on the same settings plus `env`. */
+  restartProcessor(signal?: NodeJS.Signals, env?: Record<string, string>): Promise<AppProcess>;
   stop(): Promise<void>;
 }
 
@@ -44,7 +46,7 @@ export async function startSystem(
     ...opts.env,
   };
   const gateway = spawnApp('gateway', { ...common, PORT: String(port) });
-  const processor = spawnApp('processor', { ...common, HEALTH_PORT: String(healthPort) });
+  let processor = spawnApp('processor', { ...common, HEALTH_PORT: String(healthPort) });
   const gatewayUrl = `http://127.0.0.1:${port}`;
   const processorUrl = `http://127.0.0.1:${healthPort}`;
   const stop = async () => {
@@ -59,7 +61,7 @@ export async function startSystem(
     await stop();
     throw e;
   }
-  return {
+  const sys: RunningSystem = {
     admin: adminClient(gatewayUrl, ADMIN_TOKEN),
     gatewayUrl,
     processorUrl,
@@ -67,8 +69,16 @@ export async function startSystem(
     prefix,
     gateway,
     processor,
+    restartProcessor: async (signal = 'SIGKILL', env = {}) => {
+      await sys.processor.stop(signal);
+      processor = spawnApp('processor', { ...common, HEALTH_PORT: String(healthPort), ...env });
+      sys.processor = processor;
+      await waitReady(processor, `${processorUrl}/health/ready`);
+      return processor;
+    },
     stop,
   };
+  return sys;
 }
 
 /** One offer, publisher and HMAC partner, created through the admin API. */
