@@ -415,9 +415,12 @@ export async function verifyFaultRun(sys: FaultSystem, e: FaultExpectation): Pro
             count(*) FILTER (WHERE reason_code = 'invalid_transition')::int AS late_copies,
             count(DISTINCT event_id)::int AS distinct_events FROM postback_outcomes`,
   );
-  // A copy the client sent again after a 503 or no answer may, rarely, be decided after the
-  // transaction's next status: then it is refused as invalid_transition rather than counted a
-  // duplicate (no entry either way). CI saw one in 64 such copies once; show them when it happens.
+  // A copy the gateway answered 503 may still reach Kafka later: it keeps up to
+  // PRODUCE_MAX_IN_FLIGHT (4) produce requests in flight and kafkajs retries each, so an
+  // unacknowledged batch can land after a later one. The client's next status goes out only after
+  // a 2xx, so acknowledged postbacks keep their order; a late unacknowledged copy of an earlier
+  // status is refused as invalid_transition instead of counted a duplicate (no entry either
+  // way). CI saw one in 64 such copies once; show them when it happens.
   if (o.late_copies > 0) {
     const late = (await sys.db.ds.query(
       `SELECT DISTINCT transaction_id FROM postback_outcomes WHERE reason_code = 'invalid_transition' LIMIT 5`,
