@@ -84,7 +84,13 @@ export class ClickProjectionHandler {
          VALUES ($1, $2, $3, $4, $5, now())
          ON CONFLICT (projection, topic, partition) DO UPDATE
            SET next_offset = GREATEST(projection_checkpoints.next_offset, EXCLUDED.next_offset),
-               watermark = GREATEST(projection_checkpoints.watermark, EXCLUDED.watermark),
+               -- The newest click of the latest batch, not of all time: mint times can go back (a
+               -- staging replay of an earlier period into the same system), and a watermark left
+               -- ahead by an earlier replay turned clicks still on their way into unknown_click.
+               -- A redelivered older batch leaves it as it is.
+               watermark = CASE WHEN EXCLUDED.next_offset >= projection_checkpoints.next_offset
+                 THEN coalesce(EXCLUDED.watermark, projection_checkpoints.watermark)
+                 ELSE projection_checkpoints.watermark END,
                updated_at = now()`,
         [CLICK_PROJECTION, batch.topic, batch.partition, nextOffset(batch), watermark],
       );

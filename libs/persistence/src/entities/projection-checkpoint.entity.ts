@@ -3,7 +3,7 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 /**
  * Where each projection stands per topic partition, written in the same transaction as the
  * projection's rows: a replayed batch at or below `next_offset` is recognised and skipped.
- * `watermark` is the newest event time fully stored for that partition.
+ * `watermark` is the newest event time of the last batch stored for that partition.
  */
 @Entity({ name: 'projection_checkpoints' })
 export class ProjectionCheckpointEntity {
