@@ -515,6 +515,10 @@ describe('gateway', () => {
         }
       }
       expect(Object.fromEntries(outcomes)).toEqual({ '431': 150, '401': 150 });
+      // They never reach the routes, so they have their own counter.
+      const metrics = await (await fetch(`${sys.gatewayUrl}/metrics`)).text();
+      const counted = /^http_parser_refused_total\{code="headers_too_large"[^}]*\} (\d+)$/m.exec(metrics);
+      expect(Number(counted?.[1])).toBeGreaterThanOrEqual(151);
     });
 
     it('serves OpenAPI docs for every endpoint', async () => {

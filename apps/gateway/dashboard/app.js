@@ -124,7 +124,9 @@
     }
     if (!res.ok) {
       const err = body && body.error ? body.error : { code: String(res.status), message: text };
-      if (res.status === 401) {
+      // Only if this request's token is still the one in use: a refusal of an old token that
+      // arrives after the operator signed in again must not sign the new session out.
+      if (res.status === 401 && localStorage.getItem(TOKEN_KEY) === token) {
         signOut(`The admin token was refused (${err.message}). Enter the gateway's admin token.`);
       }
       throw new HttpError(res.status, err.code, err.message);

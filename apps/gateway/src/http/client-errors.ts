@@ -19,6 +19,13 @@ const ANSWERS: Record<string, { status: number; code: string; message: string }>
 const MALFORMED = { status: 400, code: 'malformed_request', message: 'the request is not valid HTTP/1.1' };
 
 /**
+ * Requests answered here, by error code. They never reach Fastify's hooks (nor the HTTP
+ * metrics): the gateway's metrics read this at scrape time (`http_parser_refused_total`).
+ */
+const refusedByCode = new Map<string, number>();
+export const parserRefusals = (): ReadonlyMap<string, number> => refusedByCode;
+
+/**
  * Answers a request Node's HTTP parser refused (a URL or headers over the size limit, bytes
  * that are not HTTP, a request that never finishes) in the gateway's error shape, and closes
  * the connection gently. Fastify's default handler answers in another JSON shape, without
@@ -31,6 +38,7 @@ const MALFORMED = { status: 400, code: 'malformed_request', message: 'the reques
 export function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const a = (err.code && ANSWERS[err.code]) || MALFORMED;
+  refusedByCode.set(a.code, (refusedByCode.get(a.code) ?? 0) + 1);
   const body = JSON.stringify({ error: { code: a.code, message: a.message } });
   socket.on('error', () => undefined);
   if (!socket.writable) {

@@ -5,6 +5,7 @@ import { CommonEnv, redactHeaders, redactQuery } from '@app/config';
 import type { PostbackReceived } from '@app/contracts';
 import { LabelBounder } from '@app/metrics';
 import { CatalogCache } from '@app/persistence';
+import { parserRefusals } from '../http/client-errors';
 import { toApiError } from '../http/error.filter';
 
 /**
@@ -43,6 +44,17 @@ export class GatewayMetrics {
       help: 'Postbacks answered non-2xx, by partner (_unknown: not in the catalog) and error code',
       labelNames: ['partner_id', 'reason'],
       registers,
+    });
+    new Counter({
+      name: 'http_parser_refused_total',
+      help: "Requests Node's HTTP parser refused before routing (431 headers_too_large, 400 malformed_request, 408 request_timeout), by code",
+      labelNames: ['code'],
+      registers,
+      collect() {
+        // Counted where they are answered (http/client-errors.ts, before any Nest provider exists).
+        this.reset();
+        for (const [code, n] of parserRefusals()) this.labels(code).inc(n);
+      },
     });
     this.clicks = new Counter({
       name: 'clicks_recorded_total',
