@@ -40,6 +40,7 @@ import {
   latencyReport,
   launchCheck,
   listReviewQueue,
+  inRebuildTransaction,
   readModelHashes,
   rebuildReadModels,
   reconCell,
@@ -264,12 +265,11 @@ async function review(em: EntityManager, pos: string[], opts: Map<string, string
   throw new Usage(`unknown review command '${cmd ?? ''}'`);
 }
 
-async function projections(em: EntityManager, cmd: string | undefined): Promise<number> {
+async function projections(ds: DataSource, cmd: string | undefined): Promise<number> {
   if (cmd !== 'rebuild' && cmd !== 'check') throw new Usage(`projections: rebuild or check`);
-  const rollback = new Error('rollback');
-  let same = true;
-  try {
-    await em.transaction('REPEATABLE READ', async (tx) => {
+  const same = await inRebuildTransaction(
+    ds,
+    async (tx) => {
       const before = await readModelHashes(tx);
       const started = Date.now();
       const done = await rebuildReadModels(tx, (p) =>
@@ -277,21 +277,22 @@ async function projections(em: EntityManager, cmd: string | undefined): Promise<
       );
       process.stderr.write('\n');
       const after = await readModelHashes(tx);
+      let identical = true;
       const rows = Object.keys(before).map((t) => {
         const b = before[t]!;
         const a = after[t]!;
-        if (b.hash !== a.hash) same = false;
+        if (b.hash !== a.hash) identical = false;
         return [t, String(b.rows), String(a.rows), b.hash === a.hash ? 'identical' : 'DIFFERENT'];
       });
       console.log(table(['table', 'rows before', 'rows after', 'result'], rows));
       console.log(
         `\nreplayed ${done.entries} entries and ${done.outcomes} outcomes in ${((Date.now() - started) / 1000).toFixed(1)} s`,
       );
-      if (cmd === 'check') throw rollback;
-    });
-  } catch (e) {
-    if (e !== rollback) throw e;
-  }
+      return identical;
+    },
+    // check: the same rebuild, rolled back.
+    { commit: cmd === 'rebuild' },
+  );
   if (cmd === 'check')
     console.log(
       same ? 'check: the read models equal a rebuild' : 'check: the read models differ from a rebuild',
@@ -498,7 +499,7 @@ async function main(): Promise<number> {
     if (area === 'launch-check') return await launch(ds.manager, opts);
     if (area === 'dispute') return await dispute(ds, rest, opts);
     allowOnly(opts, []);
-    return await projections(ds.manager, rest[0]);
+    return await projections(ds, rest[0]);
   } finally {
     await ds.destroy();
   }
