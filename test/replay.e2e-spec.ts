@@ -18,6 +18,18 @@ describe('staging replay', () => {
   let dir: string;
   let file: string;
   let lines: TrafficLine[];
+  /** `traffic replay` through this system's gateway, as an operator would run it. */
+  const replay = (...args: string[]) =>
+    main([
+      'replay',
+      '--gateway',
+      sys.gatewayUrl,
+      '--admin-token',
+      ADMIN_TOKEN,
+      '--replay-token',
+      REPLAY_TOKEN,
+      ...args,
+    ]);
   /** The verifier with the rules the e2e system runs with (late after 1 h, sources blocked at 50 % of 50). */
   const verifyRun = (trafficFile: string, results: string, waitMs: number) =>
     verify({
@@ -61,21 +73,7 @@ describe('staging replay', () => {
 
   it('replays a compressed file through the gateway and the verifier finds no difference', async () => {
     const started = Date.now();
-    const replayed = await main([
-      'replay',
-      '--file',
-      file,
-      '--gateway',
-      sys.gatewayUrl,
-      '--admin-token',
-      ADMIN_TOKEN,
-      '--replay-token',
-      REPLAY_TOKEN,
-      '--speed',
-      'max',
-      '--namespace',
-      'e2e',
-    ]);
+    const replayed = await replay('--file', file, '--speed', 'max', '--namespace', 'e2e');
     expect(replayed).toBe(0);
     const printed: string[] = [];
     const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
@@ -117,18 +115,7 @@ describe('staging replay', () => {
     );
     const started = Date.now();
     const args = ['--file', slow, '--namespace', 'e2e-slow', '--speed', '3600'];
-    expect(
-      await main([
-        'replay',
-        ...args,
-        '--gateway',
-        sys.gatewayUrl,
-        '--admin-token',
-        ADMIN_TOKEN,
-        '--replay-token',
-        REPLAY_TOKEN,
-      ]),
-    ).toBe(0);
+    expect(await replay(...args)).toBe(0);
     // The file spans hours of virtual time (late callbacks included): seconds at this speed.
     expect(Date.now() - started).toBeGreaterThan(1500);
     const report = await verifyRun(slow, 'slow.results.ndjson', 60_000);
@@ -244,23 +231,16 @@ describe('staging replay', () => {
         await sys.restartProcessor('SIGKILL', longRetries);
       }
     })();
-    const replayed = await main([
-      'replay',
+    const replayed = await replay(
       '--file',
       file,
       '--results',
       join(dir, 'killed.results.ndjson'),
-      '--gateway',
-      sys.gatewayUrl,
-      '--admin-token',
-      ADMIN_TOKEN,
-      '--replay-token',
-      REPLAY_TOKEN,
       '--speed',
       'max',
       '--namespace',
       'e2e-kill',
-    ]);
+    );
     await kills;
     expect(replayed).toBe(0);
     const report = await verifyRun(file, 'killed.results.ndjson', 120_000);
