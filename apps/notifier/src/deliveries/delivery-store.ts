@@ -56,6 +56,15 @@ interface ClaimRow {
   legacy_hash_secret: string | null;
 }
 
+/** An attempt's fields as the log columns hold them (varchar(4096) url, varchar(512) error, whole ms). */
+function loggedFields(a: AttemptRecord): { url: string; latencyMs: number; error: string | null } {
+  return {
+    url: a.url.slice(0, 4096),
+    latencyMs: Math.round(a.latencyMs),
+    error: a.error?.slice(0, 512) ?? null,
+  };
+}
+
 function legacyHashOf(r: ClaimRow): LegacyHash | null {
   if (!r.legacy_hash_algorithm || !r.legacy_hash_param || !r.legacy_hash_fields || !r.legacy_hash_secret)
     return null;
@@ -132,6 +141,7 @@ export class DeliveryStore {
       await this.recordAnswered(a);
       return { paused: false };
     }
+    const log = loggedFields(a);
     return this.ds.transaction(async (em) => {
       const d = a.delivery;
       await em.query(
@@ -142,10 +152,10 @@ export class DeliveryStore {
           d.entryId,
           d.attempt,
           d.publisherId,
-          a.url.slice(0, 4096),
+          log.url,
           a.statusCode,
-          Math.round(a.latencyMs),
-          a.error?.slice(0, 512) ?? null,
+          log.latencyMs,
+          log.error,
           a.outcome,
           a.nextAttemptAt,
           a.attemptedAt,
@@ -163,7 +173,7 @@ export class DeliveryStore {
           a.outcome === 'retry' ? 'pending' : a.outcome,
           a.nextAttemptAt,
           a.statusCode,
-          a.error?.slice(0, 512) ?? null,
+          log.error,
           done,
         ],
       );
@@ -177,6 +187,7 @@ export class DeliveryStore {
    */
   private async recordAnswered(a: AttemptRecord): Promise<void> {
     const d = a.delivery;
+    const log = loggedFields(a);
     await this.ds.query(
       `WITH attempt AS (
          INSERT INTO publisher_delivery_attempts
@@ -191,10 +202,10 @@ export class DeliveryStore {
         d.entryId,
         d.attempt,
         d.publisherId,
-        a.url.slice(0, 4096),
+        log.url,
         a.statusCode,
-        Math.round(a.latencyMs),
-        a.error?.slice(0, 512) ?? null,
+        log.latencyMs,
+        log.error,
         a.outcome,
         a.attemptedAt,
       ],
