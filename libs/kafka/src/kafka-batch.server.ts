@@ -23,7 +23,14 @@ export interface KafkaBatchServerOptions {
   deadLetters: BatchingProducer;
   partitionsConsumedConcurrently?: number;
   fromBeginning?: boolean;
+  /**
+   * Back-off before a failed batch is tried again, in ms, per consecutive failure of its
+   * partition (the last one repeats); each is jittered ±20%. Default 500, 2000, 5000, 10000.
+   */
+  retryDelaysMs?: readonly number[];
 }
+
+export const DEFAULT_BATCH_RETRY_DELAYS_MS: readonly number[] = [500, 2000, 5000, 10000];
 
 export type ConsumerHealth =
   | { state: 'starting' }
@@ -35,8 +42,10 @@ export type ConsumerHealth =
  * A Nest microservice transport over kafkajs that hands whole batches to handlers (the
  * built-in Kafka transport forces eachMessage). Offsets are committed only after the handler
  * returns, so delivery is at least once and handlers are idempotent by their database keys.
- * A handler that throws gets the same batch again after a backoff; it must throw only for
- * transient failures and send poison messages to dead letters itself (see `deadLetter`).
+ * A handler that throws gets the same batch again after a back-off (`retryDelaysMs`, tier by
+ * consecutive failure, jittered): only its partition is paused meanwhile, so the others keep
+ * flowing and the member keeps its place in the group. It must throw only for transient
+ * failures and send poison messages to dead letters itself (see `deadLetter`).
  * A crashed consumer is restarted here and reported unhealthy until it runs again.
  */
 export class KafkaBatchServer extends Server implements CustomTransportStrategy {
@@ -46,6 +55,9 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
   private closing = false;
   private restartTimer: NodeJS.Timeout | undefined;
   private observer: ConsumeObserver | undefined;
+  /** Consecutive failures per `topic:partition`, reset by a batch that succeeds. */
+  private readonly failures = new Map<string, number>();
+  private readonly resumeTimers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly options: KafkaBatchServerOptions) {
     super();
@@ -88,6 +100,9 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
       sessionTimeout: 10000,
       rebalanceTimeout: 20000,
       heartbeatInterval: 1000,
+      // A fetch returns as soon as data is there; this bounds only an idle long poll, and so how
+      // long a partition resumed after a back-off waits for its next fetch (kafkajs: 5 s).
+      maxWaitTimeInMs: 1000,
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10000 },
     });
     this.consumer = consumer;
@@ -160,8 +175,10 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
       await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
     } catch (e) {
       this.observer?.batchHandled(logical, batch.messages.length, (performance.now() - started) / 1000, true);
-      throw e;
+      this.retryLater(payload, logical, e);
+      return;
     }
+    this.failures.delete(`${batch.topic}:${batch.partition}`);
     this.observer?.batchHandled(logical, batch.messages.length, (performance.now() - started) / 1000, false);
     payload.resolveOffset(batch.lastOffset());
     await payload.commitOffsetsIfNecessary({
@@ -173,6 +190,34 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
       ],
     });
     await payload.heartbeat();
+  }
+
+  /**
+   * The batch failed: its offsets stay unresolved and its partition is paused for the next
+   * back-off tier, after which kafkajs fetches from the same offset again.
+   */
+  private retryLater(payload: EachBatchPayload, logical: string, e: unknown): void {
+    const { batch } = payload;
+    const key = `${batch.topic}:${batch.partition}`;
+    const attempt = (this.failures.get(key) ?? 0) + 1;
+    this.failures.set(key, attempt);
+    const delays = this.options.retryDelaysMs ?? DEFAULT_BATCH_RETRY_DELAYS_MS;
+    const delay = Math.round(delays[Math.min(attempt, delays.length) - 1]! * (0.8 + Math.random() * 0.4));
+    this.logger.warn(
+      `${logical}[${batch.partition}] batch from offset ${batch.firstOffset() ?? '?'} failed (attempt ${attempt}): ` +
+        `${e instanceof Error ? e.message : String(e)}; again in ${delay} ms`,
+    );
+    const resume = payload.pause();
+    const timer = setTimeout(() => {
+      this.resumeTimers.delete(timer);
+      resume();
+    }, delay);
+    this.resumeTimers.add(timer);
+  }
+
+  /** Consecutive failures of the batch now due on each failing partition (`topic:partition`). */
+  failingPartitions(): ReadonlyMap<string, number> {
+    return this.failures;
   }
 
   /**
@@ -195,6 +240,8 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
   async close(): Promise<void> {
     this.closing = true;
     clearTimeout(this.restartTimer);
+    for (const t of this.resumeTimers) clearTimeout(t);
+    this.resumeTimers.clear();
     await this.consumer?.disconnect();
     this.health = { state: 'stopped' };
   }

@@ -60,8 +60,13 @@ export class KafkaConsumerIndicator implements HealthIndicator {
   async check(): Promise<HealthCheckResult> {
     const h = this.server.healthState();
     switch (h.state) {
-      case 'running':
-        return { ok: true, detail: `${this.server.groupId}: ${h.assigned} partition(s)` };
+      case 'running': {
+        const failing = [...this.server.failingPartitions().values()];
+        const retrying = failing.length
+          ? `; ${failing.length} retrying a failed batch (up to attempt ${Math.max(...failing)})`
+          : '';
+        return { ok: true, detail: `${this.server.groupId}: ${h.assigned} partition(s)${retrying}` };
+      }
       case 'starting':
         return { ok: false, detail: `${this.server.groupId}: joining the group` };
       case 'crashed':

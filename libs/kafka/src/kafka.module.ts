@@ -21,6 +21,8 @@ export interface KafkaModuleOptions {
   /** Present for worker apps: the consumer group their handlers run in. */
   consumerGroup?: string;
   partitionsConsumedConcurrently?: number;
+  /** Back-off tiers for a failed batch (see `KafkaBatchServerOptions.retryDelaysMs`). */
+  batchRetryDelaysMs?: readonly number[];
 }
 
 class KafkaLifecycle implements OnModuleInit, OnApplicationShutdown {
@@ -92,6 +94,7 @@ export class KafkaModule {
               topicPrefix: env.TOPIC_PREFIX,
               deadLetters: producer,
               partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
+              retryDelaysMs: options.batchRetryDelaysMs,
             }),
         },
         {
