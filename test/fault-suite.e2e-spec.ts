@@ -266,7 +266,7 @@ describe('fault suite', () => {
     }
   }, 300_000);
 
-  it('Postgres stopped for 20 s: work waits and resumes, nothing lost', async () => {
+  it('Postgres stopped for 30 s: soft rejects, retries with back-off, nothing lost', async () => {
     const pg = await ownPostgres('suite');
     try {
       pg.start();
@@ -279,14 +279,32 @@ describe('fault suite', () => {
         expect(events).toBeGreaterThanOrEqual(EVENTS_AT_LEAST);
         await sleep(800);
         pg.stop();
-        await sleep(20_000);
+        await sleep(30_000);
         pg.start();
         await verifyFaultRun(sys, {
-          label: `Postgres down 20 s (${events} events)`,
+          label: `Postgres down 30 s (${events} events)`,
           plan,
           received: plan.postbacks,
         });
         expect(sys.processors[0]!.proc.exitCode).toBeNull();
+        // The batches that failed meanwhile were soft rejects, counted per postback and try, and
+        // their postbacks' outcomes count those tries (soft_retried in the read model).
+        const metrics = await (await fetch(`${sys.processors[0]!.url}/metrics`)).text();
+        const soft = (reason: string) =>
+          Number(
+            new RegExp(`^postback_soft_rejects_total\\{[^}]*reason="${reason}"[^}]*\\} (\\d+)`, 'm').exec(
+              metrics,
+            )?.[1] ?? 0,
+          );
+        const [retried] = await sys.db.ds.query<{ n: number }[]>(
+          `SELECT coalesce(sum(soft_retried), 0)::int AS n FROM recon_daily`,
+        );
+        console.log(
+          `Postgres down 30 s: soft rejects dependency_unavailable ${soft('dependency_unavailable')}, ` +
+            `timeout ${soft('timeout')}; postbacks soft-retried ${retried!.n}`,
+        );
+        expect(soft('dependency_unavailable') + soft('timeout')).toBeGreaterThan(0);
+        expect(retried!.n).toBeGreaterThan(0);
       });
     } finally {
       pg.destroy();

@@ -160,6 +160,7 @@ export async function faultSystem(
         LOG_LEVEL: 'warn',
         ...opts.processorEnv,
       });
+      p.url = `http://127.0.0.1:${port}`;
       sys.processors.push(p);
       await waitReady(p, `http://127.0.0.1:${port}/health/ready`, 90000);
       return p;

@@ -40,6 +40,15 @@ export class ProcessorEnv extends AlertsEnv {
   @Matches(/^\d{1,9}(,\d{1,9}){0,19}$/, { message: 'RETRY_DELAYS_MS must be comma-separated milliseconds' })
   RETRY_DELAYS_MS = '2000,10000,60000,600000,3600000';
 
+  /**
+   * Back-off for a batch that failed on a dependency (Postgres or Kafka unavailable, a timeout),
+   * in ms per consecutive failure, comma-separated, the last one repeating; jittered ±20%.
+   */
+  @Matches(/^\d{1,9}(,\d{1,9}){0,19}$/, {
+    message: 'DEPENDENCY_RETRY_DELAYS_MS must be comma-separated milliseconds',
+  })
+  DEPENDENCY_RETRY_DELAYS_MS = '500,2000,5000,10000';
+
   /** A first-time postback later than this after its click is flagged late (still valid). */
   @Transform(toInt)
   @IsInt()

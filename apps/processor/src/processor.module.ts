@@ -11,6 +11,7 @@ import { ClickProjectionHandler } from './clicks/click-projection.handler';
 import { ClickWatermark } from './conversions/click-watermark';
 import { LedgerRelay } from './conversions/ledger-relay';
 import { PostbackDecider } from './conversions/postback-decider';
+import { SoftFailureLog } from './conversions/soft-failures';
 import { TrafficRuleCache } from './conversions/routing-controls';
 import { PostbackHandler } from './conversions/postback.handler';
 import { RetryScheduler } from './conversions/retry-scheduler';
@@ -31,6 +32,7 @@ export class ProcessorModule {
           producer: { lingerMs: 2, maxBatch: 500, sendTimeoutMs: 10000 },
           consumerGroup: PROCESSOR_GROUP,
           partitionsConsumedConcurrently: env.PARTITIONS_CONCURRENCY,
+          batchRetryDelaysMs: env.DEPENDENCY_RETRY_DELAYS_MS.split(',').map(Number),
         }),
         HealthModule.register([
           KafkaBrokerIndicator,
@@ -49,6 +51,7 @@ export class ProcessorModule {
         TrafficRuleCache,
         LedgerRelay,
         RetryScheduler,
+        SoftFailureLog,
         ReadModelProjector,
         AlertEvaluator,
         AlertNotifier,

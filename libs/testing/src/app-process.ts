@@ -8,6 +8,8 @@ export interface AppProcess {
   name: string;
   proc: ChildProcess;
   logs: () => string;
+  /** Its HTTP base (health, metrics), where the spawner knows it. */
+  url?: string;
   /** SIGKILL or SIGTERM; resolves when the process is gone. */
   stop(signal?: NodeJS.Signals): Promise<void>;
 }

@@ -32,6 +32,8 @@ export interface Work {
   /** Retries so far. */
   attempts: number;
   errors: unknown[];
+  /** Tries of its batch that failed on a dependency before this one (soft rejects, not retry-queue attempts). */
+  failedTries?: number;
   /** Set when it comes from parked_postbacks. */
   parked: boolean;
 }
@@ -357,7 +359,7 @@ export class PostbackDecider {
           reason_code: reason,
           detail: detail?.slice(0, 256) ?? null,
           entry_id: entryId,
-          attempts: w.attempts,
+          attempts: w.attempts + (w.failedTries ?? 0),
           late,
           postback_delay_ms: delayMs,
           received_at: f.receivedAt.toISOString(),

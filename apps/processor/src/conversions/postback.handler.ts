@@ -7,6 +7,7 @@ import { type Decoded, decodeBatch, runIsolatingPoison } from '../batch-decoder'
 import { ProcessorMetrics } from '../observability/processor-metrics';
 import { LedgerRelay } from './ledger-relay';
 import { PostbackDecider } from './postback-decider';
+import { classifyDependencyFailure, SoftFailureLog } from './soft-failures';
 
 /**
  * `postbacks.received`, one transaction per partition batch: the raw postback into the inbox,
@@ -21,13 +22,26 @@ export class PostbackHandler {
     @Inject(PostbackDecider) private readonly decider: PostbackDecider,
     @Inject(LedgerRelay) private readonly relay: LedgerRelay,
     @Inject(ProcessorMetrics) private readonly metrics: ProcessorMetrics,
+    @Inject(SoftFailureLog) private readonly softFailures: SoftFailureLog,
   ) {}
 
   @EventPattern(Topics.postbacksReceived)
   async handle(@Payload() batch: MessageBatch): Promise<void> {
-    const decoded = await decodeBatch<PostbackReceived>(this.server, batch, 'postback.received');
-    if (decoded.length === 0) return;
-    await runIsolatingPoison(this.server, batch, decoded, (items) => this.process(batch, items));
+    let ids: string[] = [];
+    try {
+      const decoded = await decodeBatch<PostbackReceived>(this.server, batch, 'postback.received');
+      if (decoded.length === 0) return;
+      ids = decoded.map((d) => d.event.id);
+      await runIsolatingPoison(this.server, batch, decoded, (items) => this.process(batch, items));
+    } catch (e) {
+      // Nothing of the batch was written: a soft reject of each of its postbacks. The consumer
+      // fetches the batch again after a back-off (KafkaBatchServer), in order, until it commits.
+      const reason = classifyDependencyFailure(e);
+      const detail = (e instanceof Error ? e.message : String(e)).slice(0, 200);
+      this.softFailures.record(ids, { at: new Date().toISOString(), reason, detail });
+      this.metrics.softRejected(reason, batch.messages.length);
+      throw e;
+    }
     this.relay.kick();
   }
 
@@ -61,9 +75,13 @@ export class PostbackHandler {
       );
       const todo = events
         .filter((e) => !done.has(e.id))
-        .map((event) => ({ event, attempts: 0, errors: [], parked: false }));
+        .map((event) => {
+          const failed = this.softFailures.of(event.id);
+          return { event, attempts: 0, errors: [...failed], failedTries: failed.length, parked: false };
+        });
       return this.decider.decide(em, todo);
     });
+    this.softFailures.forget(decoded.map((d) => d.event.id));
     this.metrics.decided(stats.decisions);
   }
 }

@@ -21,6 +21,7 @@ export class ProcessorMetrics {
   private readonly codes = new LabelBounder(100);
   private readonly decisions: Counter<'partner_id' | 'outcome' | 'reason'>;
   private readonly retries: Counter<'attempt'>;
+  private readonly softRejects: Counter<'reason'>;
   private readonly entries: Counter<'entry_type'>;
   private readonly exhausted: Counter;
   private readonly debug: boolean;
@@ -38,6 +39,12 @@ export class ProcessorMetrics {
       name: 'postback_retries_scheduled_total',
       help: 'Retries scheduled for soft-rejected postbacks, by attempt tier (1 = first retry)',
       labelNames: ['attempt'],
+      registers,
+    });
+    this.softRejects = new Counter({
+      name: 'postback_soft_rejects_total',
+      help: 'Soft rejects of postbacks, by reason: click_not_found_yet (a retry scheduled), dependency_unavailable or timeout (its batch failed and is tried again)',
+      labelNames: ['reason'],
       registers,
     });
     this.exhausted = new Counter({
@@ -58,7 +65,10 @@ export class ProcessorMetrics {
       this.decisions
         .labels(this.partners.bound(d.partnerId), this.codes.bound(d.outcome), this.codes.bound(d.reason))
         .inc();
-      if (d.retryAttempt !== undefined) this.retries.labels(this.codes.bound(String(d.retryAttempt))).inc();
+      if (d.retryAttempt !== undefined) {
+        this.retries.labels(this.codes.bound(String(d.retryAttempt))).inc();
+        this.softRejects.labels(this.codes.bound(d.reason)).inc();
+      }
       if (this.debug)
         this.decisionLog.debug({
           msg: 'postback decided',
@@ -71,6 +81,11 @@ export class ProcessorMetrics {
           ...(d.retryAttempt !== undefined ? { retry_attempt: d.retryAttempt } : {}),
         });
     }
+  }
+
+  /** A batch of `n` postbacks failed on a dependency and will be tried again. */
+  softRejected(reason: string, n: number): void {
+    this.softRejects.labels(reason).inc(n);
   }
 
   deadLettered(n: number): void {
