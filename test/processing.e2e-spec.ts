@@ -30,12 +30,13 @@ describe('processing', () => {
     }[];
   const outcomesOf = async (tx: string) =>
     (await sys.db.ds.query(
-      `SELECT outcome, reason_code, attempts FROM postback_outcomes WHERE transaction_id = $1 ORDER BY event_id`,
+      `SELECT outcome, reason_code, attempts, detail FROM postback_outcomes WHERE transaction_id = $1 ORDER BY event_id`,
       [tx],
     )) as {
       outcome: string;
       reason_code: string | null;
       attempts: number;
+      detail: string | null;
     }[];
   const settled = (tx: string, n: number) =>
     poll(
@@ -184,7 +185,12 @@ describe('processing', () => {
       postbackEvent(P, ghost, 'tx-ghost', 'approved', { offer_id: 'o-main' }),
     ]);
     const [o] = await settled('tx-ghost', 1);
-    expect(o).toMatchObject({ outcome: 'rejected', reason_code: 'unknown_click', attempts: 3 });
+    expect(o).toMatchObject({
+      outcome: 'rejected',
+      reason_code: 'unknown_click',
+      attempts: 3,
+      detail: 'retry_exhausted: click not visible after 3 retries',
+    });
     // And postbacks.dead keeps it: the original postback, every attempt's error, the attempt
     // count. Only exhausted ones: forged or malformed click ids were decided at once.
     const dead = (await readTopic(topic('postbacks.dead'), 2, 5000)) as PostbackDeadV1[];

@@ -441,11 +441,18 @@ export class PostbackDecider {
             });
             usageDirty.add(usageKey);
           }
-          outcome(d.outcome, d.reason, null, entry.entry_id, late);
-          // The retry budget ran out while the click was still not visible: the ledger says
-          // unknown_click; postbacks.dead keeps the postback and its attempts for investigation.
-          if (lookup.kind === 'not_visible_yet')
-            dead.push(this.deadLetter(w, f, entry.entry_id, d.reason ?? 'unknown_click', now));
+          // The retry budget ran out while the click was still not visible: the terminal state
+          // retry_exhausted, a hard unknown_click on the ledger; postbacks.dead keeps the
+          // postback and its attempts for investigation.
+          const exhausted = lookup.kind === 'not_visible_yet';
+          outcome(
+            d.outcome,
+            d.reason,
+            exhausted ? `retry_exhausted: click not visible after ${w.attempts} retries` : null,
+            entry.entry_id,
+            late,
+          );
+          if (exhausted) dead.push(this.deadLetter(w, f, entry.entry_id, d.reason ?? 'unknown_click', now));
           stats.entries++;
           break;
         }
