@@ -20,11 +20,12 @@ export function spawnApp(
   env: Record<string, string>,
 ): AppProcess {
   const entry = join(ROOT, 'dist', 'apps', name, 'src', 'main.js');
-  const proc = spawn(process.execPath, ['--enable-source-maps', entry], {
-    // APP_NODE_OPTIONS reaches the app as NODE_OPTIONS (profiling a bench: --cpu-prof ...).
+  // APP_NODE_OPTIONS reaches the app as node flags on its command line (profiling a bench:
+  // --cpu-prof --cpu-prof-dir=...; Node refuses those in NODE_OPTIONS).
+  const flags = (process.env.APP_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
+  const proc = spawn(process.execPath, ['--enable-source-maps', ...flags, entry], {
     env: {
       PATH: process.env.PATH ?? '',
-      ...(process.env.APP_NODE_OPTIONS ? { NODE_OPTIONS: process.env.APP_NODE_OPTIONS } : {}),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
