@@ -30,6 +30,15 @@ export interface KafkaBatchServerOptions {
   retryDelaysMs?: readonly number[];
 }
 
+// kafkajs error types its runner answers by rejoining the group (errors.js isRebalancing, and
+// an unknown member id).
+const GROUP_MEMBERSHIP_ERRORS = new Set<unknown>([
+  'REBALANCE_IN_PROGRESS',
+  'NOT_COORDINATOR_FOR_GROUP',
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+]);
+
 export const DEFAULT_BATCH_RETRY_DELAYS_MS: readonly number[] = [500, 2000, 5000, 10000];
 
 export type ConsumerHealth =
@@ -175,6 +184,9 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
       await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
     } catch (e) {
       this.observer?.batchHandled(logical, batch.messages.length, (performance.now() - started) / 1000, true);
+      // The group is rebalancing (a heartbeat inside the handler said so): kafkajs rejoins and
+      // the batch goes to whoever owns the partition next, so it is not ours to retry.
+      if (GROUP_MEMBERSHIP_ERRORS.has((e as { type?: unknown } | null)?.type)) throw e;
       this.retryLater(payload, logical, e);
       return;
     }
