@@ -14,4 +14,15 @@ describe('processor env', () => {
     expect(() => loadEnv(ProcessorEnv, { DB_POOL_SIZE: '0' })).toThrow(ConfigError);
     expect(() => loadEnv(ProcessorEnv, { DB_POOL_SIZE: '0' })).toThrow(/DB_POOL_SIZE/);
   });
+
+  it('backs off a failed batch 0.5 s, 2 s, 5 s, then 10 s by default, and refuses tiers that are not milliseconds', () => {
+    expect(loadEnv(ProcessorEnv, {}).DEPENDENCY_RETRY_DELAYS_MS).toBe('500,2000,5000,10000');
+    expect(loadEnv(ProcessorEnv, { DEPENDENCY_RETRY_DELAYS_MS: '100,1000' }).DEPENDENCY_RETRY_DELAYS_MS).toBe(
+      '100,1000',
+    );
+    for (const bad of ['5s', '500,,2000', '0,1000', '-1', '500, 2000'])
+      expect(() => loadEnv(ProcessorEnv, { DEPENDENCY_RETRY_DELAYS_MS: bad })).toThrow(
+        /DEPENDENCY_RETRY_DELAYS_MS/,
+      );
+  });
 });

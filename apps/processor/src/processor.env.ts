@@ -44,8 +44,8 @@ export class ProcessorEnv extends AlertsEnv {
    * Back-off for a batch that failed on a dependency (Postgres or Kafka unavailable, a timeout),
    * in ms per consecutive failure, comma-separated, the last one repeating; jittered ±20%.
    */
-  @Matches(/^\d{1,9}(,\d{1,9}){0,19}$/, {
-    message: 'DEPENDENCY_RETRY_DELAYS_MS must be comma-separated milliseconds',
+  @Matches(/^[1-9]\d{0,8}(,[1-9]\d{0,8}){0,19}$/, {
+    message: 'DEPENDENCY_RETRY_DELAYS_MS must be comma-separated milliseconds, each at least 1',
   })
   DEPENDENCY_RETRY_DELAYS_MS = '500,2000,5000,10000';
 
