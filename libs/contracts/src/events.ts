@@ -39,6 +39,11 @@ export interface PostbackReceivedV1 {
   received_at: string;
   /** Parameters the partner sent that are not canonical, kept for audit only. */
   extra: Record<string, string>;
+  /**
+   * Only on an operator's replay (`dead-letters exhausted replay`): the event id of the
+   * postback it replays. The gateway never sets it.
+   */
+  replay_of?: string | null;
 }
 
 export interface PostbackRefusedV1 {

@@ -6,7 +6,7 @@ import type { PostbackReceived } from './events';
  * reject, `unknown_click`); this message keeps what the ledger does not: the original postback,
  * every attempt's error and the attempt count, for the operator who investigates (a click
  * pipeline that stalled, a partner sending click ids we never issued). Published at least once:
- * dedupe on `event_id`.
+ * dedupe on `event_id`. `dead-letters exhausted replay` sends the postback to be decided again.
  */
 export interface PostbackDeadV1 {
   schema_version: 1;

@@ -392,6 +392,7 @@ export class PostbackDecider {
         usage: usage.get(usageKey) ?? { conversions: 0, payoutMicros: 0n },
         attempt: w.attempts,
         maxAttempts: this.maxAttempts,
+        operatorReplay: Boolean(w.event.payload.replay_of),
       });
       switch (d.kind) {
         case 'retry': {
@@ -445,10 +446,15 @@ export class PostbackDecider {
           // retry_exhausted, a hard unknown_click on the ledger; postbacks.dead keeps the
           // postback and its attempts for investigation.
           const exhausted = lookup.kind === 'not_visible_yet';
+          const replayOf = w.event.payload.replay_of;
           outcome(
             d.outcome,
             d.reason,
-            exhausted ? `retry_exhausted: click not visible after ${w.attempts} retries` : null,
+            exhausted
+              ? `retry_exhausted: click not visible after ${w.attempts} retries`
+              : replayOf
+                ? `operator replay of ${replayOf}`
+                : null,
             entry.entry_id,
             late,
           );

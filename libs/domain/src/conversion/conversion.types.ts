@@ -103,6 +103,8 @@ export interface ConversionState {
   reason: ReasonCode | null;
   /** When the conversion was first reported: click-to-conversion time is measured to it. */
   firstReceivedAt?: Date;
+  /** Ledger entries it has so far, where known. */
+  entries?: number;
 }
 
 /** What the offer has used on the conversion's UTC day, for caps. */

@@ -854,6 +854,52 @@ describe('decide: transitions on an existing conversion', () => {
   });
 });
 
+describe('decide: an operator replay of a postback whose retry budget ran out', () => {
+  const lostToUnknownClick = aConversion({
+    status: 'rejected',
+    requested: 'approved',
+    reason: 'unknown_click',
+    entries: 1,
+  });
+
+  it('given the click is visible now, then the replay is decided as a first report: approved with revenue', () => {
+    const e = asEntry(decide(anInput({ conversion: lostToUnknownClick, operatorReplay: true })));
+    expect(e).toMatchObject({ outcome: 'accepted', entryType: 'approved', amountMicros: PAYOUT });
+    expect(e.next.status).toBe('approved');
+  });
+
+  it('given the click is visible now, then every first-report rule applies again (geo here)', () => {
+    const d = decide(
+      anInput({
+        conversion: lostToUnknownClick,
+        operatorReplay: true,
+        offer: anOffer({ allowedGeos: ['DE'] }),
+      }),
+    );
+    expectRejected(d, 'blocked_geo');
+  });
+
+  it('given the click is still not visible, then the replay waits for it like a fresh postback', () => {
+    const d = decide(
+      anInput({ conversion: lostToUnknownClick, operatorReplay: true, click: { kind: 'not_visible_yet' } }),
+    );
+    expect(d).toEqual({ kind: 'retry', reason: 'click_not_found_yet' });
+  });
+
+  it.each([
+    ['the same postback not replayed by an operator', { operatorReplay: false }],
+    ['a conversion with more than the rejection (an adjustment, an earlier replay)', { entries: 2 }],
+    ['a conversion rejected for another reason', { reason: 'blocked_geo' as const }],
+    ['a conversion whose entry count is not known', { entries: undefined }],
+  ])('given %s, then nothing is reopened: the status change is refused as before', (_what, over) => {
+    const { operatorReplay = true, ...conv } = over as {
+      operatorReplay?: boolean;
+    } & Partial<ConversionState>;
+    const d = decide(anInput({ conversion: { ...lostToUnknownClick, ...conv }, operatorReplay }));
+    expect(d.kind).toBe('suppressed');
+  });
+});
+
 describe('decide: determinism and keys', () => {
   it('given the same input twice, then the decisions are deep-equal and the input is untouched', () => {
     const cases: DecideInput[] = [

@@ -42,6 +42,8 @@ export interface DecideInput {
   /** 0 on first delivery; +1 per retry. */
   attempt: number;
   maxAttempts: number;
+  /** An operator replayed it from `postbacks.dead` (its retry budget had run out). */
+  operatorReplay?: boolean;
 }
 
 export type Decision =
@@ -103,7 +105,7 @@ export function decide(input: DecideInput): Decision {
 function decideRaw(input: DecideInput): Decision {
   const { postback: p, conversion } = input;
   const key = conversionKey(p, input.click, input.offer);
-  if (conversion) return transition(input, conversion);
+  if (conversion && !reopenedByReplay(input, conversion)) return transition(input, conversion);
 
   const reject = (reason: ReasonCode, currency = input.offer?.currency ?? p.currency ?? 'XXX'): Decision => ({
     kind: 'entry',
@@ -265,6 +267,20 @@ function approve(input: DecideInput, conversionId: string, click: ClickFacts, of
     },
     capDelta,
   };
+}
+
+/**
+ * An operator's replay of a postback whose retry budget ran out decides it again as a first
+ * report, against the click store as it is now, but only while its conversion holds nothing but
+ * that unknown_click rejection: no later decision, adjustment or earlier replay is ever undone.
+ */
+function reopenedByReplay(input: DecideInput, c: ConversionState): boolean {
+  return (
+    input.operatorReplay === true &&
+    c.status === 'rejected' &&
+    c.reason === 'unknown_click' &&
+    c.entries === 1
+  );
 }
 
 function transition(input: DecideInput, c: ConversionState): Decision {
