@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ulid } from 'ulid';
 import type { PostbackDeadV1 } from '@app/contracts';
@@ -220,6 +220,68 @@ describe('processing', () => {
     );
     expect(listed).toContain(`${P}:tx-ghost  click ${ghost}  3 retries  unknown_click`);
     expect(listed).toContain('1 exhausted postback(s)');
+  });
+
+  it('replays an exhausted postback on an operator command, with the later status it took down, once', async () => {
+    const late = ulid(Date.now() + 60_000); // the click arrives only after the retry budget ran out
+    const pending = postbackEvent(P, late, 'tx-lost', 'pending', { offer_id: 'o-main' });
+    const approved = postbackEvent(P, late, 'tx-lost', 'approved', { offer_id: 'o-main' });
+    await produceEvents(topic('postbacks.received'), [pending, approved]);
+    const before = await settled('tx-lost', 2);
+    // The pending ran out of retries; the approval queued behind it was refused once it was rejected.
+    expect(before.map((o) => `${o.outcome}:${o.reason_code}`).sort()).toEqual([
+      'rejected:invalid_transition',
+      'rejected:unknown_click',
+    ]);
+    await produceEvents(topic('clicks.recorded'), [
+      clickEvent('o-main', 'pub-1', new Date(Date.now() - 60_000), { click_id: late }),
+    ]);
+    await poll('the late click stored', async () =>
+      (await sys.db.ds.query(`SELECT 1 FROM clicks WHERE click_id = $1`, [late])).length ? true : undefined,
+    );
+
+    const cli = (...args: string[]) =>
+      spawnSync(
+        process.execPath,
+        [join(__dirname, '..', 'dist', 'infra', 'cli', 'dead-letters.js'), ...args],
+        {
+          env: {
+            ...process.env,
+            KAFKA_BROKERS: TEST_BROKERS.join(','),
+            TOPIC_PREFIX: sys.prefix,
+            DATABASE_URL: sys.db.url,
+          },
+          encoding: 'utf8',
+        },
+      );
+    // Without --yes it only says what it would send, and exits 2.
+    const dry = cli('exhausted', 'replay', '--event', pending.id);
+    expect(dry.status).toBe(2);
+    expect(dry.stdout).toContain(
+      `${P}:tx-lost  pending  click ${late} stored now; then approved refused meanwhile`,
+    );
+    expect(dry.stdout).toContain('1 exhausted postback(s), 2 postback(s) to replay');
+    expect(cli('exhausted', 'replay', '--event', 'nope').status).toBe(2);
+    expect(cli('exhausted', 'replay', '--bogus').stderr).toContain('usage: dead-letters');
+
+    const sent = cli('exhausted', 'replay', '--event', pending.id, '--yes');
+    expect(sent.status).toBe(0);
+    expect(sent.stdout).toContain('replayed 2 postback(s) for 1 exhausted one(s)');
+    const after = await settled('tx-lost', 4);
+    const replays = after.filter((o) => o.detail?.startsWith('operator replay of'));
+    expect(replays.map((o) => o.outcome)).toEqual(['accepted', 'accepted']);
+    expect(replays.map((o) => o.detail).sort()).toEqual(
+      [`operator replay of ${pending.id}`, `operator replay of ${approved.id}`].sort(),
+    );
+    const entries = async () =>
+      (await entriesOf('tx-lost')).map((e) => `${e.entry_type}:${e.amount_micros}:${e.reason_code}`);
+    expect(await entries()).toEqual(['rejected:0:unknown_click', 'pending:0:null', 'approved:2000000:null']);
+
+    // Replaying again sends the same event ids: nothing is decided twice, no revenue twice.
+    expect(cli('exhausted', 'replay', '--event', pending.id, '--yes').status).toBe(0);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await entries()).toEqual(['rejected:0:unknown_click', 'pending:0:null', 'approved:2000000:null']);
+    expect(await outcomesOf('tx-lost')).toHaveLength(4);
   });
 
   it('enforces the daily cap under concurrent approvals, and holds too-fast conversions for review', async () => {

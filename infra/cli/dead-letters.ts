@@ -5,13 +5,19 @@
  *                                                       source topic (after fixing the cause)
  *   node dist/infra/cli/dead-letters.js exhausted       show postbacks whose retry budget ran out
  *                                                       (`postbacks.dead`): attempts and errors
+ *   node dist/infra/cli/dead-letters.js exhausted replay [--event <id>]... [--yes]
+ *                                                       decide them again (e.g. once a stalled
+ *                                                       click pipeline has caught up)
  * Replays are tracked by the consumer group `dead-letter-replay`, so each dead letter is replayed
- * once; a message that fails again lands in dead letters again, with its new error. Exhausted
- * postbacks are not replayed: their decision (unknown_click) is on the ledger, which is final.
- * Reads KAFKA_BROKERS and TOPIC_PREFIX.
+ * once; a message that fails again lands in dead letters again, with its new error. An exhausted
+ * postback's replay has an id derived from its own, so replaying it again changes nothing; it is
+ * decided as a first report only while its conversion holds nothing but its unknown_click
+ * rejection (docs/processing.md#retries). Reads KAFKA_BROKERS, TOPIC_PREFIX and DATABASE_URL.
  */
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
-import { type PostbackDeadV1, Topics } from '@app/contracts';
+import { assertValidEvent, type PostbackDeadV1, type PostbackReceived, Topics } from '@app/contracts';
+import { createDataSource } from '@app/persistence';
+import { planReplay, replayOf } from './exhausted-replay';
 
 const brokers = (process.env.KAFKA_BROKERS || '127.0.0.1:9092').split(',');
 const prefix = process.env.TOPIC_PREFIX || '';
@@ -69,7 +75,8 @@ async function main(): Promise<number> {
     console.log(`${all.length} dead letter(s)`);
     return 0;
   }
-  if (cmd === 'exhausted') {
+  if (cmd === 'exhausted' && flag === 'replay') return replayExhausted(kafka, process.argv.slice(4));
+  if (cmd === 'exhausted' && flag === undefined) {
     const all = await read(
       kafka,
       `dead-letter-list-${Date.now()}`,
@@ -113,8 +120,87 @@ async function main(): Promise<number> {
     console.log(`replayed ${todo.length} dead letter(s) to their source topics`);
     return 0;
   }
-  console.error('usage: dead-letters list | replay --yes | exhausted');
+  console.error(USAGE);
   return 2;
+}
+
+const USAGE =
+  'usage: dead-letters list | replay --yes | exhausted | exhausted replay [--event <id>]... [--yes]';
+
+/** Sends exhausted postbacks (and the later statuses they took down with them) to be decided again. */
+async function replayExhausted(kafka: Kafka, args: string[]): Promise<number> {
+  const wanted = new Set<string>();
+  let yes = false;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--yes') yes = true;
+    else if (args[i] === '--event' && args[i + 1]) wanted.add(args[++i]!);
+    else {
+      console.error(`dead-letters: unexpected argument ${JSON.stringify(args[i])}\n${USAGE}`);
+      return 2;
+    }
+  }
+  const byId = new Map<string, PostbackDeadV1>();
+  for (const m of await read(
+    kafka,
+    `dead-letter-list-${Date.now()}`,
+    false,
+    `${prefix}${Topics.postbacksDead}`,
+  )) {
+    const d = JSON.parse(m.value?.toString() ?? '{}') as PostbackDeadV1;
+    if (!wanted.size || wanted.has(d.event_id)) byId.set(d.event_id, d);
+  }
+  const missing = [...wanted].filter((id) => !byId.has(id));
+  if (missing.length) {
+    console.error(`dead-letters: not on ${Topics.postbacksDead}: ${missing.join(', ')}`);
+    return 2;
+  }
+  const ds = createDataSource({
+    url: process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test',
+    poolSize: 1,
+    applicationName: 'dead-letters-cli',
+  });
+  await ds.initialize();
+  const plan = await planReplay(ds.manager, [...byId.values()]).finally(() => ds.destroy());
+  const now = new Date();
+  const events: PostbackReceived[] = [];
+  for (const item of plan) {
+    const { dead } = item;
+    console.log(
+      `${dead.partner_id}:${dead.transaction_id}  ${dead.postback.payload.status}  click ${dead.click_id} ` +
+        `${item.clickStored ? 'stored now' : 'still not stored (the replay will wait for it)'}` +
+        (item.followUps.length
+          ? `; then ${item.followUps.map((f) => f.payload.status).join(', ')} refused meanwhile`
+          : ''),
+    );
+    for (const e of [dead.postback, ...item.followUps]) {
+      const replay = replayOf(e, now);
+      assertValidEvent(replay);
+      events.push(replay);
+    }
+  }
+  if (!yes) {
+    console.log(
+      `${plan.length} exhausted postback(s), ${events.length} postback(s) to replay; run it again with --yes to send them`,
+    );
+    return plan.length ? 2 : 0;
+  }
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  try {
+    // In plan order, one send: each transaction's postbacks reach their partition in arrival order.
+    await producer.send({
+      topic: `${prefix}${Topics.postbacksReceived}`,
+      acks: -1,
+      messages: events.map((e) => ({ key: e.key, value: JSON.stringify(e) })),
+    });
+  } finally {
+    await producer.disconnect();
+  }
+  console.log(
+    `replayed ${events.length} postback(s) for ${plan.length} exhausted one(s) to ${Topics.postbacksReceived}; ` +
+      'their outcomes say "operator replay of <id>"',
+  );
+  return 0;
 }
 
 main().then(
