@@ -178,11 +178,15 @@ async function replayExhausted(kafka: Kafka, args: string[]): Promise<number> {
       events.push(replay);
     }
   }
+  if (events.length === 0) {
+    console.log('no exhausted postbacks to replay');
+    return 0;
+  }
   if (!yes) {
     console.log(
       `${plan.length} exhausted postback(s), ${events.length} postback(s) to replay; run it again with --yes to send them`,
     );
-    return plan.length ? 2 : 0;
+    return 2;
   }
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
