@@ -34,6 +34,13 @@ const random = (min: number, max: number) => min + Math.random() * (max - min);
 async function withSystem(sys: FaultSystem, fn: () => Promise<void>): Promise<void> {
   try {
     await fn();
+  } catch (e) {
+    // What the apps said (warnings and errors) is the first thing to read when a scenario fails.
+    for (const app of [...sys.processors, ...sys.gateways, ...sys.notifiers])
+      console.error(
+        `--- ${app.name} (pid ${app.proc.pid ?? '?'}), last of its log:\n${app.logs().slice(-6000)}`,
+      );
+    throw e;
   } finally {
     await sys.stop();
   }
