@@ -121,4 +121,54 @@ describe('KafkaBatchServer back-off (real broker)', () => {
       await producer.disconnect();
     }
   }, 60_000);
+
+  it('restarts the consumer when a paused partition is not fetched again after its retry was due', async () => {
+    const topic = 'postbacks.refused'; // its own topic: the first test's messages are not in it
+    const kafka = createKafka({ brokers: TEST_BROKERS, clientId: 'test', topicPrefix: prefix });
+    const producer = new BatchingProducer(kafka, { lingerMs: 1, maxBatch: 100, sendTimeoutMs: 10000 });
+    await producer.connect();
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        producer.send(`${prefix}${topic}`, { partition: 2, value: `s-${i}` }),
+      ),
+    );
+    // The resume that kafkajs should act on never comes: the partition stays paused for good.
+    class NeverResumes extends KafkaBatchServer {
+      protected override scheduleResume(): void {}
+    }
+    const server = new NeverResumes({
+      kafka,
+      groupId: 'stall',
+      topicPrefix: prefix,
+      deadLetters: producer,
+      retryDelaysMs: [200],
+      stallGraceMs: 500,
+    });
+    const handled = new Map<string, number>();
+    let failed = 0;
+    const done = new Promise<void>((resolve) => {
+      server.addHandler(
+        topic,
+        async (batch: MessageBatch) => {
+          if (failed++ === 0) throw new Error('database unavailable (test)');
+          for (const m of batch.messages)
+            handled.set(m.value!.toString(), (handled.get(m.value!.toString()) ?? 0) + 1);
+          if (handled.size === 20) resolve();
+        },
+        true,
+      );
+    });
+    await new Promise<void>(
+      (resolve, reject) => void server.listen((err?: unknown) => (err ? reject(err as Error) : resolve())),
+    );
+    try {
+      await done;
+    } finally {
+      await server.close();
+      await producer.disconnect();
+    }
+    expect(failed).toBeGreaterThanOrEqual(2);
+    expect([...handled.values()].every((n) => n === 1)).toBe(true);
+    expect(server.failingPartitions().size).toBe(0);
+  }, 60_000);
 });

@@ -28,6 +28,11 @@ export interface KafkaBatchServerOptions {
    * partition (the last one repeats); each is jittered ±20%. Default 500, 2000, 5000, 10000.
    */
   retryDelaysMs?: readonly number[];
+  /**
+   * A paused partition that is still not fetched again this long after its retry was due is
+   * recovered by restarting the consumer (default 30 s); see `watchRetries`.
+   */
+  stallGraceMs?: number;
 }
 
 // kafkajs error types its runner answers by rejoining the group (errors.js isRebalancing, and
@@ -67,6 +72,9 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
   /** Consecutive failures per `topic:partition`, reset by a batch that succeeds. */
   private readonly failures = new Map<string, number>();
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  /** When each failed partition's retry is due (`topic:partition` -> ms), until a batch of it comes. */
+  private readonly retryDue = new Map<string, number>();
+  private watchdog: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: KafkaBatchServerOptions) {
     super();
@@ -101,6 +109,7 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
 
   private async start(): Promise<void> {
     const { kafka, topicPrefix } = this.options;
+    this.watchdog ??= setInterval(() => this.watchRetries(), 5000).unref();
     const consumer = kafka.consumer({
       groupId: this.groupId,
       allowAutoTopicCreation: false,
@@ -117,6 +126,17 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       const assigned = Object.values(payload.memberAssignment).reduce((n, parts) => n + parts.length, 0);
+      // Partitions that went to another member are theirs to retry now.
+      const mine = new Set(
+        Object.entries(payload.memberAssignment).flatMap(([topic, parts]) =>
+          parts.map((p) => `${topic}:${p}`),
+        ),
+      );
+      for (const key of [...this.failures.keys()])
+        if (!mine.has(key)) {
+          this.failures.delete(key);
+          this.retryDue.delete(key);
+        }
       this.health = { state: 'running', assigned };
       this.logger.log(`joined ${this.groupId}: ${assigned} partition(s)`);
     });
@@ -143,7 +163,7 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
     });
   }
 
-  private scheduleRestart(): void {
+  private scheduleRestart(afterMs = 2000): void {
     clearTimeout(this.restartTimer);
     this.restartTimer = setTimeout(() => {
       void (async () => {
@@ -163,12 +183,13 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
           if (!this.closing) this.scheduleRestart();
         }
       })();
-    }, 2000);
+    }, afterMs);
   }
 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     if (batch.messages.length === 0 || !payload.isRunning() || payload.isStale()) return;
+    this.retryDue.delete(`${batch.topic}:${batch.partition}`);
     const logical = batch.topic.slice(this.options.topicPrefix.length);
     const handler = this.getHandlerByPattern(logical);
     if (!handler) throw new Error(`no handler for topic ${batch.topic}`);
@@ -219,12 +240,40 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
       `${logical}[${batch.partition}] batch from offset ${batch.firstOffset() ?? '?'} failed (attempt ${attempt}): ` +
         `${e instanceof Error ? e.message : String(e)}; again in ${delay} ms`,
     );
-    const resume = payload.pause();
+    this.retryDue.set(key, Date.now() + delay);
+    this.scheduleResume(payload.pause(), delay);
+  }
+
+  /** Resumes a paused partition after its back-off (a seam for the watchdog's test). */
+  protected scheduleResume(resume: () => void, delayMs: number): void {
     const timer = setTimeout(() => {
       this.resumeTimers.delete(timer);
       resume();
-    }, delay);
+    }, delayMs);
     this.resumeTimers.add(timer);
+  }
+
+  /**
+   * A safety net under the pause/resume back-off: a failed partition is fetched again when its
+   * retry is due. If one is still not fetched `stallGraceMs` after that, the consumer is
+   * restarted (as after a crash): it rejoins and fetches every partition from its committed
+   * offset. Nothing is skipped, and the batch is tried again.
+   */
+  private watchRetries(): void {
+    if (this.closing || this.health.state !== 'running') return;
+    const grace = this.options.stallGraceMs ?? 30_000;
+    const now = Date.now();
+    const stalled = [...this.retryDue].filter(([, due]) => now - due > grace).map(([key]) => key);
+    if (stalled.length === 0) return;
+    this.logger.error(
+      `${stalled.join(', ')}: not fetched again ${Math.round(grace / 1000)} s after the retry was due; restarting the consumer`,
+    );
+    this.retryDue.clear();
+    this.failures.clear();
+    for (const t of this.resumeTimers) clearTimeout(t);
+    this.resumeTimers.clear();
+    this.health = { state: 'starting' };
+    this.scheduleRestart(0);
   }
 
   /** Consecutive failures of the batch now due on each failing partition (`topic:partition`). */
@@ -252,6 +301,7 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
   async close(): Promise<void> {
     this.closing = true;
     clearTimeout(this.restartTimer);
+    clearInterval(this.watchdog);
     for (const t of this.resumeTimers) clearTimeout(t);
     this.resumeTimers.clear();
     await this.consumer?.disconnect();
