@@ -233,6 +233,12 @@ describe('processing', () => {
       'rejected:invalid_transition',
       'rejected:unknown_click',
     ]);
+    // The dead letter is published by the relay after the decision commits.
+    await poll('the dead letter published', async () =>
+      (await sys.db.ds.query(`SELECT count(*)::int AS n FROM postback_dead_outbox`))[0].n === 0
+        ? true
+        : undefined,
+    );
     await produceEvents(topic('clicks.recorded'), [
       clickEvent('o-main', 'pub-1', new Date(Date.now() - 60_000), { click_id: late }),
     ]);
@@ -256,7 +262,7 @@ describe('processing', () => {
       );
     // Without --yes it only says what it would send, and exits 2.
     const dry = cli('exhausted', 'replay', '--event', pending.id);
-    expect(dry.status).toBe(2);
+    expect({ status: dry.status, stderr: dry.stderr }).toEqual({ status: 2, stderr: '' });
     expect(dry.stdout).toContain(
       `${P}:tx-lost  pending  click ${late} stored now; then approved refused meanwhile`,
     );
