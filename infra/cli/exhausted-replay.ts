@@ -26,22 +26,11 @@ export function replayOf(original: PostbackReceived, now: Date): PostbackReceive
   };
 }
 
-/** A postback as the processor's inbox (`postbacks`) keeps it. */
-export interface InboxRow {
+/** A postback as the processor's inbox (`postbacks`) keeps it: its payload's columns and its event id. */
+export type InboxRow = Omit<PostbackReceived['payload'], 'received_at' | 'replay_of'> & {
   event_id: string;
-  partner_id: string;
-  click_id: string;
-  transaction_id: string;
-  status: PostbackReceived['payload']['status'];
-  offer_id: string | null;
-  payout_micros: string | null;
-  currency: string | null;
-  event: string | null;
-  reason: string | null;
-  source_ip: string;
   received_at: Date;
-  extra: Record<string, string>;
-}
+};
 
 /** The event an inbox row was stored from (its correlation id is not kept: the event id stands in). */
 export function eventFromInbox(r: InboxRow): PostbackReceived {

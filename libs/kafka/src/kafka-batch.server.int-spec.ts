@@ -10,6 +10,40 @@ interface Call {
   failed: boolean;
 }
 
+/**
+ * Runs the server with one handler until `expected` distinct messages were handled without
+ * throwing (`before` may throw to fail a batch), then closes it. Returns how often each was handled.
+ */
+async function consumeUntil(
+  server: KafkaBatchServer,
+  topic: string,
+  expected: number,
+  before: (batch: MessageBatch) => void,
+): Promise<Map<string, number>> {
+  const handled = new Map<string, number>();
+  const done = new Promise<void>((resolve) => {
+    server.addHandler(
+      topic,
+      async (batch: MessageBatch) => {
+        before(batch);
+        for (const m of batch.messages)
+          handled.set(m.value!.toString(), (handled.get(m.value!.toString()) ?? 0) + 1);
+        if (handled.size === expected) resolve();
+      },
+      true,
+    );
+  });
+  await new Promise<void>(
+    (resolve, reject) => void server.listen((err?: unknown) => (err ? reject(err as Error) : resolve())),
+  );
+  try {
+    await done;
+  } finally {
+    await server.close();
+  }
+  return handled;
+}
+
 describe('KafkaBatchServer back-off (real broker)', () => {
   const prefix = uniquePrefix('batch-server');
   let topics: { drop(): Promise<void> };
@@ -43,42 +77,24 @@ describe('KafkaBatchServer back-off (real broker)', () => {
       retryDelaysMs: delays,
     });
     const calls: Call[] = [];
-    const handled = new Map<string, number>();
     const failingSeen: number[] = [];
     let partition0Failures = 0;
-    const done = new Promise<void>((resolve) => {
-      server.addHandler(
-        topic,
-        async (batch: MessageBatch) => {
-          const call = {
-            partition: batch.partition,
-            firstOffset: batch.messages[0]!.offset,
-            size: batch.messages.length,
-            at: Date.now(),
-            failed: false,
-          };
-          calls.push(call);
-          failingSeen.push(server.failingPartitions().size);
-          if (batch.partition === 0 && partition0Failures < 3) {
-            partition0Failures++;
-            call.failed = true;
-            throw new Error('database unavailable (test)');
-          }
-          for (const m of batch.messages)
-            handled.set(m.value!.toString(), (handled.get(m.value!.toString()) ?? 0) + 1);
-          if (handled.size === 40) resolve();
-        },
-        true,
-      );
+    const handled = await consumeUntil(server, topic, 40, (batch) => {
+      const call = {
+        partition: batch.partition,
+        firstOffset: batch.messages[0]!.offset,
+        size: batch.messages.length,
+        at: Date.now(),
+        failed: false,
+      };
+      calls.push(call);
+      failingSeen.push(server.failingPartitions().size);
+      if (batch.partition === 0 && partition0Failures < 3) {
+        partition0Failures++;
+        call.failed = true;
+        throw new Error('database unavailable (test)');
+      }
     });
-    await new Promise<void>(
-      (resolve, reject) => void server.listen((err?: unknown) => (err ? reject(err as Error) : resolve())),
-    );
-    try {
-      await done;
-    } finally {
-      await server.close();
-    }
 
     // Every message handled successfully exactly once.
     expect(handled.size).toBe(40);
@@ -144,29 +160,10 @@ describe('KafkaBatchServer back-off (real broker)', () => {
       retryDelaysMs: [200],
       stallGraceMs: 500,
     });
-    const handled = new Map<string, number>();
     let failed = 0;
-    const done = new Promise<void>((resolve) => {
-      server.addHandler(
-        topic,
-        async (batch: MessageBatch) => {
-          if (failed++ === 0) throw new Error('database unavailable (test)');
-          for (const m of batch.messages)
-            handled.set(m.value!.toString(), (handled.get(m.value!.toString()) ?? 0) + 1);
-          if (handled.size === 20) resolve();
-        },
-        true,
-      );
-    });
-    await new Promise<void>(
-      (resolve, reject) => void server.listen((err?: unknown) => (err ? reject(err as Error) : resolve())),
-    );
-    try {
-      await done;
-    } finally {
-      await server.close();
-      await producer.disconnect();
-    }
+    const handled = await consumeUntil(server, topic, 20, () => {
+      if (failed++ === 0) throw new Error('database unavailable (test)');
+    }).finally(() => producer.disconnect());
     expect(failed).toBeGreaterThanOrEqual(2);
     expect([...handled.values()].every((n) => n === 1)).toBe(true);
     expect(server.failingPartitions().size).toBe(0);
