@@ -32,4 +32,10 @@ ensure_build() {
 
 # Defaults every script and app agrees on.
 export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:9092}"
-export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
+# The schema's owner (migrations, creating the database) and the role the apps connect as
+# (ledger_app: rows only, and on the ledger only INSERT and SELECT). docs/ledger.md says why.
+export OWNER_DATABASE_URL="${OWNER_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
+if [ -z "${DATABASE_URL:-}" ]; then
+  DATABASE_URL="$(node -e 'const u=new URL(process.argv[1]);u.username="ledger_app";u.password=encodeURIComponent(process.env.LEDGER_APP_PASSWORD||"ledger_app");process.stdout.write(u.toString())' "$OWNER_DATABASE_URL")"
+fi
+export DATABASE_URL

@@ -18,6 +18,7 @@ import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { assertValidEvent, type PostbackDeadV1, type PostbackReceived, Topics } from '@app/contracts';
 import { createDataSource } from '@app/persistence';
 import { planReplay, replayOf } from './exhausted-replay';
+import { appDatabaseUrl } from '@app/config';
 
 const brokers = (process.env.KAFKA_BROKERS || '127.0.0.1:9092').split(',');
 const prefix = process.env.TOPIC_PREFIX || '';
@@ -155,7 +156,7 @@ async function replayExhausted(kafka: Kafka, args: string[]): Promise<number> {
     return 2;
   }
   const ds = createDataSource({
-    url: process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test',
+    url: appDatabaseUrl(),
     poolSize: 1,
     applicationName: 'dead-letters-cli',
   });

@@ -6,9 +6,10 @@
 import { Client } from 'pg';
 import { canonicalQuery, signatureHeader } from '@app/domain';
 import { table } from './table';
+import { appDatabaseUrl } from '@app/config';
 
 const gateway = `http://127.0.0.1:${process.env.PORT || 3000}`;
-const db = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+const db = appDatabaseUrl();
 const token = process.env.ADMIN_TOKEN || '';
 const say = (s: string) => console.log(`[demo] ${s}`);
 const SECRET = 'demo-partner-secret-0123456789';

@@ -53,6 +53,7 @@ import {
   type ReportQuery,
   ReviewRefused,
 } from '@app/persistence';
+import { appDatabaseUrl } from '@app/config';
 
 class Usage extends Error {}
 
@@ -488,7 +489,7 @@ async function main(): Promise<number> {
   if (!area || !['report', 'review', 'projections', 'launch-check', 'dispute'].includes(area))
     throw new Usage(`unknown command '${area ?? ''}'`);
   const ds = createDataSource({
-    url: process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test',
+    url: appDatabaseUrl(),
     poolSize: 2,
     applicationName: 'ledger-cli',
   });

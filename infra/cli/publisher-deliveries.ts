@@ -21,6 +21,7 @@ import {
   resumeEndpoint,
 } from '@app/persistence';
 import { table } from './table';
+import { appDatabaseUrl } from '@app/config';
 
 const USAGE = `usage:
   publisher-deliveries list [--publisher P] [--status S] [--limit N]
@@ -36,7 +37,7 @@ function option(args: string[], name: string): string | undefined {
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const [cmd, arg] = args;
-  const url = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+  const url = appDatabaseUrl();
   const ds = createDataSource({ url, poolSize: 2, applicationName: 'publisher-deliveries-cli' });
   await ds.initialize();
   try {

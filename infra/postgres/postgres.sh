@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# PostgreSQL for the project. `ensure` uses the server that answers DATABASE_URL's host:port
+# PostgreSQL for the project. `ensure` uses the server that answers OWNER_DATABASE_URL's host:port
 # (the machine's own on 127.0.0.1:5432), starts the machine's Debian cluster if it is merely
 # stopped, and otherwise starts a private server from Debian's binaries in .run/pg-<port>.
-# It then creates the database named in DATABASE_URL when missing.
+# It then creates the database named in OWNER_DATABASE_URL when missing (its owner: that URL's role).
 # Usage: infra/postgres/postgres.sh ensure|start-private|stop-private|kill-private|status
 # A fault test runs its own private instance: PG_PORT=55432 infra/postgres/postgres.sh start-private
 LOG_TAG=postgres
 source "$(dirname "${BASH_SOURCE[0]}")/../bin/lib.sh"
 
-# host, port, user and database from DATABASE_URL (postgres://user[:pw]@host:port/db).
-url_part() { node -e "const u=new URL(process.argv[1]);const v={host:u.hostname,port:u.port||'5432',user:decodeURIComponent(u.username)||'postgres',db:u.pathname.slice(1)||'postgres'};process.stdout.write(v[process.argv[2]])" "$DATABASE_URL" "$1"; }
+# host, port, user and database from OWNER_DATABASE_URL (postgres://user[:pw]@host:port/db).
+url_part() { node -e "const u=new URL(process.argv[1]);const v={host:u.hostname,port:u.port||'5432',user:decodeURIComponent(u.username)||'postgres',db:u.pathname.slice(1)||'postgres'};process.stdout.write(v[process.argv[2]])" "$OWNER_DATABASE_URL" "$1"; }
 
 PG_HOST="$(url_part host)"
 PG_PORT="${PG_PORT:-$(url_part port)}"

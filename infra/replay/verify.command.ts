@@ -1,3 +1,4 @@
+import { DEFAULT_DATABASE_URL } from '@app/config';
 import type { FlagSpec, Flags } from './args';
 import { resultsPathOf } from './replay.command';
 import { type DifferenceKind, verify, type VerifyReport } from './verify';
@@ -13,7 +14,7 @@ export function verifySpecs(env = process.env): Record<string, FlagSpec> {
     databaseUrl: {
       kind: 'string',
       help: "the system's Postgres (env DATABASE_URL)",
-      default: env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test',
+      default: env.DATABASE_URL || DEFAULT_DATABASE_URL,
     },
     ledgerTopic: {
       kind: 'string',

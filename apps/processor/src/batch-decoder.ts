@@ -17,15 +17,25 @@ export async function decodeBatch<E extends InboundEvent>(
   server: KafkaBatchServer,
   batch: MessageBatch,
   type: E['type'],
+  onPoison?: PoisonHandler,
 ): Promise<Decoded<E>[]> {
   const out: Decoded<E>[] = [];
   for (const m of batch.messages) {
     const d = decodeEvent<E>(m.value, type);
     if (d.ok) out.push({ event: d.event, offset: m.offset, message: m });
-    else await server.deadLetter(batch, m, d.error);
+    else {
+      await server.deadLetter(batch, m, d.error);
+      await onPoison?.(m, d.error);
+    }
   }
   return out;
 }
+
+/**
+ * Called for each message sent to dead letters, after it was sent and before the offset moves
+ * past it: where an accepted event must still end in an outcome, this records it.
+ */
+export type PoisonHandler = (message: KafkaMessage, error: string) => Promise<void>;
 
 export function nextOffset(batch: MessageBatch): string {
   const last = batch.messages[batch.messages.length - 1];
@@ -48,6 +58,7 @@ export async function runIsolatingPoison<E>(
   batch: MessageBatch,
   items: Decoded<E>[],
   run: (items: Decoded<E>[]) => Promise<void>,
+  onPoison?: PoisonHandler,
 ): Promise<void> {
   try {
     await run(items);
@@ -58,11 +69,9 @@ export async function runIsolatingPoison<E>(
         await run([item]);
       } catch (e2) {
         if (!isPermanentDataError(e2)) throw e2;
-        await server.deadLetter(
-          batch,
-          item.message,
-          `database refused it: ${e2 instanceof Error ? e2.message : String(e2)}`,
-        );
+        const error = `database refused it: ${e2 instanceof Error ? e2.message : String(e2)}`;
+        await server.deadLetter(batch, item.message, error);
+        await onPoison?.(item.message, error);
       }
     }
   }

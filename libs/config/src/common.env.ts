@@ -1,5 +1,6 @@
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsString, Matches, Max, Min, MinLength, ValidateIf } from 'class-validator';
+import { DEFAULT_DATABASE_URL } from './database-urls';
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
@@ -7,7 +8,8 @@ const toInt = ({ value }: { value: unknown }): unknown =>
 /** Variables every app reads. */
 export class CommonEnv {
   @Matches(/^postgres(ql)?:\/\/[^\s]+$/, { message: 'must be a postgres:// URL' })
-  DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+  /** The application role's URL (never the owner's): see database-urls.ts. */
+  DATABASE_URL = DEFAULT_DATABASE_URL;
 
   @Matches(/^[A-Za-z0-9.-]+:\d{1,5}(,[A-Za-z0-9.-]+:\d{1,5})*$/, {
     message: 'must be a comma-separated list of host:port',

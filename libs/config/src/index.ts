@@ -3,3 +3,4 @@ export * from './common.env';
 export * from './config.module';
 export * from './logger';
 export * from './redact';
+export * from './database-urls';

@@ -6,3 +6,4 @@ export * from './click-id';
 export * from './conversion';
 export * from './ulid';
 export * from './publisher-postbacks';
+export * from './text';

@@ -1,3 +1,4 @@
+import { clip } from './text';
 // Partners name postback parameters differently; this maps them onto canonical fields before validation.
 
 export const CANONICAL_FIELDS = [
@@ -160,7 +161,7 @@ export function normalizePostbackParams(raw: RawParams, dict?: KeyDictionary): N
       );
       if (first === undefined) continue;
       extraSeen.add(name);
-      extra.push([name, first.trim().replace(CONTROL_CHARS_G, '\uFFFD').slice(0, MAX_EXTRA_VALUE_LENGTH)]);
+      extra.push([name, clip(first.trim().replace(CONTROL_CHARS_G, '\uFFFD'), MAX_EXTRA_VALUE_LENGTH)]);
       continue;
     }
 

@@ -85,8 +85,8 @@ describe('parseMicros', () => {
     ['1.000000', 1_000_000n],
     ['  2.5\t', 2_500_000n],
     ['\n3\r\n', 3_000_000n],
-    ['999999999999999', 999_999_999_999_999_000_000n],
-    ['999999999999999.999999', 999_999_999_999_999_999_999n],
+    ['999999999', 999_999_999_000_000n],
+    ['999999999.999999', 999_999_999_999_999n],
     ['0000000000000000001', 1_000_000n],
   ])('parses %j', (input, expected) => {
     expect(micros(parseMicros(input))).toBe(expected);
@@ -116,8 +116,9 @@ describe('parseMicros', () => {
     ['1.2.3', /more than one decimal point/],
     ['1.0000001', /more than 6 decimal places/],
     ['0.0000000', /more than 6 decimal places/],
-    ['1000000000000000', /more than 15 integer digits/],
-    ['1000000000000000.5', /more than 15 integer digits/],
+    ['1000000000', /more than 9 integer digits/],
+    ['10000000000000', /more than 9 integer digits/],
+    ['1000000000000000.5', /more than 9 integer digits/],
     ['1 000', /whitespace/],
     ['abc', /plain decimal/],
     ['$1', /plain decimal/],
@@ -136,16 +137,19 @@ describe('parseMicros', () => {
     expect(parseMicros(undefined as unknown as string).ok).toBe(false);
   });
 
-  it('round-trips formatMicros for any amount 0..10^18 micros', () => {
+  it('round-trips formatMicros for any amount 0..10^15-1 micros (the largest a postback may carry)', () => {
     fc.assert(
-      fc.property(fc.bigInt({ min: 0n, max: 10n ** 18n }), (x) => micros(parseMicros(formatMicros(x))) === x),
+      fc.property(
+        fc.bigInt({ min: 0n, max: 10n ** 15n - 1n }),
+        (x) => micros(parseMicros(formatMicros(x))) === x,
+      ),
     );
   });
 
   it('round-trips canonical strings generated digit by digit', () => {
     const decimal = fc
       .tuple(
-        fc.stringMatching(/^(0|[1-9]\d{0,14})$/),
+        fc.stringMatching(/^(0|[1-9]\d{0,8})$/),
         fc.option(fc.stringMatching(/^\d{0,5}[1-9]$/), { nil: undefined }),
       )
       .map(([i, f]) => (f === undefined ? i : `${i}.${f}`));

@@ -2,7 +2,12 @@
 
 export const MICROS_PER_UNIT = 1_000_000n;
 export const MAX_DECIMALS = 6;
-export const MAX_INTEGER_DIGITS = 15;
+/**
+ * At most 999,999,999.999999 in any currency (just under 10^15 micros): more than any real
+ * payout (a billion VND is about 40,000 USD), and small enough that sums of thousands of such
+ * amounts (daily payout caps, reports) still fit the ledger's bigint columns.
+ */
+export const MAX_INTEGER_DIGITS = 9;
 // Longest input worth looking at; anything longer is rejected before any regex work.
 const MAX_INPUT_LENGTH = 64;
 

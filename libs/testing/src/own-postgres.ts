@@ -17,7 +17,7 @@ export async function ownPostgres(tag: string): Promise<OwnPostgres> {
   const port = await freePort();
   const url = `postgres://postgres@127.0.0.1:${port}/test`;
   const data = join(ROOT, '.run', `pg-test-${tag}-${port}`);
-  const env = { ...process.env, PG_PORT: String(port), PG_DATA: data, DATABASE_URL: url };
+  const env = { ...process.env, PG_PORT: String(port), PG_DATA: data, OWNER_DATABASE_URL: url };
   const run = (cmd: string) =>
     execFileSync('bash', [join(ROOT, 'infra/postgres/postgres.sh'), cmd], {
       env,

@@ -1,11 +1,16 @@
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
-import { createDataSource } from '@app/persistence';
+import { appRoleUrl, ownerDatabaseUrl } from '@app/config';
+import { createDataSource, ensureAppRole } from '@app/persistence';
 
-export const BASE_DATABASE_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+/** The server's owner: tests create their databases and run migrations as it. */
+export const BASE_DATABASE_URL = ownerDatabaseUrl();
 
 export interface TestDatabase {
+  /** The application role's URL: what apps and CLIs under test connect with. */
   url: string;
+  /** The owner's URL (migrations, fixtures a test plants on purpose). */
+  ownerUrl: string;
   name: string;
   ds: DataSource;
   drop(): Promise<void>;
@@ -34,12 +39,16 @@ export async function createTestDatabase(
   const base = opts.baseUrl ?? BASE_DATABASE_URL;
   const name = `t_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   await admin(base, (c) => c.query(`CREATE DATABASE "${name}"`));
-  const url = withDb(base, name);
-  const ds = createDataSource({ url, poolSize: 4, applicationName: 'test' });
+  const ownerUrl = withDb(base, name);
+  const ds = createDataSource({ url: ownerUrl, poolSize: 4, applicationName: 'test' });
   await ds.initialize();
-  if (opts.migrate ?? true) await ds.runMigrations({ transaction: 'each' });
+  if (opts.migrate ?? true) {
+    await ds.runMigrations({ transaction: 'each' });
+    await ensureAppRole((sql) => ds.query(sql));
+  }
   return {
-    url,
+    url: appRoleUrl(ownerUrl),
+    ownerUrl,
     name,
     ds,
     drop: async () => {

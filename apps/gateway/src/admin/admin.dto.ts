@@ -149,6 +149,26 @@ export class CreateOfferDto {
   })
   review_geos?: string[] | null;
   @ApiPropertyOptional({
+    example: ['partner_a'],
+    description:
+      'the partners allowed to report this offer; absent or null: any active partner. Others are refused partner_not_allowed',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @Matches(ID_PATTERN, {
+    each: true,
+    message: 'partner_ids must hold partner ids (1-64 of A-Z a-z 0-9 . _ : -)',
+  })
+  partner_ids?: string[] | null;
+  @ApiPropertyOptional({
+    example: '500.00',
+    description: 'an approval above this payout is refused (payout_above_max); absent or null: no maximum',
+  })
+  @IsOptional()
+  @IsMoney()
+  max_payout?: string | null;
+  @ApiPropertyOptional({
     description:
       'with burst_window_seconds: more new conversions than this from one source (publisher + sub1) are held',
   })

@@ -61,6 +61,8 @@ export class CatalogAdminService {
       minConversionSeconds: dto.min_conversion_seconds ?? null,
       holdPayoutAboveMicros: dto.hold_payout_above ? micros(dto.hold_payout_above) : null,
       reviewGeos: dto.review_geos ?? null,
+      partnerIds: dto.partner_ids ?? null,
+      maxPayoutMicros: dto.max_payout ? micros(dto.max_payout) : null,
       burstMaxConversions: dto.burst_max_conversions ?? null,
       burstWindowSeconds: dto.burst_window_seconds ?? null,
       status: 'active',
@@ -86,6 +88,9 @@ export class CatalogAdminService {
     if (dto.hold_payout_above !== undefined)
       patch.holdPayoutAboveMicros = dto.hold_payout_above === null ? null : micros(dto.hold_payout_above);
     if (dto.review_geos !== undefined) patch.reviewGeos = dto.review_geos;
+    if (dto.partner_ids !== undefined) patch.partnerIds = dto.partner_ids;
+    if (dto.max_payout !== undefined)
+      patch.maxPayoutMicros = dto.max_payout === null ? null : micros(dto.max_payout);
     if (dto.burst_max_conversions !== undefined) patch.burstMaxConversions = dto.burst_max_conversions;
     if (dto.burst_window_seconds !== undefined) patch.burstWindowSeconds = dto.burst_window_seconds;
     // Changing either means giving both (or both null to turn the rule off).

@@ -16,6 +16,8 @@ export const offerView = (o: OfferEntity) => ({
   min_conversion_seconds: o.minConversionSeconds,
   hold_payout_above: o.holdPayoutAboveMicros === null ? null : formatMicros(BigInt(o.holdPayoutAboveMicros)),
   review_geos: o.reviewGeos,
+  partner_ids: o.partnerIds,
+  max_payout: o.maxPayoutMicros === null ? null : formatMicros(BigInt(o.maxPayoutMicros)),
   burst_max_conversions: o.burstMaxConversions,
   burst_window_seconds: o.burstWindowSeconds,
   status: o.status,

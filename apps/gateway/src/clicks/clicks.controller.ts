@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res }
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type ClickRecorded, Topics } from '@app/contracts';
-import { ulidFactory } from '@app/domain';
+import { clip, ulidFactory } from '@app/domain';
 import { CatalogCache, type OfferEntity } from '@app/persistence';
 import { EventPublisher, newId } from '../events/event-publisher';
 import { GatewayEnv } from '../gateway.env';
@@ -81,7 +81,8 @@ export class ClicksController {
     // Links carry whatever publishers append (utm_*, ...): only the click fields are read.
     const fields: Record<string, unknown> = { offer_id: offerId, publisher_id: query.pub };
     for (const k of LINK_FIELDS) if (query[k] !== undefined) fields[k] = query[k];
-    fields.user_agent ??= req.headers['user-agent']?.slice(0, 512);
+    fields.user_agent ??=
+      req.headers['user-agent'] === undefined ? undefined : clip(req.headers['user-agent'], 512);
     const dto = this.validate.transform(fields, { type: 'body', metatype: RecordClickDto }) as RecordClickDto;
     const { clickId, offer, payload } = await this.recordClick(dto, req);
     const location = fillLandingUrl(offer.landingUrl, {

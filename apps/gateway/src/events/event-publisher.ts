@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ulidFactory } from '@app/domain';
+import { ulidFactory, wellFormed, wellFormedDeep } from '@app/domain';
 import {
   assertValidEvent,
   type EventEnvelope,
@@ -40,12 +40,16 @@ export class EventPublisher {
       schema_version: SCHEMA_VERSIONS[type],
       occurred_at: (opts.occurredAt ?? now).toISOString(),
       recorded_at: now.toISOString(),
-      key,
+      key: wellFormed(key),
       correlation_id: opts.correlationId ?? id,
-      payload,
+      // No lone surrogate or NUL reaches Kafka or Postgres, whatever a client sent.
+      payload: wellFormedDeep(payload),
     } as EventEnvelope<E['type'], E['payload']> as E;
     assertValidEvent(event);
-    await this.producer.send(topicName(topic, this.env.TOPIC_PREFIX), { key, value: JSON.stringify(event) });
+    await this.producer.send(topicName(topic, this.env.TOPIC_PREFIX), {
+      key: event.key,
+      value: JSON.stringify(event),
+    });
     return event;
   }
 }

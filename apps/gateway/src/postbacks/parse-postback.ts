@@ -1,5 +1,12 @@
 import type { PostbackStatus } from '@app/contracts';
-import { isCurrency, type KeyDictionary, mapStatus, normalizePostbackParams, parseMicros } from '@app/domain';
+import {
+  clip,
+  isCurrency,
+  type KeyDictionary,
+  mapStatus,
+  normalizePostbackParams,
+  parseMicros,
+} from '@app/domain';
 import { ID_PATTERN } from '../clicks/record-click.dto';
 
 export interface CanonicalPostback {
@@ -75,7 +82,7 @@ export function parsePostback(
       payout_micros: payout,
       currency,
       event: f.event ?? null,
-      reason: f.reason ? f.reason.slice(0, 512) : null,
+      reason: f.reason ? clip(f.reason, 512) : null,
       extra: n.extra,
     },
   };

@@ -1,12 +1,16 @@
 import { Controller, Inject } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
+import type { KafkaMessage } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { type PostbackReceived, Topics } from '@app/contracts';
+import { clip } from '@app/domain';
 import { KafkaBatchServer, type MessageBatch } from '@app/kafka';
 import { type Decoded, decodeBatch, runIsolatingPoison } from '../batch-decoder';
 import { ProcessorMetrics } from '../observability/processor-metrics';
 import { LedgerRelay } from './ledger-relay';
+import { invalidPayloadOutcome } from './invalid-payload';
 import { PostbackDecider } from './postback-decider';
+import { writeOutcomes } from './postback-writer';
 import { classifyDependencyFailure, SoftFailureLog } from './soft-failures';
 
 /**
@@ -29,20 +33,40 @@ export class PostbackHandler {
   async handle(@Payload() batch: MessageBatch): Promise<void> {
     let ids: string[] = [];
     try {
-      const decoded = await decodeBatch<PostbackReceived>(this.server, batch, 'postback.received');
+      const onPoison = (m: KafkaMessage, error: string) => this.decideInvalid(batch, m, error);
+      const decoded = await decodeBatch<PostbackReceived>(this.server, batch, 'postback.received', onPoison);
       if (decoded.length === 0) return;
       ids = decoded.map((d) => d.event.id);
-      await runIsolatingPoison(this.server, batch, decoded, (items) => this.process(batch, items));
+      await runIsolatingPoison(this.server, batch, decoded, (items) => this.process(batch, items), onPoison);
     } catch (e) {
       // Nothing of the batch was written: a soft reject of each of its postbacks. The consumer
       // fetches the batch again after a back-off (KafkaBatchServer), in order, until it commits.
       const reason = classifyDependencyFailure(e);
-      const detail = (e instanceof Error ? e.message : String(e)).slice(0, 200);
+      const detail = clip(e instanceof Error ? e.message : String(e), 200);
       this.softFailures.record(ids, { at: new Date().toISOString(), reason, detail });
       this.metrics.softRejected(reason, batch.messages.length);
       throw e;
     }
     this.relay.kick();
+  }
+
+  /**
+   * An accepted postback that cannot be stored or read is still decided: rejected
+   * `invalid_payload`, in its own transaction, after its copy went to dead letters.
+   */
+  private async decideInvalid(batch: MessageBatch, m: KafkaMessage, error: string): Promise<void> {
+    const row = invalidPayloadOutcome(batch.topic, batch.partition, m, error, new Date());
+    await this.ds.transaction((em) => writeOutcomes(em, [row]));
+    this.metrics.decided([
+      {
+        eventId: row.event_id,
+        correlationId: row.event_id,
+        partnerId: row.partner_id,
+        outcome: row.outcome,
+        reason: row.reason_code,
+        entryId: null,
+      },
+    ]);
   }
 
   private async process(batch: MessageBatch, decoded: Decoded<PostbackReceived>[]): Promise<void> {

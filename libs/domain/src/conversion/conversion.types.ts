@@ -22,6 +22,10 @@ export const HARD_REASONS = [
   'duplicate',
   'advertiser_rejected',
   'operator_rejected',
+  'partner_not_allowed',
+  'currency_mismatch',
+  'payout_above_max',
+  'invalid_payload',
 ] as const;
 export const SOFT_REASONS = [
   'click_not_found_yet',
@@ -89,10 +93,16 @@ export interface OfferFacts {
   reviewGeos: readonly string[] | null;
   /** More than `maxConversions` new conversions from one source within `windowSeconds` are held (fraud_suspected). */
   burst: { maxConversions: number; windowSeconds: number } | null;
+  /** The partners allowed to report it; null: any active partner. */
+  partnerIds?: readonly string[] | null;
+  /** An approval above this is refused (payout_above_max); null: no maximum. */
+  maxPayoutMicros?: bigint | null;
 }
 
 export interface ConversionState {
   conversionId: string;
+  /** The partner whose postback created it: only that partner's postbacks change it. */
+  partnerId: string;
   status: ConversionStatus;
   /** Approved: the revenue it carries; held: the amount at stake; otherwise 0. */
   amountMicros: bigint;
@@ -105,6 +115,22 @@ export interface ConversionState {
   firstReceivedAt?: Date;
   /** Ledger entries it has so far, where known. */
   entries?: number;
+}
+
+/**
+ * What one ledger entry says about its conversion: all `evolve` needs, whether the entry is being
+ * written now or read back from `ledger_entries` when rebuilding.
+ */
+export interface EntryFacts {
+  conversionId: string;
+  entryType: EntryType;
+  amountMicros: bigint;
+  currency: string;
+  reason: ReasonCode | null;
+  /** The partner status this entry applied; null for an operator's entry, which leaves it as it was. */
+  requested: PostbackStatus | null;
+  partnerId: string;
+  occurredAt: Date;
 }
 
 /** What the offer has used on the conversion's UTC day, for caps. */

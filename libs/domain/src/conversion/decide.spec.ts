@@ -80,6 +80,7 @@ function aPostback(over: Partial<PostbackFacts> = {}): PostbackFacts {
 function aConversion(over: Partial<ConversionState> = {}): ConversionState {
   return {
     conversionId: conversionIdOf(OFFER_ID, TX, 'install'),
+    partnerId: 'partner_1',
     status: 'pending',
     amountMicros: 0n,
     currency: 'USD',
@@ -142,14 +143,17 @@ function expectApproved(d: Decision, amount: bigint, currency = 'USD'): Entry {
     reason: null,
     amountMicros: amount,
     currency,
+    requested: 'approved',
     next: {
       conversionId: e.next.conversionId,
+      partnerId: e.next.partnerId,
       status: 'approved',
       amountMicros: amount,
       currency,
       requested: 'approved',
       reason: null,
       firstReceivedAt: e.next.firstReceivedAt,
+      entries: e.next.entries,
     },
     capDelta: { conversions: 1, payoutMicros: amount },
   });
@@ -334,23 +338,35 @@ describe('decide: first-time postbacks', () => {
         reason: null,
         amountMicros: 0n,
         currency: 'USD',
+        requested: 'pending',
         next: {
           conversionId: conversionIdOf(OFFER_ID, TX, 'install'),
+          partnerId: 'partner_1',
           status: 'pending',
           amountMicros: 0n,
           currency: 'USD',
           requested: 'pending',
           reason: null,
           firstReceivedAt: expect.any(Date),
+          entries: 1,
         },
         capDelta: null,
       });
     });
 
-    it("given pending with a currency, then the entry carries the postback's currency", () => {
-      const e = asEntry(decide(anInput({ postback: aPostback({ status: 'pending', currency: 'EUR' }) })));
-      expect(e.currency).toBe('EUR');
-      expect(e.next.currency).toBe('EUR');
+    it("given pending in the offer's currency (any case reaches here upper-cased), then it is accepted in it", () => {
+      const e = asEntry(decide(anInput({ postback: aPostback({ status: 'pending', currency: 'USD' }) })));
+      expect(e).toMatchObject({ outcome: 'accepted', currency: 'USD' });
+    });
+
+    it("given pending in another currency than the offer's, then it is rejected currency_mismatch in the offer's", () => {
+      const e = expectRejected(
+        decide(anInput({ postback: aPostback({ status: 'pending', currency: 'EUR' }) })),
+        'currency_mismatch',
+        'pending',
+      );
+      expect(e.currency).toBe('USD');
+      expect(e.detail).toBe("postback currency EUR differs from the offer's USD");
     });
 
     it('given pending on an offer at its cap or with holds, then it is still accepted as pending', () => {
@@ -370,9 +386,9 @@ describe('decide: first-time postbacks', () => {
       expect(e.currency).toBe('USD');
     });
 
-    it("given rejected with a currency, then the rejection carries the postback's currency", () => {
+    it("given rejected in another currency, then it is currency_mismatch in the offer's currency", () => {
       const d = decide(anInput({ postback: aPostback({ status: 'rejected', currency: 'EUR' }) }));
-      expect(expectRejected(d, 'advertiser_rejected', 'rejected').currency).toBe('EUR');
+      expect(expectRejected(d, 'currency_mismatch', 'rejected').currency).toBe('USD');
     });
 
     it.each<[string, ClickLookup]>([
@@ -396,15 +412,18 @@ describe('decide: first-time postbacks', () => {
       expectApproved(decide(anInput()), PAYOUT, 'USD');
     });
 
-    it("given approved with its own payout and currency, then both are the postback's", () => {
-      const d = decide(anInput({ postback: aPostback({ payoutMicros: 3_000_000n, currency: 'EUR' }) }));
-      expectApproved(d, 3_000_000n, 'EUR');
+    it("given approved with its own payout in the offer's currency, then both are the postback's", () => {
+      const d = decide(anInput({ postback: aPostback({ payoutMicros: 3_000_000n, currency: 'USD' }) }));
+      expectApproved(d, 3_000_000n, 'USD');
     });
 
-    it('given approved with a currency but no payout, then the default payout must keep the offer currency', () => {
-      // The amount defaults to the offer's payout, which is denominated in the offer's currency
-      // (2.5 USD); decide() labels it with the postback's currency instead (2.5 EUR).
-      const e = asEntry(decide(anInput({ postback: aPostback({ payoutMicros: null, currency: 'EUR' }) })));
+    it('given approved with a payout in another currency, then it is refused, never labelled or mixed', () => {
+      const d = decide(anInput({ postback: aPostback({ payoutMicros: 3_000_000n, currency: 'EUR' }) }));
+      expectRejected(d, 'currency_mismatch', 'approved');
+    });
+
+    it('given approved with a currency but no payout, then the default payout keeps the offer currency', () => {
+      const e = asEntry(decide(anInput({ postback: aPostback({ payoutMicros: null, currency: 'USD' }) })));
       expect(e.amountMicros).toBe(PAYOUT);
       expect(e.currency).toBe('USD');
     });
@@ -461,15 +480,15 @@ describe('decide: caps', () => {
     expectRejected(d, 'cap_exceeded');
   });
 
-  it("given a cap rejection, then it carries the postback's currency and records requested approved", () => {
+  it("given a cap rejection, then it carries the offer's currency and records requested approved", () => {
     const d = decide(
       anInput({
-        postback: aPostback({ currency: 'EUR', payoutMicros: 1_000_000n }),
+        postback: aPostback({ currency: 'USD', payoutMicros: 1_000_000n }),
         offer: anOffer({ dailyCap: 1 }),
         usage: { conversions: 1, payoutMicros: 0n },
       }),
     );
-    expect(expectRejected(d, 'cap_exceeded').currency).toBe('EUR');
+    expect(expectRejected(d, 'cap_exceeded').currency).toBe('USD');
   });
 
   it('given the cap reached and a hold rule that would fire, then caps win: cap_exceeded, not held', () => {
@@ -535,7 +554,7 @@ describe('decide: manual holds', () => {
   it('given a hold, then it reserves the cap and keeps the amount at stake in next', () => {
     const d = decide(
       anInput({
-        postback: aPostback({ receivedAt: after(1000), payoutMicros: 3_000_000n, currency: 'EUR' }),
+        postback: aPostback({ receivedAt: after(1000), payoutMicros: 3_000_000n, currency: 'USD' }),
         offer: fastOffer,
       }),
     );
@@ -545,15 +564,18 @@ describe('decide: manual holds', () => {
       entryType: 'held',
       reason: 'fraud_suspected',
       amountMicros: 3_000_000n,
-      currency: 'EUR',
+      currency: 'USD',
+      requested: 'approved',
       next: {
         conversionId: conversionIdOf(OFFER_ID, TX, 'install'),
+        partnerId: 'partner_1',
         status: 'held',
         amountMicros: 3_000_000n,
-        currency: 'EUR',
+        currency: 'USD',
         requested: 'approved',
         reason: 'fraud_suspected',
         firstReceivedAt: expect.any(Date),
+        entries: 1,
       },
       capDelta: { conversions: 1, payoutMicros: 3_000_000n },
     });
@@ -699,15 +721,64 @@ describe('decide: transitions on an existing conversion', () => {
         reason: 'advertiser_rejected',
         amountMicros: 0n,
         currency: 'EUR',
+        requested: 'rejected',
         next: {
           ...pending,
           status: 'rejected',
           requested: 'rejected',
           reason: 'advertiser_rejected',
           firstReceivedAt: expect.any(Date),
+          entries: 1,
         },
         capDelta: null,
       });
+    });
+  });
+
+  describe('ownership and currency of an existing conversion', () => {
+    it.each<PostbackStatus>(['pending', 'approved', 'rejected', 'reversed'])(
+      "given another partner's conversion, when %s arrives, then it is refused partner_not_allowed and nothing changes",
+      (status) => {
+        const approved = aConversion({ status: 'approved', requested: 'approved', amountMicros: 4_000_000n });
+        const d = decide(
+          anInput({ postback: aPostback({ status, partnerId: 'partner_2' }), conversion: approved }),
+        );
+        expect(d).toEqual({
+          kind: 'suppressed',
+          outcome: 'rejected',
+          reason: 'partner_not_allowed',
+          detail: `conversion ${approved.conversionId} belongs to partner partner_1`,
+        });
+      },
+    );
+
+    it('given a conversion in USD, when a later status names EUR, then it is refused currency_mismatch, never mixed', () => {
+      const pending = aConversion();
+      const d = decide(anInput({ postback: aPostback({ currency: 'EUR' }), conversion: pending }));
+      expect(d).toMatchObject({ kind: 'suppressed', outcome: 'rejected', reason: 'currency_mismatch' });
+    });
+
+    it('given an offer naming its partners, when another partner reports a new conversion, then it is refused and creates none', () => {
+      const d = decide(
+        anInput({
+          postback: aPostback({ partnerId: 'partner_9' }),
+          offer: anOffer({ partnerIds: ['partner_1'] }),
+        }),
+      );
+      expect(d).toMatchObject({ kind: 'suppressed', reason: 'partner_not_allowed' });
+      expectApproved(decide(anInput({ offer: anOffer({ partnerIds: ['partner_1'] }) })), PAYOUT);
+    });
+
+    it("given an offer's maximum payout, when an approval is above it, then it is rejected payout_above_max", () => {
+      const offer = anOffer({ maxPayoutMicros: 5_000_000n });
+      expectRejected(
+        decide(anInput({ offer, postback: aPostback({ payoutMicros: 5_000_001n }) })),
+        'payout_above_max',
+      );
+      expectApproved(
+        decide(anInput({ offer, postback: aPostback({ payoutMicros: 5_000_000n }) })),
+        5_000_000n,
+      );
     });
   });
 
@@ -716,7 +787,7 @@ describe('decide: transitions on an existing conversion', () => {
       const approved = aConversion({ status: 'approved', requested: 'approved', amountMicros: 4_000_000n });
       const d = decide(
         anInput({
-          postback: aPostback({ status: 'reversed', payoutMicros: 1n, currency: 'EUR' }),
+          postback: aPostback({ status: 'reversed', payoutMicros: 1n, currency: 'USD' }),
           conversion: approved,
         }),
       );
@@ -727,6 +798,7 @@ describe('decide: transitions on an existing conversion', () => {
         reason: null,
         amountMicros: 4_000_000n,
         currency: 'USD',
+        requested: 'reversed',
         next: {
           ...approved,
           status: 'reversed',
@@ -734,6 +806,7 @@ describe('decide: transitions on an existing conversion', () => {
           requested: 'reversed',
           reason: null,
           firstReceivedAt: expect.any(Date),
+          entries: 1,
         },
         capDelta: null,
       });
@@ -756,6 +829,7 @@ describe('decide: transitions on an existing conversion', () => {
         reason: 'advertiser_rejected',
         amountMicros: 0n,
         currency: 'USD',
+        requested: 'reversed',
         next: {
           ...held,
           status: 'rejected',
@@ -763,6 +837,7 @@ describe('decide: transitions on an existing conversion', () => {
           requested: 'reversed',
           reason: 'advertiser_rejected',
           firstReceivedAt: expect.any(Date),
+          entries: 1,
         },
         capDelta: { conversions: -1, payoutMicros: -3_000_000n },
       });

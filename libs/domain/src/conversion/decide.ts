@@ -8,6 +8,7 @@ import type {
   PostbackFacts,
   ReasonCode,
 } from './conversion.types';
+import { evolve } from './evolve';
 import { conversionIdOf } from './ids';
 
 /** What the click store says about a postback's click_id. */
@@ -54,13 +55,18 @@ export type Decision =
       reason: ReasonCode | null;
       amountMicros: bigint;
       currency: string;
+      /** The partner status the entry applies (the ledger keeps it, so a rebuild knows it). */
+      requested: PostbackStatus;
+      /** The conversion after the entry: `evolve` of the state before it. */
       next: ConversionState;
       capDelta: CapUsage | null;
+      /** Why, in words, where the reason code alone does not say it. */
+      detail?: string;
     }
   | {
       kind: 'suppressed';
       outcome: 'duplicate' | 'rejected';
-      reason: 'duplicate' | 'invalid_transition';
+      reason: 'duplicate' | 'invalid_transition' | 'partner_not_allowed' | 'currency_mismatch';
       detail: string;
     }
   | { kind: 'retry'; reason: 'click_not_found_yet' };
@@ -94,36 +100,34 @@ const HOUR_MS = 3_600_000;
  * input always yields the same decision, so replays and retries cannot change an outcome.
  */
 export function decide(input: DecideInput): Decision {
-  const d = decideRaw(input);
-  // Every state carries when its conversion was first reported (click-to-conversion time).
-  if (d.kind === 'entry' && d.next.firstReceivedAt === undefined) {
-    d.next.firstReceivedAt = input.conversion?.firstReceivedAt ?? input.postback.receivedAt;
-  }
-  return d;
-}
-
-function decideRaw(input: DecideInput): Decision {
   const { postback: p, conversion } = input;
   const key = conversionKey(p, input.click, input.offer);
+  // A conversion belongs to the partner whose postback created it; nobody else changes it.
+  if (conversion && conversion.partnerId !== p.partnerId)
+    return suppressedReject(
+      'partner_not_allowed',
+      `conversion ${conversion.conversionId} belongs to partner ${conversion.partnerId}`,
+    );
+  if (conversion && p.currency !== null && p.currency !== conversion.currency)
+    return suppressedReject(
+      'currency_mismatch',
+      `postback currency ${p.currency} differs from the conversion's ${conversion.currency}`,
+    );
   if (conversion && !reopenedByReplay(input, conversion)) return transition(input, conversion);
+  // A partner not allowed on the offer never creates (or occupies) one of its conversions.
+  const named = input.offer?.partnerIds;
+  if (named && !named.includes(p.partnerId))
+    return suppressedReject(
+      'partner_not_allowed',
+      `partner ${p.partnerId} is not allowed on offer ${input.offer!.id}`,
+    );
 
-  const reject = (reason: ReasonCode, currency = input.offer?.currency ?? p.currency ?? 'XXX'): Decision => ({
-    kind: 'entry',
-    outcome: 'rejected',
-    entryType: 'rejected',
-    reason,
-    amountMicros: 0n,
-    currency,
-    next: {
-      conversionId: key.conversionId,
-      status: 'rejected',
-      amountMicros: 0n,
-      currency,
-      requested: p.status,
-      reason,
-    },
-    capDelta: null,
-  });
+  const reject = (
+    reason: ReasonCode,
+    currency = input.offer?.currency ?? p.currency ?? 'XXX',
+    detail?: string,
+  ): Decision =>
+    entry(input, key.conversionId, { outcome: 'rejected', entryType: 'rejected', reason, currency, detail });
 
   if (p.status === 'reversed') {
     return {
@@ -148,6 +152,13 @@ function decideRaw(input: DecideInput): Decision {
   if (p.offerId !== null && p.offerId !== click.offerId) return reject('offer_mismatch');
   const offer = input.offer;
   if (!offer) return reject('unknown_offer');
+  // One currency per conversion, the offer's, until exchange rates exist.
+  if (p.currency !== null && p.currency !== offer.currency)
+    return reject(
+      'currency_mismatch',
+      offer.currency,
+      `postback currency ${p.currency} differs from the offer's ${offer.currency}`,
+    );
   if (
     p.event !== null &&
     !offer.goals.includes(p.event) &&
@@ -164,59 +175,97 @@ function decideRaw(input: DecideInput): Decision {
 
   switch (p.status) {
     case 'pending':
-      return {
-        kind: 'entry',
+      return entry(input, key.conversionId, {
         outcome: 'accepted',
         entryType: 'pending',
         reason: null,
-        amountMicros: 0n,
-        currency: p.currency ?? offer.currency,
-        next: {
-          conversionId: key.conversionId,
-          status: 'pending',
-          amountMicros: 0n,
-          currency: p.currency ?? offer.currency,
-          requested: 'pending',
-          reason: null,
-        },
-        capDelta: null,
-      };
+        currency: offer.currency,
+      });
     case 'rejected':
-      return reject('advertiser_rejected', p.currency ?? offer.currency);
+      return reject('advertiser_rejected', offer.currency);
     case 'approved':
       return approve(input, key.conversionId, click, offer);
   }
 }
 
-/** Revenue is written here only: caps first, then manual holds, then the approval. */
+function suppressedReject(
+  reason: 'invalid_transition' | 'partner_not_allowed' | 'currency_mismatch',
+  detail: string,
+): Decision {
+  return { kind: 'suppressed', outcome: 'rejected', reason, detail };
+}
+
+/**
+ * An entry decision: the entry's facts, and the conversion after it by `evolve`, the same
+ * function the ledger writer and a rebuild use.
+ */
+function entry(
+  input: DecideInput,
+  conversionId: string,
+  e: {
+    outcome: 'accepted' | 'rejected' | 'held';
+    entryType: EntryType;
+    reason: ReasonCode | null;
+    currency: string;
+    amountMicros?: bigint;
+    requested?: PostbackStatus;
+    capDelta?: CapUsage | null;
+    detail?: string;
+  },
+): Decision {
+  const p = input.postback;
+  const amountMicros = e.amountMicros ?? 0n;
+  const requested = e.requested ?? p.status;
+  const next = evolve(input.conversion, {
+    conversionId,
+    entryType: e.entryType,
+    amountMicros,
+    currency: e.currency,
+    reason: e.reason,
+    requested,
+    partnerId: p.partnerId,
+    occurredAt: p.receivedAt,
+  });
+  return {
+    kind: 'entry',
+    outcome: e.outcome,
+    entryType: e.entryType,
+    reason: e.reason,
+    amountMicros,
+    currency: e.currency,
+    requested,
+    next,
+    capDelta: e.capDelta ?? null,
+    ...(e.detail !== undefined ? { detail: e.detail } : {}),
+  };
+}
+
+/** Revenue is written here only: bounds and caps first, then manual holds, then the approval. */
 function approve(input: DecideInput, conversionId: string, click: ClickFacts, offer: OfferFacts): Decision {
   const p = input.postback;
-  // A partner's currency goes with a partner's amount; the offer's default payout keeps its own.
+  // Amounts are in the offer's currency: another one was refused before this point.
   const amount = p.payoutMicros ?? offer.payoutMicros;
-  const currency = p.payoutMicros !== null ? (p.currency ?? offer.currency) : offer.currency;
+  const currency = offer.currency;
+  const max = offer.maxPayoutMicros ?? null;
+  if (max !== null && amount > max)
+    return entry(input, conversionId, {
+      outcome: 'rejected',
+      entryType: 'rejected',
+      reason: 'payout_above_max',
+      currency,
+      detail: `payout ${amount} micros is above the offer's maximum of ${max}`,
+    });
   const overCount = offer.dailyCap !== null && input.usage.conversions + 1 > offer.dailyCap;
   const overPayout =
     offer.payoutCapMicros !== null && input.usage.payoutMicros + amount > offer.payoutCapMicros;
   const overSource = input.sourcePolicy?.action === 'cap' && input.sourcePolicy.capReached;
-  if (overCount || overPayout || overSource) {
-    return {
-      kind: 'entry',
+  if (overCount || overPayout || overSource)
+    return entry(input, conversionId, {
       outcome: 'rejected',
       entryType: 'rejected',
       reason: 'cap_exceeded',
-      amountMicros: 0n,
       currency,
-      next: {
-        conversionId,
-        status: 'rejected',
-        amountMicros: 0n,
-        currency,
-        requested: 'approved',
-        reason: 'cap_exceeded',
-      },
-      capDelta: null,
-    };
-  }
+    });
   const capDelta = { conversions: 1, payoutMicros: amount };
   // Click to conversion: the conversion happened when it was first reported (pending or not).
   const convertedAt = input.conversion?.firstReceivedAt ?? p.receivedAt;
@@ -236,37 +285,25 @@ function approve(input: DecideInput, conversionId: string, click: ClickFacts, of
         : tooMuch
           ? 'payout_above_threshold'
           : null;
-  if (reason) {
-    return {
-      kind: 'entry',
-      outcome: 'held',
-      entryType: 'held',
-      reason,
-      amountMicros: amount,
-      currency,
-      // The cap is reserved while held, so a release can never push the offer over it; the
-      // amount at stake is kept for the operator's release.
-      next: { conversionId, status: 'held', amountMicros: amount, currency, requested: 'approved', reason },
-      capDelta,
-    };
-  }
-  return {
-    kind: 'entry',
-    outcome: 'accepted',
-    entryType: 'approved',
-    reason: null,
-    amountMicros: amount,
-    currency,
-    next: {
-      conversionId,
-      status: 'approved',
-      amountMicros: amount,
-      currency,
-      requested: 'approved',
-      reason: null,
-    },
-    capDelta,
-  };
+  // The cap is reserved while held, so a release can never push the offer over it; the
+  // amount at stake is kept for the operator's release.
+  return reason
+    ? entry(input, conversionId, {
+        outcome: 'held',
+        entryType: 'held',
+        reason,
+        currency,
+        amountMicros: amount,
+        capDelta,
+      })
+    : entry(input, conversionId, {
+        outcome: 'accepted',
+        entryType: 'approved',
+        reason: null,
+        currency,
+        amountMicros: amount,
+        capDelta,
+      });
 }
 
 /**
@@ -287,68 +324,44 @@ function transition(input: DecideInput, c: ConversionState): Decision {
   const to = input.postback.status;
   if (to === c.requested)
     return { kind: 'suppressed', outcome: 'duplicate', reason: 'duplicate', detail: `repeat of ${to}` };
-  if (!PARTNER_TRANSITIONS[c.requested].includes(to)) {
-    return {
-      kind: 'suppressed',
-      outcome: 'rejected',
-      reason: 'invalid_transition',
-      detail: `${c.requested} -> ${to} is not a valid status change`,
-    };
-  }
+  if (!PARTNER_TRANSITIONS[c.requested].includes(to))
+    return suppressedReject('invalid_transition', `${c.requested} -> ${to} is not a valid status change`);
   switch (c.status) {
     case 'pending': {
-      if (to === 'rejected') {
-        return {
-          kind: 'entry',
+      if (to === 'rejected')
+        return entry(input, c.conversionId, {
           outcome: 'rejected',
           entryType: 'rejected',
           reason: 'advertiser_rejected',
-          amountMicros: 0n,
           currency: c.currency,
-          next: { ...c, status: 'rejected', requested: 'rejected', reason: 'advertiser_rejected' },
-          capDelta: null,
-        };
-      }
+        });
       const click = input.click.kind === 'found' ? input.click.click : undefined;
       if (!click || !input.offer)
-        return {
-          kind: 'suppressed',
-          outcome: 'rejected',
-          reason: 'invalid_transition',
-          detail: 'click or offer no longer available',
-        };
+        return suppressedReject('invalid_transition', 'click or offer no longer available');
       return approve(input, c.conversionId, click, input.offer);
     }
     case 'approved':
-      return {
-        kind: 'entry',
+      return entry(input, c.conversionId, {
         outcome: 'accepted',
         entryType: 'reversed',
         reason: null,
-        amountMicros: c.amountMicros,
         currency: c.currency,
-        next: { ...c, status: 'reversed', amountMicros: 0n, requested: 'reversed', reason: null },
-        capDelta: null,
-      };
+        amountMicros: c.amountMicros,
+      });
     case 'held':
       // The advertiser took it back before an operator decided: nothing was ever paid.
-      return {
-        kind: 'entry',
+      return entry(input, c.conversionId, {
         outcome: 'rejected',
         entryType: 'rejected',
         reason: 'advertiser_rejected',
-        amountMicros: 0n,
         currency: c.currency,
-        next: { ...c, status: 'rejected', amountMicros: 0n, requested: to, reason: 'advertiser_rejected' },
         capDelta: { conversions: -1, payoutMicros: -c.amountMicros },
-      };
+      });
     case 'rejected':
     case 'reversed':
-      return {
-        kind: 'suppressed',
-        outcome: 'rejected',
-        reason: 'invalid_transition',
-        detail: `the conversion is ${c.status}${c.reason ? ` (${c.reason})` : ''}; ${to} changes nothing`,
-      };
+      return suppressedReject(
+        'invalid_transition',
+        `the conversion is ${c.status}${c.reason ? ` (${c.reason})` : ''}; ${to} changes nothing`,
+      );
   }
 }

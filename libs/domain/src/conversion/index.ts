@@ -1,3 +1,4 @@
 export * from './conversion.types';
 export * from './ids';
 export * from './decide';
+export * from './evolve';

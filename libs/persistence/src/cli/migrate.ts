@@ -1,14 +1,17 @@
 /**
  * Schema commands: `run` applies pending migrations, `check` fails when the entities and the
  * migrations disagree (CI runs it), `generate <PascalName>` writes a migration for the
- * difference, `revert` undoes the last one. Reads DATABASE_URL.
+ * difference, `revert` undoes the last one. Connects as the schema's owner (OWNER_DATABASE_URL);
+ * `run` also lets the application role (DATABASE_URL's) log in.
  */
 import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ownerDatabaseUrl } from '@app/config';
+import { ensureAppRole } from '../app-role';
 import { createDataSource, pendingSchemaDrift } from '../data-source';
 
-const url = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+const url = ownerDatabaseUrl();
 
 function render(name: string, epoch: number, up: string[], down: string[]): string {
   const q = (s: string) => `    await queryRunner.query(${JSON.stringify(s)});`;
@@ -35,7 +38,7 @@ async function main(): Promise<number> {
     await ds.initialize();
   } catch (e) {
     console.error(
-      `cannot connect to DATABASE_URL (${url.replace(/:[^:@/]*@/, ':***@')}): ${(e as Error).message}`,
+      `cannot connect to OWNER_DATABASE_URL (${url.replace(/:[^:@/]*@/, ':***@')}): ${(e as Error).message}`,
     );
     return 2;
   }
@@ -44,6 +47,7 @@ async function main(): Promise<number> {
       case 'run': {
         const done = await ds.runMigrations({ transaction: 'each' });
         console.log(done.length ? `applied ${done.map((m) => m.name).join(', ')}` : 'schema up to date');
+        await ensureAppRole((sql) => ds.query(sql));
         return 0;
       }
       case 'check': {

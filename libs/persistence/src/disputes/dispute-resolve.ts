@@ -1,8 +1,9 @@
 import type { EntityManager } from 'typeorm';
-import { assertValidLedgerEntry, type LedgerEntryV1 } from '@app/contracts';
-import { appendLedgerEntries } from '../ledger/ledger-writer';
+import type { LedgerEntryV1 } from '@app/contracts';
+import { clip } from '@app/domain';
+import { appendOperatorEntry, lockConversion, operatorEntry } from '@app/ledger';
 import { csvField } from '../read-models/reports';
-import { lockConversion, operatorEntry, ReviewRefused } from '../read-models/review';
+import { ReviewRefused } from '../read-models/review';
 
 export interface DisputeResolution {
   disputeId: string;
@@ -53,22 +54,19 @@ export async function resolveDisputeItem(
       );
     if (r.amountMicros === undefined || r.amountMicros === 0n)
       throw new ReviewRefused('not_allowed', 'an adjustment needs a non-zero amount');
-    const c = await lockConversion(em, item.conversion_id);
+    const locked = await lockConversion(em, item.conversion_id);
+    if (!locked) throw new ReviewRefused('not_found', `no conversion ${item.conversion_id}`);
+    const c = locked.row;
     entry = operatorEntry(c, {
       entryType: 'adjusted',
-      status: c.status as LedgerEntryV1['conversion_status'],
+      status: c.status,
       amountMicros: r.amountMicros.toString(),
       reason: null,
       operator: r.operator,
-      note: `dispute ${r.disputeId} item ${r.item}: ${r.note}`.slice(0, 1000),
+      note: clip(`dispute ${r.disputeId} item ${r.item}: ${r.note}`, 1000),
       now,
     });
-    assertValidLedgerEntry(entry);
-    await appendLedgerEntries(em, [entry]);
-    await em.query(
-      `UPDATE conversions SET last_entry_id = $2, entries = entries + 1, updated_at = now() WHERE conversion_id = $1`,
-      [c.conversion_id, entry.entry_id],
-    );
+    await appendOperatorEntry(em, locked, entry);
   }
   const resolution = r.action === 'adjust' ? 'adjusted' : 'dismissed';
   await em.query(
@@ -80,7 +78,7 @@ export async function resolveDisputeItem(
       resolution,
       entry?.entry_id ?? null,
       r.operator,
-      r.note.slice(0, 1000),
+      clip(r.note, 1000),
       now.toISOString(),
     ],
   );

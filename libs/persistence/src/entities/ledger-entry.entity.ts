@@ -8,6 +8,12 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 @Index('ledger_entries_seq_uq', ['seq'], { unique: true })
 @Index('ledger_entries_conversion_idx', ['conversionId', 'seq'])
 @Index('ledger_entries_occurred_idx', ['occurredAt'])
+// One approval (approved or released) and at most one reversal per conversion, ever.
+@Index('ledger_one_approval', ['conversionId'], {
+  unique: true,
+  where: "entry_type IN ('approved', 'released')",
+})
+@Index('ledger_one_reversal', ['conversionId'], { unique: true, where: "entry_type = 'reversed'" })
 export class LedgerEntryEntity {
   @PrimaryColumn({ name: 'entry_id', type: 'varchar', length: 32 }) entryId!: string;
   /** Commit order: the order entries are published in. */
@@ -43,6 +49,9 @@ export class LedgerEntryEntity {
   @Column({ name: 'postback_delay_ms', type: 'bigint', nullable: true }) postbackDelayMs!: string | null;
   @Column({ name: 'source_event_id', type: 'varchar', length: 32 }) sourceEventId!: string;
   @Column({ name: 'schema_version', type: 'int' }) schemaVersion!: number;
+  /** The partner status the entry applied (pending, approved, ...); null for an operator's entry. Not published. */
+  @Column({ name: 'requested_status', type: 'varchar', length: 16, nullable: true }) requestedStatus!:
+    string | null;
   /** The exact JSON published on conversions.ledger. */
   @Column({ name: 'payload', type: 'jsonb' }) payload!: Record<string, unknown>;
 }

@@ -36,6 +36,14 @@ export class OfferEntity {
   attributionWindowHours!: number;
 
   /** Goals that convert; the first is the default when a postback names none. */
+  /** The partners allowed to report it; null: any active partner. */
+  @Column({ name: 'partner_ids', type: 'text', array: true, nullable: true })
+  partnerIds!: string[] | null;
+
+  /** Approvals above this are refused (payout_above_max); null: no maximum. */
+  @Column({ name: 'max_payout_micros', type: 'bigint', nullable: true })
+  maxPayoutMicros!: string | null;
+
   @Column({ name: 'goals', type: 'text', array: true, default: () => "'{default}'" })
   goals!: string[];
 

@@ -12,6 +12,7 @@ import { Alerts1795553000000 } from './1795553000000-Alerts';
 import { PublisherPostbacks1795554000000 } from './1795554000000-PublisherPostbacks';
 import { LedgerConversionSeqIndex1795555000000 } from './1795555000000-LedgerConversionSeqIndex';
 import { PostbackDeadOutbox1795556000000 } from './1795556000000-PostbackDeadOutbox';
+import { LedgerIntegrity1795557000000 } from './1795557000000-LedgerIntegrity';
 
 /** Every migration, in order. `npm run migration:check` fails when entities drift from these. */
 export const MIGRATIONS = [
@@ -28,4 +29,5 @@ export const MIGRATIONS = [
   PublisherPostbacks1795554000000,
   LedgerConversionSeqIndex1795555000000,
   PostbackDeadOutbox1795556000000,
+  LedgerIntegrity1795557000000,
 ];

@@ -1,7 +1,6 @@
 import type { EntityManager } from 'typeorm';
-import { assertValidLedgerEntry, type LedgerEntryV1 } from '@app/contracts';
-import { bucketOf, entryIdOf, ulidFactory } from '@app/domain';
-import { appendLedgerEntries } from '../ledger/ledger-writer';
+import type { LedgerEntryV1 } from '@app/contracts';
+import { appendOperatorEntry, lockConversion, operatorEntry } from '@app/ledger';
 import type { ReviewRow } from './projection';
 
 export type ReviewDecision = 'approve' | 'reject';
@@ -15,115 +14,21 @@ export class ReviewRefused extends Error {
   }
 }
 
-export interface ConversionRow {
-  conversion_id: string;
-  offer_id: string;
-  transaction_id: string;
-  goal: string;
-  partner_id: string;
-  click_id: string;
-  publisher_id: string | null;
-  status: string;
-  amount_micros: string;
-  currency: string;
-  reason_code: string | null;
-  sub1: string | null;
-  sub2: string | null;
-  sub3: string | null;
-  sub4: string | null;
-  sub5: string | null;
-  placement: string | null;
-  geo: string | null;
-  device: string | null;
-  clicked_at: Date | null;
-  entries: number;
-}
-
-const newOperatorActionId = ulidFactory();
-
-/**
- * Locks a conversion for an operator's change, in the processor's lock order (the partner
- * transaction's advisory lock first, then the row), so it serialises with partner postbacks.
- */
-export async function lockConversion(em: EntityManager, conversionId: string): Promise<ConversionRow> {
-  const [peek] = await em.query<{ partner_id: string; transaction_id: string }[]>(
-    `SELECT partner_id, transaction_id FROM conversions WHERE conversion_id = $1`,
-    [conversionId],
-  );
-  if (!peek) throw new ReviewRefused('not_found', `no conversion ${conversionId}`);
-  await em.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 7))`, [
-    JSON.stringify([peek.partner_id, peek.transaction_id]),
-  ]);
-  const [c] = await em.query<ConversionRow[]>(
-    `SELECT * FROM conversions WHERE conversion_id = $1 FOR UPDATE`,
-    [conversionId],
-  );
-  if (!c) throw new ReviewRefused('not_found', `no conversion ${conversionId}`);
-  return c;
-}
-
-/** A ledger entry made by an operator on a conversion (review decision, dispute adjustment), with its source tags. */
-export function operatorEntry(
-  c: ConversionRow,
-  e: {
-    entryType: LedgerEntryV1['entry_type'];
-    status: LedgerEntryV1['conversion_status'];
-    amountMicros: string;
-    reason: 'operator_rejected' | null;
-    operator: string;
-    note: string;
-    now: Date;
-  },
-): LedgerEntryV1 {
-  const actionId = newOperatorActionId(e.now.getTime());
-  return {
-    schema_version: 1,
-    entry_id: entryIdOf(c.conversion_id, e.entryType, actionId),
-    entry_type: e.entryType,
-    conversion_id: c.conversion_id,
-    conversion_status: e.status,
-    click_id: c.click_id,
-    transaction_id: c.transaction_id,
-    offer_id: c.offer_id,
-    publisher_id: c.publisher_id,
-    partner_id: c.partner_id,
-    goal: c.goal,
-    amount_micros: e.amountMicros,
-    currency: c.currency,
-    reason_bucket: e.reason ? bucketOf(e.reason) : null,
-    reason_code: e.reason,
-    sub1: c.sub1,
-    sub2: c.sub2,
-    sub3: c.sub3,
-    sub4: c.sub4,
-    sub5: c.sub5,
-    placement: c.placement,
-    geo: c.geo,
-    device: c.device,
-    clicked_at: c.clicked_at?.toISOString() ?? null,
-    occurred_at: e.now.toISOString(),
-    recorded_at: e.now.toISOString(),
-    late: false,
-    postback_delay_ms: null,
-    source_event_id: actionId,
-    operator: e.operator,
-    note: e.note,
-  };
-}
-
 /**
  * An operator's decision on a held conversion, in the caller's transaction: a `released`
  * (approve: the revenue is written now) or `rejected` (reason operator_rejected, cap room
- * given back) ledger entry naming the operator and the note. Serialised with the processor on
- * the same partner transaction; a conversion that is no longer held is refused, saying who or
- * what decided it.
+ * given back) ledger entry naming the operator and the note, through the ledger's one write
+ * path and under the conversion's lock; a conversion that is no longer held is refused, saying
+ * who or what decided it.
  */
 export async function decideHeldConversion(
   em: EntityManager,
   input: { conversionId: string; decision: ReviewDecision; operator: string; note: string; now?: Date },
 ): Promise<LedgerEntryV1> {
   const now = input.now ?? new Date();
-  const c = await lockConversion(em, input.conversionId);
+  const locked = await lockConversion(em, input.conversionId);
+  if (!locked) throw new ReviewRefused('not_found', `no conversion ${input.conversionId}`);
+  const c = locked.row;
   if (c.status !== 'held') {
     const [last] = await em.query<{ entry_type: string; operator: string | null; occurred_at: Date }[]>(
       `SELECT entry_type, payload->>'operator' AS operator, occurred_at FROM ledger_entries
@@ -147,22 +52,7 @@ export async function decideHeldConversion(
     note: input.note,
     now,
   });
-  const reason = entry.reason_code;
-  assertValidLedgerEntry(entry);
-  await appendLedgerEntries(em, [entry]);
-  await em.query(
-    `UPDATE conversions SET status = $2, amount_micros = $3, reason_bucket = $4, reason_code = $5,
-       last_entry_id = $6, entries = entries + 1, updated_at = now()
-     WHERE conversion_id = $1`,
-    [
-      c.conversion_id,
-      entry.conversion_status,
-      approve ? c.amount_micros : '0',
-      entry.reason_bucket,
-      reason,
-      entry.entry_id,
-    ],
-  );
+  await appendOperatorEntry(em, locked, entry);
   if (!approve) {
     // The hold reserved cap room on the day it was held; a rejection gives it back.
     await em.query(

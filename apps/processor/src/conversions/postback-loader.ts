@@ -1,0 +1,160 @@
+import type { EntityManager } from 'typeorm';
+import type { PostbackReceived } from '@app/contracts';
+import {
+  type CapUsage,
+  type ClickLookup,
+  clickIdTime,
+  conversionKey,
+  type ConversionState,
+  isWellFormedClickId,
+  type OfferFacts,
+  type PostbackFacts,
+} from '@app/domain';
+import { lockConversions } from '@app/ledger';
+import type { CatalogCache } from '@app/persistence';
+import type { ClickWatermark } from './click-watermark';
+import { type ClickRow, clickFacts, offerFacts, postbackFacts } from './postback-facts';
+import { type ClickOrigin, RoutingBatch, type TrafficRuleCache } from './routing-controls';
+
+/** Everything a batch of postbacks is decided on, read in the batch's transaction, locked where it is written. */
+export interface DecisionContext {
+  facts: PostbackFacts[];
+  lookups: ClickLookup[];
+  origins: Map<string, ClickOrigin>;
+  offers: (OfferFacts | undefined)[];
+  keys: { conversionId: string; offerId: string; goal: string }[];
+  /** The conversions these postbacks name that exist, read under their locks. */
+  conversions: Map<string, ConversionState>;
+  /** Cap usage per `offer|day`, rows locked. */
+  usage: Map<string, CapUsage>;
+  routing: RoutingBatch;
+  /** Partner transactions with a postback already waiting in the retry queue. */
+  blocked: Set<string>;
+}
+
+export interface LoaderDeps {
+  catalog: CatalogCache;
+  watermark: ClickWatermark;
+  trafficRules: TrafficRuleCache;
+}
+
+export const day = (d: Date) => d.toISOString().slice(0, 10);
+export const pairOf = (partnerId: string, transactionId: string) =>
+  JSON.stringify([partnerId, transactionId]);
+
+/**
+ * Reads the state a batch is decided on. Locks, in this order (every writer's order): the
+ * partner transactions (taken by the caller), then each conversion key (the ledger's lock),
+ * then the offers' daily usage rows, then the capped sources' rows.
+ */
+export async function loadDecisionContext(
+  em: EntityManager,
+  deps: LoaderDeps,
+  work: readonly { event: PostbackReceived; parked: boolean }[],
+): Promise<DecisionContext> {
+  const facts = work.map((w) => postbackFacts(w.event));
+
+  // Clicks, and the watermark only if some click is missing. W vouches only for clicks
+  // committed before W was read, so the missing ones are looked up again after reading it:
+  // otherwise a click batch committed between the lookup and the read (W now past the click)
+  // turned a stored click into a false unknown_click (found by the gateway-crash fault test).
+  const ids = [...new Set(facts.map((f) => f.clickId).filter(isWellFormedClickId))];
+  const clickRows = ids.length
+    ? await em.query<ClickRow[]>(`SELECT * FROM clicks WHERE click_id = ANY($1)`, [ids])
+    : [];
+  const found = new Set(clickRows.map((r) => r.click_id));
+  const missing = ids.filter((id) => !found.has(id));
+  let watermark: Date | undefined;
+  if (missing.length) {
+    watermark = await deps.watermark.current();
+    clickRows.push(
+      ...(await em.query<ClickRow[]>(`SELECT * FROM clicks WHERE click_id = ANY($1)`, [missing])),
+    );
+  }
+  const clicks = new Map(clickRows.map((r) => [r.click_id, clickFacts(r)]));
+  const origins = new Map<string, ClickOrigin>(clickRows.map((r) => [r.click_id, r]));
+  const lookups: ClickLookup[] = [];
+  for (const f of facts) {
+    const c = clicks.get(f.clickId);
+    if (c) lookups.push({ kind: 'found', click: c });
+    else if (!isWellFormedClickId(f.clickId)) lookups.push({ kind: 'malformed' });
+    else {
+      watermark ??= await deps.watermark.current();
+      lookups.push(
+        (clickIdTime(f.clickId) ?? 0) <= watermark.getTime()
+          ? { kind: 'unknown' }
+          : { kind: 'not_visible_yet' },
+      );
+    }
+  }
+
+  // Offers (cached catalog). An offer created moments ago may not be in this instance's cache
+  // yet: refresh once rather than reject its first conversion as unknown_offer.
+  const offerIdOf = (f: PostbackFacts, l: ClickLookup) =>
+    f.offerId ?? (l.kind === 'found' ? l.click.offerId : undefined);
+  const wanted = facts.map((f, i) => offerIdOf(f, lookups[i]!));
+  if (wanted.some((id) => id !== undefined && !deps.catalog.offer(id))) await deps.catalog.refresh();
+  const offers = wanted.map((id) => {
+    const o = id ? deps.catalog.offer(id) : undefined;
+    return o ? offerFacts(o) : undefined;
+  });
+
+  // The conversion keys, under the ledger's lock.
+  const keys = facts.map((f, i) => conversionKey(f, lookups[i]!, offers[i]));
+  const locked = await lockConversions(
+    em,
+    keys.map((k) => k.conversionId),
+  );
+  const conversions = new Map([...locked].map(([id, c]) => [id, c.state]));
+
+  // Cap usage rows for every offer+day an approval may touch, locked in a fixed order.
+  const usageKeys = new Map<string, { offerId: string; day: string }>();
+  facts.forEach((f, i) => {
+    const o = offers[i];
+    if (o && (o.dailyCap !== null || o.payoutCapMicros !== null))
+      usageKeys.set(`${o.id}|${day(f.receivedAt)}`, { offerId: o.id, day: day(f.receivedAt) });
+  });
+  const usage = new Map<string, CapUsage>();
+  if (usageKeys.size) {
+    const list = [...usageKeys.values()].sort((a, b) => (a.offerId + a.day < b.offerId + b.day ? -1 : 1));
+    const cols = [list.map((u) => u.offerId), list.map((u) => u.day)];
+    await em.query(
+      `INSERT INTO offer_daily_usage (offer_id, day, conversions, payout_micros)
+       SELECT o, d::date, 0, 0 FROM unnest($1::varchar[], $2::text[]) AS t(o, d) ON CONFLICT DO NOTHING`,
+      cols,
+    );
+    const rows = await em.query<
+      { offer_id: string; day: string; conversions: number; payout_micros: string }[]
+    >(
+      `SELECT offer_id, to_char(day, 'YYYY-MM-DD') AS day, conversions, payout_micros FROM offer_daily_usage
+        WHERE (offer_id, day) IN (SELECT o, d::date FROM unnest($1::varchar[], $2::text[]) AS t(o, d))
+        ORDER BY offer_id, day FOR UPDATE`,
+      cols,
+    );
+    for (const r of rows)
+      usage.set(`${r.offer_id}|${r.day}`, {
+        conversions: r.conversions,
+        payoutMicros: BigInt(r.payout_micros),
+      });
+  }
+
+  // Routing controls, traffic quality and bursts for these clicks' sources.
+  const routing = await RoutingBatch.load(
+    em,
+    deps.trafficRules,
+    facts.map((f, i) => ({ lookup: lookups[i]!, receivedAt: f.receivedAt, offer: offers[i] })),
+  );
+
+  // Partner transactions with a postback already waiting: later ones queue behind it.
+  const blocked = new Set<string>();
+  const fresh = work.filter((w) => !w.parked);
+  if (fresh.length) {
+    const rows = await em.query<{ partner_id: string; transaction_id: string }[]>(
+      `SELECT DISTINCT partner_id, transaction_id FROM parked_postbacks
+        WHERE (partner_id, transaction_id) IN (SELECT * FROM unnest($1::varchar[], $2::varchar[]))`,
+      [fresh.map((w) => w.event.payload.partner_id), fresh.map((w) => w.event.payload.transaction_id)],
+    );
+    for (const r of rows) blocked.add(pairOf(r.partner_id, r.transaction_id));
+  }
+  return { facts, lookups, origins, offers, keys, conversions, usage, routing, blocked };
+}

@@ -1,0 +1,3 @@
+export * from './conversion-lock';
+export * from './ledger-writer';
+export * from './operator-entry';

@@ -1,0 +1,134 @@
+import type { EntityManager } from 'typeorm';
+import type { LedgerEntryV1 } from '@app/contracts';
+import {
+  bucketOf,
+  type ConversionState,
+  type EntryFacts,
+  evolve,
+  type PostbackStatus,
+  type ReasonCode,
+} from '@app/domain';
+
+/** One entry to append, with the partner status it applied (null for an operator's entry). */
+export interface LedgerWrite {
+  entry: LedgerEntryV1;
+  requested: PostbackStatus | null;
+}
+
+export function entryFacts(e: LedgerEntryV1, requested: PostbackStatus | null): EntryFacts {
+  return {
+    conversionId: e.conversion_id,
+    entryType: e.entry_type,
+    amountMicros: BigInt(e.amount_micros),
+    currency: e.currency,
+    reason: e.reason_code as ReasonCode | null,
+    requested,
+    partnerId: e.partner_id,
+    occurredAt: new Date(e.occurred_at),
+  };
+}
+
+export class LedgerWriteRefused extends Error {}
+
+/**
+ * The one write path of the ledger: appends the entries, in order, and brings each conversion
+ * they name to `evolve` of its state, in the caller's transaction. The caller holds the
+ * conversions' locks (`lockConversions`) and passes the states it read under them.
+ *
+ * Idempotent on entry_id; only rows really inserted go to the outbox (for Kafka) and to the
+ * projection queue (for the read models), so each is published and projected exactly once.
+ * The database refuses, whoever writes: a second approval, a reversal without an approval, a
+ * currency or partner other than the conversion's (see the LedgerIntegrity migration).
+ */
+export async function appendEntries(
+  em: EntityManager,
+  writes: readonly LedgerWrite[],
+  before: ReadonlyMap<string, ConversionState>,
+): Promise<Map<string, ConversionState>> {
+  const after = new Map<string, { state: ConversionState; last: LedgerEntryV1; receivedAt: string | null }>();
+  for (const w of writes) {
+    const id = w.entry.conversion_id;
+    const prev = after.get(id);
+    const state = evolve(prev?.state ?? before.get(id), entryFacts(w.entry, w.requested));
+    if (state.status !== w.entry.conversion_status)
+      throw new LedgerWriteRefused(
+        `entry ${w.entry.entry_id} says conversion ${id} becomes ${w.entry.conversion_status}; its entries say ${state.status}`,
+      );
+    const receivedAt = w.requested !== null ? w.entry.occurred_at : (prev?.receivedAt ?? null);
+    after.set(id, { state, last: w.entry, receivedAt });
+  }
+  if (writes.length === 0) return new Map();
+  await em.query(
+    `WITH ins AS (
+       INSERT INTO ledger_entries (entry_id, entry_type, conversion_id, conversion_status, click_id, transaction_id, offer_id,
+         publisher_id, partner_id, goal, amount_micros, currency, reason_bucket, reason_code, sub1, sub2, sub3, sub4, sub5,
+         placement, geo, device, clicked_at, occurred_at, recorded_at, late, postback_delay_ms, source_event_id,
+         schema_version, requested_status, payload)
+       SELECT x.entry_id, x.entry_type, x.conversion_id, x.conversion_status, x.click_id, x.transaction_id, x.offer_id,
+         x.publisher_id, x.partner_id, x.goal, x.amount_micros::bigint, x.currency, x.reason_bucket, x.reason_code, x.sub1,
+         x.sub2, x.sub3, x.sub4, x.sub5, x.placement, x.geo, x.device, x.clicked_at, x.occurred_at, x.recorded_at, x.late,
+         x.postback_delay_ms, x.source_event_id, x.schema_version, r.requested, j.value
+       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS j(value, n)
+       JOIN unnest($2::text[]) WITH ORDINALITY AS r(requested, n) ON r.n = j.n
+       CROSS JOIN LATERAL jsonb_to_record(j.value) AS x(entry_id text, entry_type text, conversion_id text,
+         conversion_status text, click_id text, transaction_id text, offer_id text, publisher_id text, partner_id text,
+         goal text, amount_micros text, currency text, reason_bucket text, reason_code text, sub1 text, sub2 text,
+         sub3 text, sub4 text, sub5 text, placement text, geo text, device text, clicked_at timestamptz,
+         occurred_at timestamptz, recorded_at timestamptz, late boolean, postback_delay_ms bigint,
+         source_event_id text, schema_version int)
+       ORDER BY j.n
+       ON CONFLICT (entry_id) DO NOTHING
+       RETURNING seq, entry_id),
+     outbox AS (INSERT INTO ledger_outbox (seq, entry_id) SELECT seq, entry_id FROM ins)
+     INSERT INTO projection_queue (entry_id) SELECT entry_id FROM ins ORDER BY seq`,
+    [JSON.stringify(writes.map((w) => w.entry)), writes.map((w) => w.requested)],
+  );
+  const rows = [...after.values()].map(({ state, last, receivedAt }) => ({
+    conversion_id: state.conversionId,
+    offer_id: last.offer_id,
+    transaction_id: last.transaction_id,
+    goal: last.goal,
+    partner_id: state.partnerId,
+    click_id: last.click_id,
+    publisher_id: last.publisher_id,
+    status: state.status,
+    requested: state.requested,
+    amount_micros: state.amountMicros.toString(),
+    currency: state.currency,
+    reason_bucket: state.reason ? bucketOf(state.reason) : null,
+    reason_code: state.reason,
+    sub1: last.sub1,
+    sub2: last.sub2,
+    sub3: last.sub3,
+    sub4: last.sub4,
+    sub5: last.sub5,
+    placement: last.placement,
+    geo: last.geo,
+    device: last.device,
+    clicked_at: last.clicked_at,
+    first_received_at: (state.firstReceivedAt ?? new Date(last.occurred_at)).toISOString(),
+    received_at: receivedAt,
+    last_entry_id: last.entry_id,
+    entries: state.entries ?? 1,
+  }));
+  await em.query(
+    `INSERT INTO conversions (conversion_id, offer_id, transaction_id, goal, partner_id, click_id, publisher_id, status,
+       requested, amount_micros, currency, reason_bucket, reason_code, sub1, sub2, sub3, sub4, sub5, placement, geo, device,
+       clicked_at, first_received_at, last_received_at, last_entry_id, entries, updated_at)
+     SELECT conversion_id, offer_id, transaction_id, goal, partner_id, click_id, publisher_id, status, requested,
+       amount_micros::bigint, currency, reason_bucket, reason_code, sub1, sub2, sub3, sub4, sub5, placement, geo, device,
+       clicked_at, first_received_at, COALESCE(received_at, first_received_at), last_entry_id, entries, now()
+     FROM jsonb_to_recordset($1::jsonb) AS x(conversion_id text, offer_id text, transaction_id text, goal text,
+       partner_id text, click_id text, publisher_id text, status text, requested text, amount_micros text, currency text,
+       reason_bucket text, reason_code text, sub1 text, sub2 text, sub3 text, sub4 text, sub5 text, placement text,
+       geo text, device text, clicked_at timestamptz, received_at timestamptz, first_received_at timestamptz,
+       last_entry_id text, entries int)
+     ON CONFLICT (conversion_id) DO UPDATE SET status = EXCLUDED.status, requested = EXCLUDED.requested,
+       amount_micros = EXCLUDED.amount_micros, currency = EXCLUDED.currency, reason_bucket = EXCLUDED.reason_bucket,
+       reason_code = EXCLUDED.reason_code,
+       last_received_at = GREATEST(conversions.last_received_at, EXCLUDED.last_received_at),
+       last_entry_id = EXCLUDED.last_entry_id, entries = EXCLUDED.entries, updated_at = now()`,
+    [JSON.stringify(rows)],
+  );
+  return new Map([...after].map(([id, a]) => [id, a.state]));
+}

@@ -1,0 +1,74 @@
+import type { EntityManager } from 'typeorm';
+import { assertValidLedgerEntry, type LedgerEntryV1 } from '@app/contracts';
+import { bucketOf, entryIdOf, ulidFactory } from '@app/domain';
+import { type ConversionRow, type LockedConversion, lockConversions } from './conversion-lock';
+import { appendEntries } from './ledger-writer';
+
+const newOperatorActionId = ulidFactory();
+
+/** A ledger entry made by an operator on a conversion (review decision, dispute adjustment), with its source tags. */
+export function operatorEntry(
+  c: ConversionRow,
+  e: {
+    entryType: LedgerEntryV1['entry_type'];
+    status: LedgerEntryV1['conversion_status'];
+    amountMicros: string;
+    reason: 'operator_rejected' | null;
+    operator: string;
+    note: string;
+    now: Date;
+  },
+): LedgerEntryV1 {
+  const actionId = newOperatorActionId(e.now.getTime());
+  return {
+    schema_version: 1,
+    entry_id: entryIdOf(c.conversion_id, e.entryType, actionId),
+    entry_type: e.entryType,
+    conversion_id: c.conversion_id,
+    conversion_status: e.status,
+    click_id: c.click_id,
+    transaction_id: c.transaction_id,
+    offer_id: c.offer_id,
+    publisher_id: c.publisher_id,
+    partner_id: c.partner_id,
+    goal: c.goal,
+    amount_micros: e.amountMicros,
+    currency: c.currency,
+    reason_bucket: e.reason ? bucketOf(e.reason) : null,
+    reason_code: e.reason,
+    sub1: c.sub1,
+    sub2: c.sub2,
+    sub3: c.sub3,
+    sub4: c.sub4,
+    sub5: c.sub5,
+    placement: c.placement,
+    geo: c.geo,
+    device: c.device,
+    clicked_at: c.clicked_at?.toISOString() ?? null,
+    occurred_at: e.now.toISOString(),
+    recorded_at: e.now.toISOString(),
+    late: false,
+    postback_delay_ms: null,
+    source_event_id: actionId,
+    operator: e.operator,
+    note: e.note,
+  };
+}
+
+/** Locks one conversion for an operator's change (the same lock every writer takes); undefined if none. */
+export async function lockConversion(
+  em: EntityManager,
+  conversionId: string,
+): Promise<LockedConversion | undefined> {
+  return (await lockConversions(em, [conversionId])).get(conversionId);
+}
+
+/** Appends an operator's entry on a conversion locked by `lockConversion`, through the one write path. */
+export async function appendOperatorEntry(
+  em: EntityManager,
+  locked: LockedConversion,
+  entry: LedgerEntryV1,
+): Promise<void> {
+  assertValidLedgerEntry(entry);
+  await appendEntries(em, [{ entry, requested: null }], new Map([[locked.state.conversionId, locked.state]]));
+}
