@@ -1,3 +1,4 @@
 export * from './conversion-lock';
 export * from './ledger-writer';
 export * from './operator-entry';
+export * from './conversion-rebuild';

@@ -1,0 +1,205 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { LedgerEntryV1 } from '@app/contracts';
+import { entryIdOf } from '@app/domain';
+import { createDataSource } from '@app/persistence';
+import { createTestDatabase, type TestDatabase } from '@app/testing';
+import { checkConversionsAgainstLedger } from './conversion-rebuild';
+import { lockConversions } from './conversion-lock';
+import { appendEntries, type LedgerWrite } from './ledger-writer';
+
+/** The ledger's one write path against real Postgres, connected as the apps are (ledger_app). */
+describe('ledger writer (real Postgres, application role)', () => {
+  let db: TestDatabase;
+  let app: DataSource;
+  let n = 0;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    app = createDataSource({ url: db.url, poolSize: 4, applicationName: 'ledger-int' });
+    await app.initialize();
+  });
+  afterAll(async () => {
+    await app.destroy();
+    await db.drop();
+  });
+
+  const write = (
+    conversion: string,
+    type: LedgerEntryV1['entry_type'],
+    status: LedgerEntryV1['conversion_status'],
+    over: Partial<LedgerEntryV1> = {},
+    requested: LedgerWrite['requested'] = type === 'pending'
+      ? 'pending'
+      : type === 'reversed'
+        ? 'reversed'
+        : 'approved',
+  ): LedgerWrite => {
+    const source = `src-${++n}`;
+    return {
+      requested,
+      entry: {
+        schema_version: 1,
+        entry_id: entryIdOf(conversion, type, source),
+        entry_type: type,
+        conversion_id: conversion,
+        conversion_status: status,
+        click_id: 'click-1',
+        transaction_id: conversion,
+        offer_id: 'offer-1',
+        publisher_id: 'pub-1',
+        partner_id: 'partner-a',
+        goal: 'default',
+        amount_micros: type === 'approved' || type === 'reversed' ? '2000000' : '0',
+        currency: 'USD',
+        reason_bucket: null,
+        reason_code: null,
+        sub1: null,
+        sub2: null,
+        sub3: null,
+        sub4: null,
+        sub5: null,
+        placement: null,
+        geo: 'US',
+        device: null,
+        clicked_at: null,
+        occurred_at: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
+        recorded_at: new Date().toISOString(),
+        late: false,
+        postback_delay_ms: null,
+        source_event_id: source,
+        operator: null,
+        note: null,
+        ...over,
+      },
+    };
+  };
+
+  /** Appends under the conversions' locks, as every writer does. */
+  const append = (writes: LedgerWrite[]) =>
+    app.transaction(async (em: EntityManager) => {
+      const locked = await lockConversions(
+        em,
+        writes.map((w) => w.entry.conversion_id),
+      );
+      return appendEntries(em, writes, new Map([...locked].map(([id, c]) => [id, c.state])));
+    });
+
+  it('writes entries and their conversion in one go, and the conversion is the fold of its entries', async () => {
+    const states = await append([
+      write('cv-life', 'pending', 'pending'),
+      write('cv-life', 'approved', 'approved'),
+    ]);
+    expect(states.get('cv-life')).toMatchObject({ status: 'approved', amountMicros: 2_000_000n, entries: 2 });
+    await append([write('cv-life', 'reversed', 'reversed')]);
+    const [row] = await db.ds.query(
+      `SELECT status, requested, amount_micros, entries FROM conversions WHERE conversion_id = 'cv-life'`,
+    );
+    expect(row).toEqual({ status: 'reversed', requested: 'reversed', amount_micros: '0', entries: 3 });
+    const [outbox] = await db.ds.query(`SELECT count(*)::int AS n FROM ledger_outbox`);
+    expect(outbox.n).toBe(3);
+    expect(await checkConversionsAgainstLedger(db.ds.manager)).toEqual([]);
+  });
+
+  it('refuses an entry whose status disagrees with evolve, before writing anything', async () => {
+    await expect(append([write('cv-odd', 'pending', 'approved')])).rejects.toThrow(/its entries say pending/);
+    const [c] = await db.ds.query(
+      `SELECT count(*)::int AS n FROM ledger_entries WHERE conversion_id = 'cv-odd'`,
+    );
+    expect(c.n).toBe(0);
+  });
+
+  describe('the database refuses, to the application role, whatever the code does', () => {
+    // Straight INSERTs as ledger_app, bypassing the writer: the invariants live in Postgres.
+    const insertRaw = (w: LedgerWrite) =>
+      app.query(
+        `INSERT INTO ledger_entries (entry_id, entry_type, conversion_id, conversion_status, click_id, transaction_id,
+           offer_id, partner_id, goal, amount_micros, currency, occurred_at, recorded_at, late, source_event_id,
+           schema_version, payload)
+         VALUES ($1, $2, $3, $4, 'c', 't', 'o', $5, 'default', $6, $7, now(), now(), false, $1, 1, '{}')`,
+        [
+          w.entry.entry_id,
+          w.entry.entry_type,
+          w.entry.conversion_id,
+          w.entry.conversion_status,
+          w.entry.partner_id,
+          w.entry.amount_micros,
+          w.entry.currency,
+        ],
+      );
+
+    it('a second approval of a conversion (approved, or released after it)', async () => {
+      await insertRaw(write('cv-twice', 'approved', 'approved'));
+      await expect(insertRaw(write('cv-twice', 'approved', 'approved'))).rejects.toThrow(
+        /ledger_one_approval/,
+      );
+      await expect(insertRaw(write('cv-twice', 'released', 'approved'))).rejects.toThrow(
+        /ledger_one_approval/,
+      );
+    });
+
+    it('a reversal of a conversion that was never approved, and a second reversal', async () => {
+      await insertRaw(write('cv-rev', 'pending', 'pending'));
+      await expect(insertRaw(write('cv-rev', 'reversed', 'reversed'))).rejects.toThrow(/never approved/);
+      await insertRaw(write('cv-rev', 'approved', 'approved'));
+      await insertRaw(write('cv-rev', 'reversed', 'reversed'));
+      await expect(insertRaw(write('cv-rev', 'reversed', 'reversed'))).rejects.toThrow(/ledger_one_reversal/);
+    });
+
+    it('an entry in another currency than its conversion, and one from another partner', async () => {
+      await insertRaw(write('cv-cur', 'pending', 'pending'));
+      await expect(insertRaw(write('cv-cur', 'approved', 'approved', { currency: 'EUR' }))).rejects.toThrow(
+        /is in EUR, conversion cv-cur is in USD/,
+      );
+      await expect(
+        insertRaw(write('cv-cur', 'approved', 'approved', { partner_id: 'partner-b' })),
+      ).rejects.toThrow(/from partner partner-b, conversion cv-cur belongs to partner partner-a/);
+    });
+
+    it('a zero-amount rejection may be followed by its reopening in the offer currency (an operator replay)', async () => {
+      await insertRaw(write('cv-reopen', 'rejected', 'rejected', { currency: 'XXX' }));
+      await insertRaw(write('cv-reopen', 'approved', 'approved'));
+      await expect(
+        insertRaw(write('cv-reopen', 'reversed', 'reversed', { currency: 'XXX' })),
+      ).rejects.toThrow(/is in XXX/);
+    });
+
+    it('UPDATE, DELETE, TRUNCATE, ALTER, disabling triggers and replication mode', async () => {
+      for (const sql of [
+        `UPDATE ledger_entries SET amount_micros = 0`,
+        `DELETE FROM ledger_entries`,
+        `TRUNCATE ledger_entries`,
+        `ALTER TABLE ledger_entries DISABLE TRIGGER ALL`,
+        `ALTER TABLE ledger_entries DISABLE TRIGGER ledger_entries_invariants`,
+        `DROP INDEX ledger_one_approval`,
+        `SET session_replication_role = replica`,
+      ])
+        await expect(app.query(sql)).rejects.toThrow(/permission denied|must be owner/);
+    });
+  });
+
+  it('serialises two writers of one new conversion: the second sees the first', async () => {
+    // Two transactions on the same conversion key; the second waits for the first's lock, then
+    // reads its row: it would have written a second approval without the lock.
+    const seen: (string | undefined)[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const firstLocked = new Promise<void>((r) => (locked = r));
+    const first = app.transaction(async (em) => {
+      const c = await lockConversions(em, ['cv-race']);
+      await appendEntries(em, [write('cv-race', 'approved', 'approved')], new Map());
+      seen.push(c.get('cv-race')?.state.status);
+      locked();
+      await held;
+    });
+    await firstLocked;
+    // The first holds the lock with its approval uncommitted: without the lock the second would
+    // read no conversion (undefined) and decide a second approval.
+    const second = app.transaction(async (em) => {
+      seen.push((await lockConversions(em, ['cv-race'])).get('cv-race')?.state.status);
+    });
+    release();
+    await Promise.all([first, second]);
+    expect(seen).toEqual([undefined, 'approved']);
+  });
+});
