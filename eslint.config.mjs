@@ -43,6 +43,32 @@ export default tseslint.config(
     },
   },
   {
+    // The contracts are what partners and billing depend on: they import nothing of ours.
+    files: ['libs/contracts/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['@app/*', '../../*'] }] },
+  },
+  {
+    // Pure rules: no framework, broker, database or writer in the domain.
+    files: ['libs/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            '@app/persistence*',
+            '@app/ledger*',
+            '@app/kafka*',
+            '@app/config*',
+            '@nestjs/*',
+            'typeorm',
+            'kafkajs',
+            'pg',
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', 'test/**', 'bench/**', 'libs/testing/**'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',

@@ -1,7 +1,8 @@
-import type { PostbackStatus } from '@app/domain';
 import type { EventEnvelope } from './envelope';
 
-export type { PostbackStatus };
+/** A partner's postback status, after its key dictionary mapped it (part of the contract). */
+export const POSTBACK_STATUSES = ['pending', 'approved', 'rejected', 'reversed'] as const;
+export type PostbackStatus = (typeof POSTBACK_STATUSES)[number];
 
 export interface ClickRecordedV1 {
   click_id: string;

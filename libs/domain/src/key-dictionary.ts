@@ -1,3 +1,4 @@
+import { POSTBACK_STATUSES, type PostbackStatus } from '@app/contracts';
 import { clip } from './text';
 // Partners name postback parameters differently; this maps them onto canonical fields before validation.
 
@@ -13,8 +14,8 @@ export const CANONICAL_FIELDS = [
 ] as const;
 export type CanonicalField = (typeof CANONICAL_FIELDS)[number];
 
-export const POSTBACK_STATUSES = ['pending', 'approved', 'rejected', 'reversed'] as const;
-export type PostbackStatus = (typeof POSTBACK_STATUSES)[number];
+// The statuses are part of the published contract; the domain takes them from there.
+export { POSTBACK_STATUSES, type PostbackStatus };
 
 export const MAX_VALUE_LENGTH = 512;
 export const MAX_EXTRA_KEYS = 50;
@@ -61,6 +62,11 @@ export const DEFAULT_STATUS_MAP: Readonly<Record<string, PostbackStatus>> = Obje
 export interface KeyDictionary {
   aliases?: Partial<Record<CanonicalField, string[]>>;
   statusMap?: Record<string, PostbackStatus>;
+  /**
+   * Names kept for audit but never read as a canonical field, even when a default alias claims
+   * them: a platform's own ids (its offer_id, a campaign `cid`) that would otherwise collide.
+   */
+  ignore?: readonly string[];
 }
 
 export type NormalizeErrorCode = 'duplicate_parameter' | 'conflicting_alias' | 'invalid_value';
@@ -81,9 +87,10 @@ const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnPropert
 const isStatus = (v: unknown): v is PostbackStatus =>
   typeof v === 'string' && (POSTBACK_STATUSES as readonly string[]).includes(v);
 
+// null: a name the partner's dictionary ignores.
 interface AliasLookup {
-  exact: Map<string, CanonicalField>;
-  folded: Map<string, CanonicalField>;
+  exact: Map<string, CanonicalField | null>;
+  folded: Map<string, CanonicalField | null>;
 }
 
 // Built once per dictionary object (partners' dictionaries are compiled once per version).
@@ -98,10 +105,11 @@ function lookupFor(dict: KeyDictionary | undefined): AliasLookup {
 }
 
 function buildLookup(dict: KeyDictionary | undefined): AliasLookup {
-  const exact = new Map<string, CanonicalField>();
-  const folded = new Map<string, CanonicalField>();
-  // Partner aliases go in first so a name they claim is never taken by a default of another field.
-  const add = (field: CanonicalField, names: readonly string[] | undefined): void => {
+  const exact = new Map<string, CanonicalField | null>();
+  const folded = new Map<string, CanonicalField | null>();
+  // Partner aliases go in first so a name they claim is never taken by a default of another field;
+  // then the names it ignores, so no default claims those either.
+  const add = (field: CanonicalField | null, names: readonly string[] | undefined): void => {
     if (!Array.isArray(names)) return;
     for (const name of names) {
       if (typeof name !== 'string' || name === '') continue;
@@ -113,13 +121,15 @@ function buildLookup(dict: KeyDictionary | undefined): AliasLookup {
   const partner = dict?.aliases;
   if (partner)
     for (const field of CANONICAL_FIELDS) add(field, hasOwn(partner, field) ? partner[field] : undefined);
+  add(null, dict?.ignore);
   for (const field of CANONICAL_FIELDS) add(field, DEFAULT_ALIASES[field]);
   return { exact, folded };
 }
 
 /** Resolves a raw parameter name: exact (case-sensitive) alias match first, then case-insensitive. */
-function resolve(lookup: AliasLookup, name: string): CanonicalField | undefined {
-  return lookup.exact.get(name) ?? lookup.folded.get(name.toLowerCase());
+function resolve(lookup: AliasLookup, name: string): CanonicalField | null | undefined {
+  const exact = lookup.exact.get(name);
+  return exact !== undefined ? exact : lookup.folded.get(name.toLowerCase());
 }
 
 type Values = { ok: true; value: string | undefined } | { ok: false; distinct: number };
@@ -152,7 +162,7 @@ export function normalizePostbackParams(raw: RawParams, dict?: KeyDictionary): N
     const rawValue: unknown = raw[name];
     const field = resolve(lookup, name);
 
-    if (field === undefined) {
+    if (field === undefined || field === null) {
       // Kept for audit only, never interpreted: sanitise rather than fail the postback.
       if (extra.length >= MAX_EXTRA_KEYS || extraSeen.has(name)) continue;
       if (name === '' || name.length > MAX_EXTRA_KEY_LENGTH || CONTROL_CHARS.test(name)) continue;
