@@ -556,6 +556,7 @@ async function verifyReadModels(
   );
   expect(rm).toEqual({ postbacks, duplicates, net });
   expect(check.stdout).toContain('check: the read models equal a rebuild');
+  expect(check.stdout).toContain('check: conversions equal the fold of their ledger entries');
   expect(check.status).toBe(0);
 }
 

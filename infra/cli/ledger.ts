@@ -54,6 +54,7 @@ import {
   ReviewRefused,
 } from '@app/persistence';
 import { appDatabaseUrl } from '@app/config';
+import { checkConversionsAgainstLedger } from '@app/ledger';
 
 class Usage extends Error {}
 
@@ -298,7 +299,16 @@ async function projections(ds: DataSource, cmd: string | undefined): Promise<num
     console.log(
       same ? 'check: the read models equal a rebuild' : 'check: the read models differ from a rebuild',
     );
-  return cmd === 'check' && !same ? 1 : 0;
+  // The conversions table against the fold of each conversion's ledger entries (libs/ledger).
+  const diffs = await checkConversionsAgainstLedger(ds.manager);
+  for (const d of diffs)
+    console.log(`  ${d.conversionId} ${d.field}: table ${String(d.table)}, ledger ${String(d.ledger)}`);
+  console.log(
+    diffs.length === 0
+      ? 'check: conversions equal the fold of their ledger entries'
+      : `check: ${diffs.length}${diffs.length >= 100 ? '+' : ''} differences between conversions and their ledger entries`,
+  );
+  return (cmd === 'check' && !same) || diffs.length > 0 ? 1 : 0;
 }
 
 async function launch(em: EntityManager, opts: Map<string, string>): Promise<number> {
