@@ -16,6 +16,15 @@ PG_PORT="${PG_PORT:-$(url_part port)}"
 PG_USER="$(url_part user)"
 PG_DB="$(url_part db)"
 PG_DATA="${PG_DATA:-$RUN_DIR/pg-$PG_PORT}"
+# As root, initdb and postgres run as the postgres system user, which cannot reach a clone
+# under a folder only its owner may enter (a 0700 home): the data directory then goes under
+# /var/tmp instead, at a path derived from the requested one (so stop and status find it).
+if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1; then
+  mkdir -p "$(dirname "$PG_DATA")"
+  if ! runuser -u postgres -- test -x "$(dirname "$PG_DATA")" 2>/dev/null; then
+    PG_DATA="/var/tmp/conversion-ledger-pg/$(printf %s "$PG_DATA" | md5sum | cut -c1-12)-$PG_PORT"
+  fi
+fi
 
 pg_bin() {
   local d; d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
@@ -32,7 +41,7 @@ start_private() {
   local bin; bin=$(pg_bin)
   if [ ! -f "$PG_DATA/PG_VERSION" ]; then
     log "initialising a private cluster in $PG_DATA"
-    mkdir -p "$PG_DATA"; [ "$(id -u)" = 0 ] && chown postgres "$PG_DATA"
+    mkdir -p "$PG_DATA"; chmod 755 "$(dirname "$PG_DATA")"; [ "$(id -u)" = 0 ] && chown postgres "$PG_DATA"
     as_pg "$bin/initdb" -D "$PG_DATA" -U postgres --auth=trust -E UTF8 >/dev/null
   fi
   if answers; then log "server already answers on $PG_HOST:$PG_PORT"; return 0; fi
@@ -77,6 +86,7 @@ case "${1:-}" in
   start-private) start_private ;;
   stop-private) stop_private fast ;;
   kill-private) stop_private kill ;;
+  data-dir) echo "$PG_DATA" ;;
   status) answers && echo "answers on $PG_HOST:$PG_PORT" || { echo "no answer on $PG_HOST:$PG_PORT"; exit 1; } ;;
-  *) die "usage: $0 ensure|start-private|stop-private|kill-private|status" ;;
+  *) die "usage: $0 ensure|start-private|stop-private|kill-private|data-dir|status" ;;
 esac

@@ -18,11 +18,11 @@ export async function ownPostgres(tag: string): Promise<OwnPostgres> {
   const url = `postgres://postgres@127.0.0.1:${port}/test`;
   const data = join(ROOT, '.run', `pg-test-${tag}-${port}`);
   const env = { ...process.env, PG_PORT: String(port), PG_DATA: data, OWNER_DATABASE_URL: url };
+  const script = join(ROOT, 'infra/postgres/postgres.sh');
   const run = (cmd: string) =>
-    execFileSync('bash', [join(ROOT, 'infra/postgres/postgres.sh'), cmd], {
-      env,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    execFileSync('bash', [script, cmd], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  // Where the script really keeps it (elsewhere than asked when the clone is out of postgres's reach).
+  const dataDir = execFileSync('bash', [script, 'data-dir'], { env, encoding: 'utf8' }).trim();
   return {
     url,
     start: () => run('ensure'),
@@ -31,7 +31,7 @@ export async function ownPostgres(tag: string): Promise<OwnPostgres> {
       try {
         run('stop-private');
       } finally {
-        rmSync(data, { recursive: true, force: true });
+        rmSync(dataDir, { recursive: true, force: true });
       }
     },
   };
