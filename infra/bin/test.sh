@@ -17,6 +17,14 @@ tier() { log "$1 tests"; "$BIN/jest" -c "jest.$2.config.js" --json --outputFile=
 rm -f "$RUN_DIR"/jest-*.json
 tier unit unit
 ensure_build
+# What this run starts, it stops (a broker or a private Postgres that was already up is left as it was).
+kafka_was_up=0; port_open "${KAFKA_PORT:-9092}" && kafka_was_up=1
+pg_was_up=0; bash infra/postgres/postgres.sh status >/dev/null 2>&1 && pg_was_up=1
+cleanup() {
+  [ "$kafka_was_up" = 1 ] || bash infra/kafka/kafka.sh stop || true
+  [ "$pg_was_up" = 1 ] || bash infra/postgres/postgres.sh stop-private || true
+}
+trap cleanup EXIT
 bash infra/kafka/kafka.sh start
 node dist/infra/cli/kafka-ready.js 90
 bash infra/postgres/postgres.sh ensure

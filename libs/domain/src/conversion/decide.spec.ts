@@ -735,6 +735,13 @@ describe('decide: transitions on an existing conversion', () => {
     });
   });
 
+  describe('forged click ids', () => {
+    it('given a click id minted in the future, then it is unknown_click at once, never retried', () => {
+      const e = expectRejected(decide(anInput({ click: { kind: 'future' }, attempt: 0 })), 'unknown_click');
+      expect(e.detail).toMatch(/future/);
+    });
+  });
+
   describe('ownership and currency of an existing conversion', () => {
     it.each<PostbackStatus>(['pending', 'approved', 'rejected', 'reversed'])(
       "given another partner's conversion, when %s arrives, then it is refused partner_not_allowed and nothing changes",

@@ -19,7 +19,9 @@ export type ClickLookup =
   /** Minted at or before the click store's watermark, and not stored: it never existed. */
   | { kind: 'unknown' }
   /** Newer than the watermark: the click may still be on its way. */
-  | { kind: 'not_visible_yet' };
+  | { kind: 'not_visible_yet' }
+  /** Minted in the future (beyond clock skew): forged, never minted by us. */
+  | { kind: 'future' };
 
 export interface DecideInput {
   postback: PostbackFacts;
@@ -141,6 +143,8 @@ export function decide(input: DecideInput): Decision {
     case 'malformed':
     case 'unknown':
       return reject('unknown_click');
+    case 'future':
+      return reject('unknown_click', undefined, 'click id minted in the future: not one of ours');
     case 'not_visible_yet':
       return input.attempt < input.maxAttempts
         ? { kind: 'retry', reason: 'click_not_found_yet' }
