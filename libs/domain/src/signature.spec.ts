@@ -3,6 +3,9 @@ import fc from 'fast-check';
 import {
   canonicalQuery,
   rfc3986,
+  requestSignatureHeader,
+  requestSigningString,
+  signatureSchemes,
   signatureHeader,
   SignatureCheck,
   signPayload,
@@ -386,5 +389,63 @@ describe('verifySignature', () => {
         },
       ),
     );
+  });
+});
+
+describe('scheme v2: the signature covers the method, the path, the canonical query and the raw body', () => {
+  // Computed independently with node:crypto (sha256 of the body, then HMAC of the five lines).
+  const secret = 's3cr3t-network-1-0123456789abcdef';
+  const body =
+    '{"click_id":"01JD7Q3W5T9YV6KX2M8N4R1B0C","transaction_id":"order-5522","status":"approved","payout":"2.50","currency":"USD"}';
+  const req = {
+    method: 'POST',
+    path: '/v1/postbacks/network-1',
+    query: [['goal', 'purchase']] as [string, string][],
+    body,
+  };
+  const check = (signature: string, r = req) =>
+    verifySignature({
+      secrets: [secret],
+      timestamp: '1732406400',
+      signature,
+      payload: requestSigningString('1732406400', r),
+      nowSeconds: 1732406400,
+      toleranceSeconds: 300,
+      scheme: 'v2',
+    });
+
+  it('signs exactly the documented string (test vector)', () => {
+    expect(requestSigningString(1732406400, req)).toBe(
+      '1732406400\nPOST\n/v1/postbacks/network-1\ngoal=purchase\n75ea5d3b3998117087d43c734a2d099f60f71c6c90edf67e8ff4917206069908',
+    );
+    expect(requestSignatureHeader(secret, 1732406400, req)).toBe(
+      'v2=780b2bd38419bb04ec7e93ecbba8eb4a0856b9310c32ee4e8b8052edb337474a',
+    );
+    expect(check('v2=780b2bd38419bb04ec7e93ecbba8eb4a0856b9310c32ee4e8b8052edb337474a')).toEqual({
+      ok: true,
+    });
+  });
+
+  it.each<[string, Partial<typeof req>]>([
+    ['a query parameter added', { query: [...req.query, ['payout', '5000']] }],
+    ['the query changed', { query: [['goal', 'install']] }],
+    ['another path', { path: '/v1/postbacks/network-2' }],
+    ['another method', { method: 'GET' }],
+    ['one byte of the body changed', { body: body.replace('2.50', '2.51') }],
+  ])('refuses the signed request with %s', (_what, change) => {
+    const header = requestSignatureHeader(secret, 1732406400, req);
+    expect(check(header, { ...req, ...change })).toMatchObject({ ok: false, code: 'bad_signature' });
+  });
+
+  it('tells the schemes a header presents apart; a v1 value is not a v2 signature', () => {
+    expect(signatureSchemes('v1=' + 'a'.repeat(64))).toEqual({ v1: true, v2: false });
+    expect(signatureSchemes('v2=' + 'a'.repeat(64) + ',v1=' + 'b'.repeat(64))).toEqual({
+      v1: true,
+      v2: true,
+    });
+    expect(check(signatureHeader(secret, 1732406400, body))).toMatchObject({
+      ok: false,
+      code: 'bad_signature',
+    });
   });
 });

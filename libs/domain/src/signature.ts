@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'crypto';
+import { createHash, createHmac, timingSafeEqual } from 'crypto';
 
 // Partner HMAC scheme v1:
 //   X-Postback-Timestamp: <unix seconds>
@@ -6,6 +6,12 @@ import { createHmac, timingSafeEqual } from 'crypto';
 //   hex = lowercase hex HMAC-SHA256(secret, `${timestamp}.${payload}`)
 // payload = raw body for POST; canonicalQuery(query) for GET. GET-only partners may send `ts` and `sig`
 // as query parameters instead of the headers.
+//
+// Scheme v2 covers the whole request, for POST above all (where v1 left the query unsigned):
+//   X-Postback-Signature: v2=<hex>[,v2=<hex>...]
+//   hex = lowercase hex HMAC-SHA256(secret, requestSigningString(...)), that string being the lines
+//     <timestamp> \n <METHOD> \n <path> \n <canonicalQuery(query)> \n <lowercase hex SHA-256 of the raw body>
+//   (no trailing newline; the body hash of an empty body is that of zero bytes).
 
 export const TIMESTAMP_HEADER = 'x-postback-timestamp';
 export const SIGNATURE_HEADER = 'x-postback-signature';
@@ -28,6 +34,8 @@ export interface VerifySignatureOptions {
   payload: string;
   nowSeconds: number;
   toleranceSeconds: number;
+  /** Which scheme to verify: v1 (the payload is signed as is) or v2 (the payload is a requestSigningString). */
+  scheme?: 'v1' | 'v2';
 }
 
 // Lone surrogates cannot be percent-encoded (encodeURIComponent throws); they become U+FFFD, which is
@@ -69,16 +77,47 @@ export function signatureHeader(secret: string, timestamp: number | string, payl
 
 const fail = (code: SignatureErrorCode, message: string): SignatureCheck => ({ ok: false, code, message });
 
-/** Extracts well-formed 64-hex candidates from `v1=<hex>[,v1=<hex>]` (bare `<hex>` tolerated for `sig`). */
-function candidates(signature: string): string[] {
+/** What a v2 signature covers: the method, the path, the canonical query and the raw body. */
+export function requestSigningString(
+  timestamp: number | string,
+  req: { method: string; path: string; query: Array<[string, string]>; body: Buffer | string },
+): string {
+  const bodyHash = createHash('sha256').update(req.body).digest('hex');
+  return [String(timestamp), req.method.toUpperCase(), req.path, canonicalQuery(req.query), bodyHash].join(
+    '\n',
+  );
+}
+
+/** Value for the X-Postback-Signature header in scheme v2: `v2=<hex>`. */
+export function requestSignatureHeader(
+  secret: string,
+  timestamp: number | string,
+  req: Parameters<typeof requestSigningString>[1],
+): string {
+  const hex = createHmac('sha256', secret).update(requestSigningString(timestamp, req), 'utf8').digest('hex');
+  return `v2=${hex}`;
+}
+
+/** Which schemes a signature value presents (`v1=`, `v2=`; a bare hex counts as v1). */
+export function signatureSchemes(signature: string | undefined): { v1: boolean; v2: boolean } {
+  return {
+    v1: candidates(signature ?? '', 'v1').length > 0,
+    v2: candidates(signature ?? '', 'v2').length > 0,
+  };
+}
+
+/** Extracts well-formed 64-hex candidates of one scheme from `v1=<hex>[,v2=<hex>]` (bare `<hex>` counts as v1, for `sig`). */
+function candidates(signature: string, scheme: 'v1' | 'v2' = 'v1'): string[] {
   const out: string[] = [];
   for (const part of signature.split(',')) {
     const p = part.trim();
     const eq = p.indexOf('=');
     let hex: string;
-    if (eq === -1) hex = p;
-    else if (p.slice(0, eq).trim().toLowerCase() === 'v1') hex = p.slice(eq + 1).trim();
-    else continue; // other scheme versions are not ours to judge
+    if (eq === -1) {
+      if (scheme !== 'v1') continue;
+      hex = p;
+    } else if (p.slice(0, eq).trim().toLowerCase() === scheme) hex = p.slice(eq + 1).trim();
+    else continue; // other scheme versions are not judged here
     if (hex.length === HEX_LENGTH && /^[0-9a-fA-F]+$/.test(hex)) out.push(hex.toLowerCase());
     if (out.length >= MAX_CANDIDATES) break;
   }
@@ -117,9 +156,13 @@ export function verifySignature(opts: VerifySignatureOptions): SignatureCheck {
   if (signature.length > MAX_SIGNATURE_HEADER_LENGTH) {
     return fail('bad_signature', `signature is longer than ${MAX_SIGNATURE_HEADER_LENGTH} characters`);
   }
-  const presented = candidates(signature);
+  const scheme = opts.scheme ?? 'v1';
+  const presented = candidates(signature, scheme);
   if (presented.length === 0) {
-    return fail('bad_signature', 'signature must be v1=<64 hex characters> (comma-separated for several)');
+    return fail(
+      'bad_signature',
+      `signature must be ${scheme}=<64 hex characters> (comma-separated for several)`,
+    );
   }
   const usable = Array.isArray(secrets)
     ? secrets.filter((s): s is string => typeof s === 'string' && s !== '')
@@ -133,7 +176,11 @@ export function verifySignature(opts: VerifySignatureOptions): SignatureCheck {
 
   let matched = false;
   for (const secret of usable) {
-    const expected = Buffer.from(signPayload(secret, timestamp, payload), 'utf8');
+    const hex =
+      scheme === 'v2'
+        ? createHmac('sha256', secret).update(payload, 'utf8').digest('hex')
+        : signPayload(secret, timestamp, payload);
+    const expected = Buffer.from(hex, 'utf8');
     for (const hex of presented) {
       // Both sides are exactly 64 ASCII bytes, as timingSafeEqual requires. No early exit.
       if (timingSafeEqual(expected, Buffer.from(hex, 'utf8'))) matched = true;
