@@ -22,7 +22,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { secretBoxFromEnv } from '@app/config';
 import { type LedgerEntryV1, Topics, topicName } from '@app/contracts';
+import { secretContext } from '@app/persistence';
 import {
   type AppProcess,
   createTestDatabase,
@@ -152,7 +154,8 @@ async function main(): Promise<void> {
     await db.ds.query(`INSERT INTO publisher_postbacks (publisher_id, url, secrets) VALUES ($1, $2, $3)`, [
       PUBLISHER,
       `http://127.0.0.1:${receiver.port}/pb?click={click_id}&tx={transaction_id}&status={status}&amount={payout}&cur={currency}&s1={sub1}`,
-      [SECRET],
+      // Sealed as the admin API stores it (the notifier runs on the development key).
+      [secretBoxFromEnv({}).seal(SECRET, secretContext.publisherSigning(PUBLISHER))],
     ]);
     const healthPort = await freePort();
     notifier = spawnApp('notifier', {
@@ -162,6 +165,9 @@ async function main(): Promise<void> {
       HEALTH_PORT: String(healthPort),
       LOG_LEVEL: 'warn',
       DELIVERY_CONCURRENCY: String(concurrency),
+      // One publisher on loopback: every slot is its own, and the allowlist lets the calls out.
+      PUBLISHER_CONCURRENCY: String(concurrency),
+      PUBLISHER_URL_ALLOW: '127.0.0.1',
     });
     await waitReady(notifier, `http://127.0.0.1:${healthPort}/health/ready`);
     producer = new Kafka({

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { ClickRecorded, PostbackReceived } from '@app/contracts';
 import { clickEvent, httpJson, poll, postbackEvent, produceEvents, readTopic, seedOffer } from '@app/testing';
-import { ADMIN_TOKEN, type RunningSystem, startSystem } from './support';
+import { ADMIN_TOKEN, operatorToken, type RunningSystem, startSystem } from './support';
 
 /**
  * Issue 7's dashboard in a real headless Chromium against the real gateway and processor: a
@@ -20,6 +20,7 @@ import { ADMIN_TOKEN, type RunningSystem, startSystem } from './support';
 declare const document: any;
 declare const window: any;
 declare const localStorage: any;
+declare const sessionStorage: any;
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const SHOTS = process.env.DASHBOARD_SCREENSHOTS ? join(__dirname, '..', 'docs', 'dashboard') : undefined;
@@ -29,6 +30,7 @@ const OFFERS = {
   eur: { id: 'dash-eur', payout: 1_500_000n, currency: 'EUR', geos: null },
   hold: { id: 'dash-hold', payout: 5_000_000n, currency: 'USD', geos: null, minSeconds: 3600 },
 };
+/** The reviewer's operator token is named this: the name written on the ledger entry. */
 const OPERATOR = 'ops-tester';
 
 /** Seven days of traffic from two partners, and what the reconciliation must say about it. */
@@ -128,6 +130,7 @@ describe('dashboard (headless Chromium)', () => {
   let context: BrowserContext;
   let page: Page;
   let profile: string;
+  const tokens = { reviewer: '', viewer: '' };
   const now = new Date();
   const today = now.toISOString().slice(0, 10);
   const weekAgo = new Date(now.getTime() - 6 * DAY_MS).toISOString().slice(0, 10);
@@ -139,6 +142,13 @@ describe('dashboard (headless Chromium)', () => {
     await page.click(`#tabs a[data-tab="${view}"]`);
     await viewReady(view);
   };
+  /** Signs out if signed in, then in with `token`; resolves once the page says who is signed in. */
+  const signIn = async (token: string) => {
+    if (await page.isVisible('#sign-out')) await page.click('#sign-out');
+    await page.fill('#token', token);
+    await page.click('#login-form button[type="submit"]');
+    await page.waitForFunction(() => !!document.getElementById('whoami')?.textContent);
+  };
   const shot = async (name: string) => {
     if (!SHOTS) return;
     mkdirSync(SHOTS, { recursive: true });
@@ -147,6 +157,8 @@ describe('dashboard (headless Chromium)', () => {
 
   beforeAll(async () => {
     sys = await startSystem('dashboard', { env: { SOURCE_MIN_DECISIONS: '0' } });
+    tokens.reviewer = operatorToken(sys, OPERATOR, 'reviewer');
+    tokens.viewer = operatorToken(sys, 'ops-viewer', 'viewer');
     for (const o of Object.values(OFFERS))
       await seedOffer(sys.db.ds, {
         id: o.id,
@@ -234,11 +246,11 @@ describe('dashboard (headless Chromium)', () => {
     await page.waitForFunction(() =>
       document.getElementById('login-error')?.textContent?.includes('refused'),
     );
-    expect(await page.textContent('#login-error')).toContain('bad admin token');
+    expect(await page.textContent('#login-error')).toContain('unknown or revoked operator token');
     expect(await page.isVisible('#app')).toBe(false);
     expect(await page.isVisible('#range')).toBe(false);
     expect(await page.locator('main tbody tr').count()).toBe(0);
-    expect(await page.evaluate(() => localStorage.getItem('ledger.adminToken'))).toBeNull();
+    expect(await page.evaluate(() => sessionStorage.getItem('ledger.adminToken'))).toBeNull();
     await shot('sign-in');
   });
 
@@ -247,6 +259,10 @@ describe('dashboard (headless Chromium)', () => {
     await page.click('#login-form button[type="submit"]');
     await viewReady('acceptance');
     expect(await page.isVisible('#login')).toBe(false);
+    expect(await page.textContent('#whoami')).toBe('bootstrap-admin (admin)');
+    // Kept for this tab only.
+    expect(await page.evaluate(() => sessionStorage.getItem('ledger.adminToken'))).toBe(ADMIN_TOKEN);
+    expect(await page.evaluate(() => localStorage.getItem('ledger.adminToken'))).toBeNull();
     expect(await page.inputValue('#from')).toBe(weekAgo);
     expect(await page.inputValue('#to')).toBe(today);
     const cards = await page.locator('#acc-cards').innerText();
@@ -316,17 +332,25 @@ describe('dashboard (headless Chromium)', () => {
   });
 
   it('review queue: the held conversion with its evidence; approving it writes a released entry', async () => {
+    // A viewer sees the queue but has nothing to decide with.
+    await signIn(tokens.viewer);
     await open('reviews');
     const item = page.locator(`article.review[data-transaction-id="${traffic.heldTx}"]`);
     expect(await item.innerText()).toContain('fraud_suspected');
+    expect(await item.locator('button').count()).toBe(0);
+    expect(await page.textContent('#reviews-who')).toContain('ops-viewer is a viewer');
+
+    // The reviewer decides; the name on the ledger entry is the token's.
+    await signIn(tokens.reviewer);
+    await open('reviews');
     expect(await item.innerText()).toContain('5.00 USD');
+    expect(await page.textContent('#reviews-who')).toContain(OPERATOR);
     await shot('reviews');
 
-    await item.locator('textarea').fill('checked the device logs');
     await item.locator('button', { hasText: 'Approve' }).click();
-    // No operator name yet: asked for, nothing sent.
-    expect(await item.locator('.result').innerText()).toContain('operator name');
-    await page.fill('#operator', OPERATOR);
+    // No note yet: asked for, nothing sent.
+    expect(await item.locator('.result').innerText()).toContain('note is required');
+    await item.locator('textarea').fill('checked the device logs');
     await item.locator('button', { hasText: 'Approve' }).click();
     await page.waitForFunction(
       (tx) =>
@@ -357,25 +381,41 @@ describe('dashboard (headless Chromium)', () => {
       operator: OPERATOR,
     });
 
-    // The operator is remembered; deciding again is refused and the page shows why.
+    // A reload keeps the tab signed in; deciding again is refused and says why.
     await page.reload();
     await viewReady('reviews');
-    expect(await page.inputValue('#operator')).toBe(OPERATOR);
+    expect(await page.textContent('#whoami')).toBe(`${OPERATOR} (reviewer)`);
     const again = await page.evaluate(
       async (id) => {
         const r = await fetch(`/v1/admin/reviews/${id}/reject`, {
           method: 'POST',
           headers: {
-            authorization: `Bearer ${localStorage.getItem('ledger.adminToken')}`,
+            authorization: `Bearer ${sessionStorage.getItem('ledger.adminToken')}`,
             'content-type': 'application/json',
           },
-          body: JSON.stringify({ operator: 'x', note: 'y' }),
+          body: JSON.stringify({ note: 'y' }),
         });
         return r.status;
       },
       onTopic.find((e) => e.entry_id === entryId).conversion_id,
     );
     expect(again).toBe(409);
+  });
+
+  it('audit log view: who changed what, with before and after', async () => {
+    await open('audit');
+    const row = page.locator('#audit-table tbody tr[data-action="review.approve"]');
+    const text = await row.innerText();
+    expect(text).toContain(`${OPERATOR} (reviewer)`);
+    expect(text).toMatch(/conversion:cv_/);
+    // Before: the held item; after: the released entry.
+    expect(text).toMatch(/entry_type: – → "?released"?/);
+    const r = await api('/v1/admin/audit?action=review.approve');
+    expect(r.body.items).toHaveLength(1);
+    expect(r.body.items[0]).toMatchObject({ operator: OPERATOR, role: 'reviewer' });
+    await shot('audit');
+    // Back to the admin for the views that follow.
+    await signIn(ADMIN_TOKEN);
   });
 
   it('alerts view lists what GET /v1/admin/alerts says is firing', async () => {
@@ -428,6 +468,7 @@ describe('dashboard (headless Chromium)', () => {
   it('sign out forgets the token and clears the data', async () => {
     await page.click('#sign-out');
     expect(await page.isVisible('#login')).toBe(true);
+    expect(await page.evaluate(() => sessionStorage.getItem('ledger.adminToken'))).toBeNull();
     expect(await page.evaluate(() => localStorage.getItem('ledger.adminToken'))).toBeNull();
     expect(await page.locator('main tbody tr').count()).toBe(0);
   });

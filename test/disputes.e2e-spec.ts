@@ -2,8 +2,16 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clickEvent, httpJson, poll, postbackEvent, produceEvents, seedOffer } from '@app/testing';
-import { ADMIN_TOKEN, type RunningSystem, startSystem } from './support';
+import {
+  adminClient,
+  clickEvent,
+  httpJson,
+  poll,
+  postbackEvent,
+  produceEvents,
+  seedOffer,
+} from '@app/testing';
+import { operatorToken, type RunningSystem, startSystem } from './support';
 
 /**
  * Disputes: a partner's own file diffed against the ledger per transaction, each difference
@@ -30,15 +38,19 @@ describe('disputes', () => {
   const P = 'dp-partner';
   const today = new Date().toISOString().slice(0, 10);
   const dir = mkdtempSync(join(tmpdir(), 'disputes-'));
+  // The operators' own tokens: the names recorded on disputes and ledger entries.
+  const tokens = { anna: '', ben: '' };
   const upload = (csv: string, query: string) =>
     httpJson(`${sys.gatewayUrl}/v1/admin/disputes?${query}`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'text/csv' },
+      headers: { authorization: `Bearer ${tokens.anna}`, 'content-type': 'text/csv' },
       body: csv,
     });
 
   beforeAll(async () => {
     sys = await startSystem('disputes');
+    tokens.anna = operatorToken(sys, 'ops-anna', 'admin');
+    tokens.ben = operatorToken(sys, 'ops-ben', 'reviewer');
     await seedOffer(sys.db.ds, { id: 'dp-offer', payout: '2000000' });
     // Ours: tx-1..tx-4 approved at 2.00, tx-5 approved then reversed, tx-6 pending.
     const clicks = Array.from({ length: 6 }, () => clickEvent('dp-offer', 'dp-pub'));
@@ -78,7 +90,7 @@ describe('disputes', () => {
       `g;tx-9;approved;2.00;USD;${today}\r\n`;
     const r = await upload(
       csv,
-      `partner_id=${P}&operator=ops-anna&delimiter=;&columns=transaction_id=order_id,status=state,payout=amount,currency=cur,date=when`,
+      `partner_id=${P}&delimiter=;&columns=transaction_id=order_id,status=state,payout=amount,currency=cur,date=when`,
     );
     expect(r.status).toBe(201);
     expect(r.body.summary).toMatchObject({
@@ -93,6 +105,7 @@ describe('disputes', () => {
       our_approved_micros: '8000000',
     });
     const d = await sys.admin('GET', `/v1/admin/disputes/${r.body.id}`);
+    expect(d.body.dispute.created_by).toBe('ops-anna');
     const byTx = Object.fromEntries(
       (d.body.items as { kind: string; transaction_id: string }[]).map((i) => [
         `${i.kind}:${i.transaction_id}`,
@@ -115,7 +128,7 @@ describe('disputes', () => {
     });
 
     const csvOut = await fetch(`${sys.gatewayUrl}/v1/admin/disputes/${r.body.id}?format=csv`, {
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      headers: { authorization: `Bearer ${tokens.anna}` },
     });
     expect(csvOut.headers.get('content-type')).toContain('text/csv');
     expect((await csvOut.text()).trimEnd().split('\r\n')).toHaveLength(7);
@@ -126,18 +139,15 @@ describe('disputes', () => {
     const id = list.body[0].id as string;
     const d = await sys.admin('GET', `/v1/admin/disputes/${id}?kind=amount_differs`);
     const item = d.body.items[0].item as number;
-    const resolve = (body: object, n = item) =>
-      sys.admin('POST', `/v1/admin/disputes/${id}/items/${n}/resolve`, body);
+    const resolve = (body: object, n = item, token = tokens.anna) =>
+      adminClient(sys.gatewayUrl, token)('POST', `/v1/admin/disputes/${id}/items/${n}/resolve`, body);
 
-    expect((await resolve({ action: 'adjust', operator: 'ops-anna', note: 'x' })).body.error.field).toBe(
-      'amount',
+    expect((await resolve({ action: 'adjust', note: 'x' })).body.error.field).toBe('amount');
+    // The operator is the token's name, never a field.
+    expect((await resolve({ action: 'dismiss', operator: 'ops-ben', note: 'x' })).body.error.field).toBe(
+      'operator',
     );
-    const ok = await resolve({
-      action: 'adjust',
-      amount: '0.50',
-      operator: 'ops-anna',
-      note: 'their rate card wins',
-    });
+    const ok = await resolve({ action: 'adjust', amount: '0.50', note: 'their rate card wins' });
     expect(ok.status).toBe(200);
     expect(ok.body.entry).toMatchObject({
       entry_type: 'adjusted',
@@ -146,15 +156,14 @@ describe('disputes', () => {
       conversion_status: 'approved',
     });
     expect(ok.body.entry.note).toContain(`dispute ${id}`);
-    const again = await resolve({ action: 'dismiss', operator: 'ops-ben', note: 'no' });
+    // A reviewer may resolve too (it is a decision), but only once per difference.
+    const again = await resolve({ action: 'dismiss', note: 'no' }, item, tokens.ben);
     expect(again.status).toBe(409);
     expect(again.body.error.message).toContain('ops-anna');
 
     const missing = (await sys.admin('GET', `/v1/admin/disputes/${id}?kind=missing_ours`)).body.items[0];
-    expect(
-      (await resolve({ action: 'adjust', amount: '2', operator: 'o', note: 'n' }, missing.item)).status,
-    ).toBe(409);
-    expect((await resolve({ action: 'dismiss', operator: 'o', note: 'not ours' }, missing.item)).status).toBe(
+    expect((await resolve({ action: 'adjust', amount: '2', note: 'n' }, missing.item)).status).toBe(409);
+    expect((await resolve({ action: 'dismiss', note: 'not ours' }, missing.item, tokens.ben)).status).toBe(
       200,
     );
 
@@ -173,7 +182,7 @@ describe('disputes', () => {
   });
 
   it('refuses bad files whole with the problem and its line, and keeps serving', async () => {
-    const q = `partner_id=${P}&operator=ops-anna`;
+    const q = `partner_id=${P}`;
     const head = 'transaction_id,status,payout,currency,date\n';
     const cases: [string, RegExp][] = [
       ['txid,status\nx,approved\n', /missing columns 'transaction_id', 'payout', 'currency', 'date'/],
@@ -198,9 +207,12 @@ describe('disputes', () => {
       });
       expect(r.body.error.message).toMatch(want);
     }
-    expect((await upload(`${head}tx-1,approved,1.00,USD,${today}\n`, 'operator=x')).body.error.field).toBe(
+    expect((await upload(`${head}tx-1,approved,1.00,USD,${today}\n`, '')).body.error.field).toBe(
       'partner_id',
     );
+    expect(
+      (await upload(`${head}tx-1,approved,1.00,USD,${today}\n`, `${q}&operator=x`)).body.error.field,
+    ).toBe('operator');
     expect((await upload(`${head}`, `${q}&columns=nope=x`)).body.error.field).toBe('columns');
     const wrongType = await httpJson(`${sys.gatewayUrl}/v1/postbacks/${P}`, {
       method: 'POST',

@@ -1,3 +1,5 @@
+import { secretBoxFromEnv } from '@app/config';
+import { secretContext } from '@app/persistence';
 import { httpJson, ownKafka, ownPostgres, poll, topicMessageCount, waitForKafkaReady } from '@app/testing';
 import {
   DedupingPublisher,
@@ -124,6 +126,9 @@ describe('fault suite', () => {
     const sys = await faultSystem('kill-notifier', {
       notifierEnv: {
         DELIVERY_CONCURRENCY: '64',
+        // One publisher, on loopback: all 64 slots are its own, and the allowlist lets the calls out.
+        PUBLISHER_CONCURRENCY: '64',
+        PUBLISHER_URL_ALLOW: '127.0.0.1',
         DELIVERY_TIMEOUT_MS: '2000',
         DELIVERY_LEASE_MARGIN_MS: '1000',
         DELIVERY_BACKOFF_BASE_MS: '200',
@@ -140,7 +145,13 @@ describe('fault suite', () => {
           [
             FAULT_CATALOG.publisher,
             `${receiver.url}?tx={transaction_id}&status={status}&click={click_id}`,
-            [publisherSecret],
+            // Stored sealed, as the admin API stores it (the notifier runs on the development key).
+            [
+              secretBoxFromEnv({}).seal(
+                publisherSecret,
+                secretContext.publisherSigning(FAULT_CATALOG.publisher),
+              ),
+            ],
           ],
         );
         await sys.spawnProcessor();

@@ -59,7 +59,7 @@ export const FAULT_CATALOG = {
   offer: 'o-fault',
   publisher: 'pub-f',
   partner: 'pf',
-  secret: 'fault-secret-0123456789abcdef',
+  secret: 'fault-secret-0123456789abcdef-0123456789',
   payoutMicros: 1_500_000n,
 } as const;
 

@@ -129,7 +129,7 @@ describe('gateway', () => {
     });
 
     it('never returns partner secrets or tokens', async () => {
-      const secret = 'very-secret-value-123456';
+      const secret = 'very-secret-value-123456-abcdef0123456789';
       const token = 'legacy-token-value-123456';
       const r = await sys.admin('POST', '/v1/admin/partners', {
         id: 'p-secret',
@@ -184,12 +184,12 @@ describe('gateway', () => {
         await sys.admin('POST', '/v1/admin/partners', {
           id: 'p-late',
           name: 'Late',
-          auth: { mode: 'hmac', secret: 'late-secret-0123456789' },
+          auth: { mode: 'hmac', secret: 'late-secret-0123456789-abcdef0123456789' },
         });
         const s = signedPostbackUrl(
           `http://127.0.0.1:${port}`,
           'p-late',
-          'late-secret-0123456789',
+          'late-secret-0123456789-abcdef0123456789',
           base('tx-late'),
         );
         const r = await poll(
@@ -259,14 +259,21 @@ describe('gateway', () => {
       await sys.admin('POST', '/v1/admin/partners', {
         id: 'p-rot',
         name: 'Rotating',
-        auth: { mode: 'hmac', secrets: ['old-secret-0123456789', 'new-secret-0123456789'] },
+        auth: {
+          mode: 'hmac',
+          secrets: ['old-secret-0123456789-abcdef0123456789', 'new-secret-0123456789-abcdef0123456789'],
+        },
       });
-      expect((await signedGet('p-rot', 'old-secret-0123456789', base('tx-r1'))).status).toBe(200);
-      expect((await signedGet('p-rot', 'new-secret-0123456789', base('tx-r2'))).status).toBe(200);
+      expect((await signedGet('p-rot', 'old-secret-0123456789-abcdef0123456789', base('tx-r1'))).status).toBe(
+        200,
+      );
+      expect((await signedGet('p-rot', 'new-secret-0123456789-abcdef0123456789', base('tx-r2'))).status).toBe(
+        200,
+      );
       expect((await signedGet('p-rot', 'other-secret-0123456789', base('tx-r3'))).status).toBe(401);
       const ts = Math.floor(Date.now() / 1000);
       const canonical = `click_id=01ARZ3NDEKTSV4RRFFQ69G5FAV&status=approved&transaction_id=tx-r4`;
-      const sig = signatureHeader('new-secret-0123456789', ts, canonical).slice(3);
+      const sig = signatureHeader('new-secret-0123456789-abcdef0123456789', ts, canonical).slice(3);
       const r = await httpJson(`${sys.gatewayUrl}/v1/postbacks/p-rot?${canonical}&ts=${ts}&sig=${sig}`);
       expect(r.status).toBe(200);
     });
@@ -356,9 +363,15 @@ describe('gateway', () => {
       await sys.admin('POST', '/v1/admin/partners', {
         id: 'p-ip-hmac',
         name: 'IH',
-        auth: { mode: ['ip', 'hmac'], ips: ['127.0.0.1/32', '::1'], secret: 'iphmac-secret-0123456789' },
+        auth: {
+          mode: ['ip', 'hmac'],
+          ips: ['127.0.0.1/32', '::1'],
+          secret: 'iphmac-secret-0123456789-abcdef0123456789',
+        },
       });
-      expect((await signedGet('p-ip-hmac', 'iphmac-secret-0123456789', base('tx-ih1'))).status).toBe(200);
+      expect(
+        (await signedGet('p-ip-hmac', 'iphmac-secret-0123456789-abcdef0123456789', base('tx-ih1'))).status,
+      ).toBe(200);
       expect(
         (
           await httpJson(
@@ -372,11 +385,11 @@ describe('gateway', () => {
       await sys.admin('POST', '/v1/admin/partners', {
         id: 'p-dict',
         name: 'D',
-        auth: { mode: 'hmac', secret: 'dict-secret-0123456789' },
+        auth: { mode: 'hmac', secret: 'dict-secret-0123456789-abcdef0123456789' },
         key_map: { click_id: ['s2'], transaction_id: ['conv'], payout: ['rev'] },
         status_map: { A: 'approved', R: 'reversed' },
       });
-      const r = await signedGet('p-dict', 'dict-secret-0123456789', {
+      const r = await signedGet('p-dict', 'dict-secret-0123456789-abcdef0123456789', {
         s2: '01ARZ3NDEKTSV4RRFFQ69G5FAV',
         conv: 'tx-d1',
         status: 'R',
@@ -398,7 +411,7 @@ describe('gateway', () => {
       await sys.admin('POST', '/v1/admin/partners', {
         id: 'p-guarded',
         name: 'G',
-        auth: { mode: 'hmac', secret: 'guarded-secret-0123456789' },
+        auth: { mode: 'hmac', secret: 'guarded-secret-0123456789-abcdef0123456789' },
         rate_limit_per_second: 3,
       });
       const forged = await Promise.all(
@@ -408,7 +421,9 @@ describe('gateway', () => {
       );
       expect(forged.every((r) => r.status === 401)).toBe(true);
       const real = await Promise.all(
-        [0, 1, 2].map((i) => signedGet('p-guarded', 'guarded-secret-0123456789', base(`tx-real-${i}`))),
+        [0, 1, 2].map((i) =>
+          signedGet('p-guarded', 'guarded-secret-0123456789-abcdef0123456789', base(`tx-real-${i}`)),
+        ),
       );
       expect(real.map((r) => r.status)).toEqual([200, 200, 200]);
     });
@@ -420,12 +435,12 @@ describe('gateway', () => {
       await sys.admin('POST', '/v1/admin/partners', {
         id: 'p-slow',
         name: 'S',
-        auth: { mode: 'hmac', secret: 'slow-secret-0123456789' },
+        auth: { mode: 'hmac', secret: 'slow-secret-0123456789-abcdef0123456789' },
         rate_limit_per_second: 3,
       });
       const answers = await Promise.all(
         Array.from({ length: 12 }, (_, i) =>
-          signedGet('p-slow', 'slow-secret-0123456789', base(`tx-rl-${i}`)),
+          signedGet('p-slow', 'slow-secret-0123456789-abcdef0123456789', base(`tx-rl-${i}`)),
         ),
       );
       const limited = answers.filter((a) => a.status === 429);
@@ -434,9 +449,10 @@ describe('gateway', () => {
       expect(limited[0]!.headers.get('retry-after')).toBe('1');
       await sys.admin('POST', '/v1/admin/partners/p-slow/pause');
       await new Promise((r) => setTimeout(r, 1100));
-      expect((await signedGet('p-slow', 'slow-secret-0123456789', base('tx-paused'))).body.error.code).toBe(
-        'partner_paused',
-      );
+      expect(
+        (await signedGet('p-slow', 'slow-secret-0123456789-abcdef0123456789', base('tx-paused'))).body.error
+          .code,
+      ).toBe('partner_paused');
     });
 
     it('records every refusal on postbacks.refused with its code, never the secret', async () => {
@@ -516,13 +532,26 @@ describe('gateway', () => {
       }
       expect(Object.fromEntries(outcomes)).toEqual({ '431': 150, '401': 150 });
       // They never reach the routes, so they have their own counter.
-      const metrics = await (await fetch(`${sys.gatewayUrl}/metrics`)).text();
+      const metrics = await (
+        await fetch(`${sys.gatewayUrl}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+      ).text();
       const counted = /^http_parser_refused_total\{code="headers_too_large"[^}]*\} (\d+)$/m.exec(metrics);
       expect(Number(counted?.[1])).toBeGreaterThanOrEqual(151);
     });
 
-    it('serves OpenAPI docs for every endpoint', async () => {
-      const r = await httpJson(`${sys.gatewayUrl}/docs/openapi.json`);
+    it('serves OpenAPI docs: partner-facing routes to anyone, every endpoint to operators', async () => {
+      const open = await httpJson(`${sys.gatewayUrl}/docs/openapi.json`);
+      expect(open.status).toBe(200);
+      const openPaths = Object.keys((open.body as { paths: object }).paths);
+      expect(openPaths).toEqual(
+        expect.arrayContaining(['/v1/clicks', '/c/{offerId}', '/v1/postbacks/{partnerId}']),
+      );
+      expect(openPaths.filter((p) => /^\/v1\/(admin|reports)/.test(p))).toEqual([]);
+      expect((await fetch(`${sys.gatewayUrl}/docs`)).status).toBeLessThan(400);
+      expect((await httpJson(`${sys.gatewayUrl}/docs/admin/openapi.json`)).status).toBe(401);
+      const r = await httpJson(`${sys.gatewayUrl}/docs/admin/openapi.json`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
       expect(r.status).toBe(200);
       const paths = Object.keys((r.body as { paths: object }).paths);
       for (const p of [
@@ -535,7 +564,10 @@ describe('gateway', () => {
       ]) {
         expect(paths).toContain(p);
       }
-      expect((await fetch(`${sys.gatewayUrl}/docs`)).status).toBeLessThan(400);
+      expect(
+        (await fetch(`${sys.gatewayUrl}/docs/admin`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }))
+          .status,
+      ).toBeLessThan(400);
     });
   });
 });

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { Kafka, logLevel } from 'kafkajs';
+import { ulid } from 'ulid';
 import { createDataSource } from '@app/persistence';
 import { checkConversionsAgainstLedger } from '@app/ledger';
 import { httpJson, poll, postbackEvent, produceEvents, signedPostbackUrl, TEST_BROKERS } from '@app/testing';
@@ -19,15 +20,15 @@ describe('ledger integrity', () => {
   beforeAll(async () => {
     sys = await startSystem('integrity');
     const created = [
-      await sys.admin('POST', '/v1/admin/publishers', { id: 'pub-1', name: 'Publisher' }),
-      await sys.admin('POST', '/v1/admin/offers', {
+      sys.admin('POST', '/v1/admin/publishers', { id: 'pub-1', name: 'Publisher' }),
+      sys.admin('POST', '/v1/admin/offers', {
         id: 'offer-open',
         name: 'Any partner',
         landing_url: 'https://adv.example/?c={click_id}',
         payout: '2.00',
         currency: 'USD',
       }),
-      await sys.admin('POST', '/v1/admin/offers', {
+      sys.admin('POST', '/v1/admin/offers', {
         id: 'offer-named',
         name: 'Partner A only',
         landing_url: 'https://adv.example/?c={click_id}',
@@ -279,6 +280,25 @@ describe('ledger integrity', () => {
       ]);
       return c?.sub1 === 'x\uFFFD' ? true : undefined;
     });
+  });
+
+  it('a well-formed click id minted in the future is unknown_click at once, not parked for the retry budget', async () => {
+    const forged = ulid(Date.now() + 24 * 3_600_000);
+    expect(
+      (await send(partners.a, { click_id: forged, transaction_id: 'forged-1', status: 'approved' })).status,
+    ).toBe(200);
+    // decided() accepts only final outcomes: a parked postback would wait out the retry budget (minutes).
+    expect(await decided('forged-1', 1)).toEqual([
+      expect.objectContaining({
+        outcome: 'rejected',
+        reason_code: 'unknown_click',
+        detail: expect.stringMatching(/future/),
+      }),
+    ]);
+    const [parked] = await sys.db.ds.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM parked_postbacks`,
+    );
+    expect(parked!.n).toBe(0);
   });
 
   it('an accepted event the processor cannot store still ends in exactly one outcome (invalid_payload)', async () => {

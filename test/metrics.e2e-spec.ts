@@ -1,7 +1,7 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { ulid } from 'ulid';
 import { poll, signedPostbackUrl, TEST_BROKERS } from '@app/testing';
-import { type RunningSystem, seedCatalog, startSystem } from './support';
+import { ADMIN_TOKEN, type RunningSystem, seedCatalog, startSystem } from './support';
 
 type Samples = Map<string, number>;
 
@@ -48,7 +48,10 @@ function sum(samples: Samples, name: string, labels: Record<string, string> = {}
   return found ? total : NaN;
 }
 
-/** GET /metrics, on the gateway's port and on the processor's health port, end to end. */
+/**
+ * GET /metrics, on the gateway's port (behind an operator token: that port faces partners) and on
+ * the processor's health port, end to end.
+ */
 describe('metrics and logs', () => {
   let sys: RunningSystem;
   let ids: Awaited<ReturnType<typeof seedCatalog>>;
@@ -57,7 +60,7 @@ describe('metrics and logs', () => {
   const signature = (h: Record<string, string>) => h['x-postback-signature']!;
   const sentSignatures: string[] = [];
   const scrape = async (base: string) => {
-    const r = await fetch(`${base}/metrics`);
+    const r = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     expect(r.status).toBe(200);
     return { contentType: r.headers.get('content-type'), text: await r.text() };
   };

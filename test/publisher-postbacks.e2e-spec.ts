@@ -16,7 +16,7 @@ import {
   spawnApp,
   waitReady,
 } from '@app/testing';
-import { type RunningSystem, startSystem } from './support';
+import { ADMIN_TOKEN, type RunningSystem, startSystem } from './support';
 
 /**
  * Publisher postbacks end to end: ledger entries decided by the real processor, delivered by the
@@ -145,14 +145,14 @@ describe('publisher postbacks', () => {
   let notifier: AppProcess;
   let notifierUrl: string;
   let notifierEnv: Record<string, string>;
-  const SECRET_OLD = 'pub-main-old-secret-0123456789';
-  const SECRET_NEW = 'pub-main-new-secret-0123456789';
+  const SECRET_OLD = 'pub-main-old-secret-0123456789abcdef';
+  const SECRET_NEW = 'pub-main-new-secret-0123456789abcdef';
   const HASH_SECRET = 'wall-md5-secret';
   const secrets: Record<string, string> = {
     'pub-main': SECRET_NEW,
-    'pub-rej': 'pub-rej-secret-0123456789abc',
-    'pub-down': 'pub-down-secret-0123456789ab',
-    'pub-dead': 'pub-dead-secret-0123456789ab',
+    'pub-rej': 'pub-rej-secret-0123456789abcdef0123',
+    'pub-down': 'pub-down-secret-0123456789abcdef012',
+    'pub-dead': 'pub-dead-secret-0123456789abcdef012',
   };
   const receiver = new Receiver(secrets, { 'pub-main': HASH_SECRET });
   const P = 'partner-pp';
@@ -178,8 +178,13 @@ describe('publisher postbacks', () => {
 
   beforeAll(async () => {
     await receiver.start();
+    // The receiver listens on loopback: the operator allowlist lets the gateway and notifier reach it.
     sys = await startSystem('pubpb', {
-      env: { RETRY_DELAYS_MS: '800,1500,2500', CLICK_WATERMARK_MARGIN_MS: '3000' },
+      env: {
+        RETRY_DELAYS_MS: '800,1500,2500',
+        CLICK_WATERMARK_MARGIN_MS: '3000',
+        PUBLISHER_URL_ALLOW: '127.0.0.1',
+      },
     });
     const healthPort = await freePort();
     notifierUrl = `http://127.0.0.1:${healthPort}`;
@@ -198,6 +203,7 @@ describe('publisher postbacks', () => {
       PUBLISHER_PAUSE_AFTER_FAILURES: '4',
       PUBLISHER_PAUSE_AFTER_MS: '4000',
       METRICS_REFRESH_MS: '300',
+      PUBLISHER_URL_ALLOW: '127.0.0.1',
     };
     await startNotifier();
     await seedOffer(sys.db.ds, { id: 'o-main', payout: '2500000' });
@@ -236,7 +242,11 @@ describe('publisher postbacks', () => {
     expect(put.body.secrets_configured).toBe(2);
     expect(JSON.stringify(put.body)).not.toContain(SECRET_NEW);
     expect(JSON.stringify(put.body)).not.toContain(HASH_SECRET);
-    const docs = (await (await fetch(`${sys.gatewayUrl}/docs/openapi.json`)).json()) as { paths: object };
+    const docs = (await (
+      await fetch(`${sys.gatewayUrl}/docs/admin/openapi.json`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      })
+    ).json()) as { paths: object };
     expect(Object.keys(docs.paths)).toEqual(
       expect.arrayContaining([
         '/v1/admin/publishers/{id}/postback',
@@ -290,7 +300,6 @@ describe('publisher postbacks', () => {
       return rows.length ? rows : undefined;
     });
     const released = await sys.admin('POST', `/v1/admin/reviews/${held.conversion_id}/approve`, {
-      operator: 'ops-1',
       note: 'checked',
     });
     expect(released.status).toBe(200);

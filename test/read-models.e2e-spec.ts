@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ulid } from 'ulid';
 import type { ClickRecorded, PostbackReceived, PostbackStatus } from '@app/contracts';
 import {
+  adminClient,
   clickEvent,
   httpJson,
   poll,
@@ -12,7 +13,7 @@ import {
   seedOffer,
   signedPostbackUrl,
 } from '@app/testing';
-import { ADMIN_TOKEN, type RunningSystem, seedCatalog, startSystem } from './support';
+import { ADMIN_TOKEN, operatorToken, type RunningSystem, seedCatalog, startSystem } from './support';
 
 /**
  * Issue 5's "done when": a mixed traffic file (approvals, duplicates, late callbacks, status
@@ -545,12 +546,16 @@ describe('read models, reports and manual review', () => {
     expect(items[0]!.evidence.click_to_conversion_ms).toBe(60_000);
 
     const [a, b] = items;
-    const decide = (id: string, action: string, body: unknown) =>
-      sys.admin('POST', `/v1/admin/reviews/${id}/${action}`, body);
-    const approved = await decide(a!.conversion_id, 'approve', {
-      operator: 'alice',
-      note: 'checked the device logs',
-    });
+    // Each reviewer has a named token: the name on the ledger entry is the token's.
+    const reviewers = Object.fromEntries(
+      ['alice', 'bob', 'carol'].map((n) => [
+        n,
+        adminClient(sys.gatewayUrl, operatorToken(sys, n, 'reviewer')),
+      ]),
+    );
+    const decide = (id: string, action: string, body: unknown, as = 'alice') =>
+      reviewers[as]!('POST', `/v1/admin/reviews/${id}/${action}`, body);
+    const approved = await decide(a!.conversion_id, 'approve', { note: 'checked the device logs' });
     expect(approved.status).toBe(200);
     expect(approved.body.entry).toMatchObject({
       entry_type: 'released',
@@ -559,7 +564,7 @@ describe('read models, reports and manual review', () => {
       operator: 'alice',
       note: 'checked the device logs',
     });
-    const rejected = await decide(b!.conversion_id, 'reject', { operator: 'bob', note: 'emulator farm' });
+    const rejected = await decide(b!.conversion_id, 'reject', { note: 'emulator farm' }, 'bob');
     expect(rejected.status).toBe(200);
     expect(rejected.body.entry).toMatchObject({
       entry_type: 'rejected',
@@ -567,23 +572,21 @@ describe('read models, reports and manual review', () => {
       operator: 'bob',
     });
 
-    const again = await decide(a!.conversion_id, 'reject', { operator: 'carol', note: 'second opinion' });
+    const again = await decide(a!.conversion_id, 'reject', { note: 'second opinion' }, 'carol');
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('already_decided');
     expect(again.body.error.message).toContain('alice');
+    expect((await decide('cv_AAAAAAAAAAAAAAAAAAAAAAAAAA', 'approve', { note: 'y' })).status).toBe(404);
+    expect((await decide('not-an-id', 'approve', { note: 'y' })).status).toBe(400);
+    // Nobody decides under another name.
     expect(
-      (await decide('cv_AAAAAAAAAAAAAAAAAAAAAAAAAA', 'approve', { operator: 'x', note: 'y' })).status,
-    ).toBe(404);
-    expect((await decide('not-an-id', 'approve', { operator: 'x', note: 'y' })).status).toBe(400);
-    expect((await decide(items[2]!.conversion_id, 'approve', { note: 'who?' })).body.error.field).toBe(
-      'operator',
-    );
+      (await decide(items[2]!.conversion_id, 'approve', { operator: 'mallory', note: 'who?' })).body.error
+        .field,
+    ).toBe('operator');
     const notHeld = (
       await sys.db.ds.query(`SELECT conversion_id FROM conversions WHERE status = 'approved' LIMIT 1`)
     )[0];
-    expect(
-      (await decide(notHeld.conversion_id, 'approve', { operator: 'x', note: 'y' })).body.error.code,
-    ).toBe('not_held');
+    expect((await decide(notHeld.conversion_id, 'approve', { note: 'y' })).body.error.code).toBe('not_held');
 
     await poll('review decisions projected', async () => {
       const q = (await sys.db.ds.query(`SELECT count(*)::int AS n FROM review_queue`))[0].n;

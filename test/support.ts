@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import {
   adminClient,
   type AppProcess,
@@ -87,7 +89,7 @@ export async function seedCatalog(sys: RunningSystem, tag = 'a') {
     offer: `offer-${tag}`,
     publisher: `pub-${tag}`,
     partner: `partner-${tag}`,
-    secret: `secret-${tag}-0123456789abcdef`,
+    secret: `secret-${tag}-0123456789abcdef-0123456789abcdef`,
   };
   const results = [
     await sys.admin('POST', '/v1/admin/publishers', { id: ids.publisher, name: 'Publisher' }),
@@ -107,4 +109,25 @@ export async function seedCatalog(sys: RunningSystem, tag = 'a') {
   for (const r of results)
     if (r.status !== 201) throw new Error(`seeding failed: ${r.status} ${JSON.stringify(r.body)}`);
   return ids;
+}
+
+/** `npm run ledger -- <args>` against the test database (the operator CLI), its stdout. */
+export function ledgerCli(dbUrl: string, args: string[], env: Record<string, string> = {}): string {
+  return execFileSync(
+    process.execPath,
+    [join(__dirname, '..', 'dist', 'infra', 'cli', 'ledger.js'), ...args],
+    {
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: dbUrl, USER: 'test-ops', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  ).toString();
+}
+
+/** A named operator token made by the CLI (`ledger tokens create`), as an operator would get one. */
+export function operatorToken(
+  sys: RunningSystem,
+  name: string,
+  role: 'viewer' | 'reviewer' | 'admin',
+): string {
+  return ledgerCli(sys.db.url, ['tokens', 'create', '--name', name, '--role', role]).trim();
 }

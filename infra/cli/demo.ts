@@ -12,7 +12,7 @@ const gateway = `http://127.0.0.1:${process.env.PORT || 3000}`;
 const db = appDatabaseUrl();
 const token = process.env.ADMIN_TOKEN || '';
 const say = (s: string) => console.log(`[demo] ${s}`);
-const SECRET = 'demo-partner-secret-0123456789';
+const SECRET = 'demo-partner-secret-0123456789abcdef';
 
 async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -19,6 +19,14 @@
  *   ledger launch-check --from YYYY-MM-DD --to YYYY-MM-DD [--partner P] [--offer O] [--format table|json]
  *                                  the launch criteria (docs/launch-gates.md): pass/fail per criterion
  *                                  with the measured value; exit 1 when any fails
+ *   ledger tokens create --name N --role viewer|reviewer|admin
+ *                                  a named operator token; printed once (only its SHA-256 is stored)
+ *   ledger tokens list [--all]     active tokens (--all: revoked ones too), last use
+ *   ledger tokens revoke --name N  refused from the next request on
+ *   ledger secrets status          stored secrets by the key that sealed them; exit 1 if a key is missing
+ *   ledger secrets reencrypt       every stored secret sealed with SECRETS_KEY (after a rotation)
+ *   ledger secrets new-key [--id ID]
+ *                                  a fresh SECRETS_KEY value (<id>:<base64 of 32 random bytes>)
  *
  * Days are UTC. Exit codes: 0 ok, 1 a check failed or a decision was refused, 2 bad usage.
  */
@@ -28,14 +36,11 @@ import { basename } from 'node:path';
 import type { DataSource, EntityManager } from 'typeorm';
 import { parseSignedMicros } from '@app/domain';
 import { table } from './table';
+import { createDataSource } from '@app/persistence';
+import { disputeCsv, importDispute, loadDispute, parseColumnMap, resolveDisputeItem } from '@app/disputes';
+import { writeAudit } from '@app/operators';
 import {
-  createDataSource,
   decideHeldConversion,
-  disputeCsv,
-  importDispute,
-  loadDispute,
-  parseColumnMap,
-  resolveDisputeItem,
   DEFAULT_GROUP_BY,
   latencyReport,
   launchCheck,
@@ -52,9 +57,10 @@ import {
   reportQueryProblem,
   type ReportQuery,
   ReviewRefused,
-} from '@app/persistence';
+} from '@app/read-models';
 import { appDatabaseUrl } from '@app/config';
 import { checkConversionsAgainstLedger } from '@app/ledger';
+import { CommandUsage, OperatorTokenRefused, secretsCommand, tokensCommand } from './operators.command';
 
 class Usage extends Error {}
 
@@ -67,10 +73,15 @@ const USAGE = `usage:
   ledger launch-check --from YYYY-MM-DD --to YYYY-MM-DD [--partner P] [--offer O] [--format table|json]
   ledger dispute import --file F.csv (--partner P | --publisher U) [--delimiter ';'] [--columns ours=theirs,...] [--from D --to D] [--out diff.csv|diff.ndjson]
   ledger dispute show <id> [--kind K] [--open] [--format table|csv|json]
-  ledger dispute resolve <id> <item> (--adjust AMOUNT | --dismiss) --note "..." [--operator NAME]`;
+  ledger dispute resolve <id> <item> (--adjust AMOUNT | --dismiss) --note "..." [--operator NAME]
+  ledger tokens create --name N --role viewer|reviewer|admin
+  ledger tokens list [--all]
+  ledger tokens revoke --name N
+  ledger secrets status|reencrypt
+  ledger secrets new-key [--id ID]`;
 
 /** Options that take no value. */
-const SWITCHES = new Set(['open', 'dismiss']);
+const SWITCHES = new Set(['open', 'dismiss', 'all']);
 
 function parseArgs(argv: string[]): { pos: string[]; opts: Map<string, string> } {
   const pos: string[] = [];
@@ -258,9 +269,23 @@ async function review(em: EntityManager, pos: string[], opts: Map<string, string
     const operator = opts.get('operator') ?? process.env.USER;
     if (!note) throw new Usage(`review ${cmd}: --note is required`);
     if (!operator) throw new Usage(`review ${cmd}: --operator is required (no $USER)`);
-    const entry = await em.transaction((tx) =>
-      decideHeldConversion(tx, { conversionId: id, decision: cmd, operator, note }),
-    );
+    const entry = await em.transaction(async (tx) => {
+      const decided = await decideHeldConversion(tx, { conversionId: id, decision: cmd, operator, note });
+      await writeAudit(tx, cliAuditor(operator), {
+        action: `review.${cmd}`,
+        subject: `conversion:${id}`,
+        request: { note },
+        before: { status: 'held' },
+        after: {
+          status: decided.conversion_status,
+          entry_id: decided.entry_id,
+          entry_type: decided.entry_type,
+          operator: decided.operator,
+          note: decided.note,
+        },
+      });
+      return decided;
+    });
     console.log(`${entry.entry_type} ${entry.conversion_id} by ${operator}: entry ${entry.entry_id}`);
     return 0;
   }
@@ -343,6 +368,9 @@ async function launch(em: EntityManager, opts: Map<string, string>): Promise<num
   return r.pass ? 0 : 1;
 }
 
+/** The CLI's changes are audited under the operator it names (`cli:` marks where they came from). */
+const cliAuditor = (operator: string) => ({ name: `cli:${operator}`.slice(0, 64), role: 'cli' });
+
 const operatorOf = (opts: Map<string, string>) => {
   const op = opts.get('operator') ?? process.env.USER;
   if (!op) throw new Usage('--operator is required (no $USER)');
@@ -400,7 +428,7 @@ async function dispute(ds: DataSource, pos: string[], opts: Map<string, string>)
       throw new Usage(`cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`);
     }
     const started = Date.now();
-    const { id: disputeId, summary } = await importDispute(ds, input, {
+    const imported = await importDispute(ds, input, {
       kind: opts.has('partner') ? 'partner' : 'publisher',
       counterpartyId: (opts.get('partner') ?? opts.get('publisher'))!,
       operator: operatorOf(opts),
@@ -410,6 +438,14 @@ async function dispute(ds: DataSource, pos: string[], opts: Map<string, string>)
       from: opts.get('from'),
       to: opts.get('to'),
       onProgress: (n) => process.stderr.write(`\rread ${n} rows`),
+    });
+    const { id: disputeId, summary } = imported;
+    await writeAudit(ds.manager, cliAuditor(operatorOf(opts)), {
+      action: 'dispute.import',
+      subject: `dispute:${disputeId}`,
+      request: { file: basename(file), partner: opts.get('partner'), publisher: opts.get('publisher') },
+      before: null,
+      after: imported,
     });
     process.stderr.write(`\n`);
     console.log(
@@ -475,16 +511,29 @@ async function dispute(ds: DataSource, pos: string[], opts: Map<string, string>)
       throw new Usage('dispute resolve: give --adjust AMOUNT or --dismiss');
     const amount = opts.has('adjust') ? parseSignedMicros(opts.get('adjust')!) : undefined;
     if (opts.has('adjust') && !amount) throw new Usage('--adjust needs a non-zero signed decimal like -1.25');
-    const r = await ds.transaction((em) =>
-      resolveDisputeItem(em, {
+    const r = await ds.transaction(async (em) => {
+      const resolved = await resolveDisputeItem(em, {
         disputeId: id,
         item: Number(item),
         action: opts.has('adjust') ? 'adjust' : 'dismiss',
         amountMicros: amount,
         operator: operatorOf(opts),
         note,
-      }),
-    );
+      });
+      await writeAudit(em, cliAuditor(operatorOf(opts)), {
+        action: `dispute.${opts.has('adjust') ? 'adjust' : 'dismiss'}`,
+        subject: `dispute:${id}:${item}`,
+        request: { adjust: opts.get('adjust'), note },
+        before: { resolution: null },
+        after: {
+          resolution: resolved.resolution,
+          resolved_by: operatorOf(opts),
+          entry_id: resolved.entry?.entry_id ?? null,
+          amount_micros: resolved.entry?.amount_micros ?? null,
+        },
+      });
+      return resolved;
+    });
     console.log(
       `item ${item} ${r.resolution}${r.entry ? `: ledger entry ${r.entry.entry_id} (${r.entry.amount_micros} micros)` : ''}`,
     );
@@ -496,8 +545,12 @@ async function dispute(ds: DataSource, pos: string[], opts: Map<string, string>)
 async function main(): Promise<number> {
   const { pos, opts } = parseArgs(process.argv.slice(2));
   const [area, ...rest] = pos;
-  if (!area || !['report', 'review', 'projections', 'launch-check', 'dispute'].includes(area))
+  if (
+    !area ||
+    !['report', 'review', 'projections', 'launch-check', 'dispute', 'tokens', 'secrets'].includes(area)
+  )
     throw new Usage(`unknown command '${area ?? ''}'`);
+  if (area === 'secrets' && rest[0] === 'new-key') return secretsCommand(undefined, rest[0], opts);
   const ds = createDataSource({
     url: appDatabaseUrl(),
     poolSize: 2,
@@ -509,6 +562,8 @@ async function main(): Promise<number> {
     if (area === 'review') return await review(ds.manager, rest, opts);
     if (area === 'launch-check') return await launch(ds.manager, opts);
     if (area === 'dispute') return await dispute(ds, rest, opts);
+    if (area === 'tokens') return await tokensCommand(ds, rest[0], opts);
+    if (area === 'secrets') return await secretsCommand(ds, rest[0], opts);
     allowOnly(opts, []);
     return await projections(ds, rest[0]);
   } finally {
@@ -519,11 +574,11 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (e: unknown) => {
-    if (e instanceof Usage) {
+    if (e instanceof Usage || e instanceof CommandUsage) {
       console.error(`ledger: ${e.message}\n${USAGE}`);
       process.exit(2);
     }
-    if (e instanceof ReviewRefused) {
+    if (e instanceof ReviewRefused || e instanceof OperatorTokenRefused) {
       console.error(`ledger: refused: ${e.message}`);
       process.exit(1);
     }

@@ -13,13 +13,13 @@
  * found, 2 bad usage.
  */
 import 'reflect-metadata';
+import { createDataSource } from '@app/persistence';
 import {
-  createDataSource,
   endpointState,
   listDeliveries,
   replayDeadDeliveries,
   resumeEndpoint,
-} from '@app/persistence';
+} from '@app/publisher-postbacks';
 import { table } from './table';
 import { appDatabaseUrl } from '@app/config';
 

@@ -1,11 +1,12 @@
 // The operators' dashboard: plain browser JavaScript over the gateway's JSON APIs (no build
-// step). Every data call carries the admin token; everything shown is set as text, never as HTML.
+// step). Every data call carries the operator token; everything shown is set as text, never as HTML.
 'use strict';
 
 (function () {
   const TOKEN_KEY = 'ledger.adminToken';
-  const OPERATOR_KEY = 'ledger.operator';
-  const VIEWS = ['acceptance', 'reconciliation', 'latency', 'reviews', 'alerts', 'launch', 'lag'];
+  // The token lives as long as this tab (sessionStorage), never in the browser's lasting storage.
+  const session = window.sessionStorage;
+  const VIEWS = ['acceptance', 'reconciliation', 'latency', 'reviews', 'alerts', 'launch', 'lag', 'audit'];
   // Drill-down order of the reconciliation table and the report parameter each level filters on.
   const DRILL = [
     { dim: 'offer', column: 'offer_id', param: 'offer_id', label: 'offer' },
@@ -42,6 +43,10 @@
     charts: {},
     timer: undefined,
     loading: false,
+    // Who the token belongs to: { name, role } from GET /v1/admin/whoami.
+    me: undefined,
+    // Audit log pages: the before_id of each page shown after the newest.
+    auditPages: [],
   };
 
   // ---------- helpers ----------
@@ -104,9 +109,9 @@
     }
   }
 
-  /** Calls the gateway with the admin token; a 401 signs out with the server's reason. */
+  /** Calls the gateway with the operator token; a 401 signs out with the server's reason. */
   async function api(path, init = {}) {
-    const token = localStorage.getItem(TOKEN_KEY);
+    const token = session.getItem(TOKEN_KEY);
     if (!token) throw new HttpError(401, 'unauthorized', 'no admin token');
     const headers = { authorization: `Bearer ${token}`, accept: 'application/json', ...(init.headers || {}) };
     let res;
@@ -126,8 +131,8 @@
       const err = body && body.error ? body.error : { code: String(res.status), message: text };
       // Only if this request's token is still the one in use: a refusal of an old token that
       // arrives after the operator signed in again must not sign the new session out.
-      if (res.status === 401 && localStorage.getItem(TOKEN_KEY) === token) {
-        signOut(`The admin token was refused (${err.message}). Enter the gateway's admin token.`);
+      if (res.status === 401 && session.getItem(TOKEN_KEY) === token) {
+        signOut(`The token was refused (${err.message}). Enter your operator token.`);
       }
       throw new HttpError(res.status, err.code, err.message);
     }
@@ -195,7 +200,9 @@
   // ---------- session ----------
 
   function signOut(message) {
-    localStorage.removeItem(TOKEN_KEY);
+    session.removeItem(TOKEN_KEY);
+    state.me = undefined;
+    $('whoami').textContent = '';
     stopAutoRefresh();
     for (const id of Object.keys(state.charts)) state.charts[id].destroy();
     state.charts = {};
@@ -212,14 +219,23 @@
     $('token').focus();
   }
 
-  function signedIn() {
+  async function signedIn() {
+    try {
+      state.me = await api('/v1/admin/whoami');
+    } catch (e) {
+      if (e.status !== 401)
+        $('login-error').textContent = e.status ? `${e.status} ${e.code}: ${e.message}` : e.message;
+      return;
+    }
+    $('whoami').textContent = `${state.me.name} (${state.me.role})`;
     $('login').hidden = true;
     $('app').hidden = false;
     $('range').hidden = false;
     $('session').hidden = false;
-    $('operator').value = localStorage.getItem(OPERATOR_KEY) || '';
     route();
   }
+
+  const mayDecide = () => state.me && (state.me.role === 'reviewer' || state.me.role === 'admin');
 
   // ---------- views ----------
 
@@ -231,6 +247,7 @@
     alerts: loadAlerts,
     launch: loadLaunch,
     lag: loadLag,
+    audit: loadAudit,
   };
 
   async function load(view, opts = {}) {
@@ -452,7 +469,7 @@
 
   async function downloadCsv() {
     const params = { ...(state.reconParams || range()), format: 'csv' };
-    const token = localStorage.getItem(TOKEN_KEY);
+    const token = session.getItem(TOKEN_KEY);
     const res = await fetch(`/v1/reports/reconciliation?${query(params)}`, {
       headers: { authorization: `Bearer ${token}` },
     });
@@ -550,6 +567,9 @@
     const r = await api('/v1/admin/reviews?limit=200');
     $('review-count').textContent = r.count ? String(r.count) : '';
     $('reviews-empty').hidden = r.items.length > 0;
+    $('reviews-who').textContent = mayDecide()
+      ? `Decisions are written on the ledger under your token's name: ${state.me.name}.`
+      : `Read only: ${state.me ? state.me.name : 'this token'} is a viewer (deciding needs the reviewer role).`;
     $('reviews-list').replaceChildren(...r.items.map(reviewCard));
   }
 
@@ -562,32 +582,24 @@
       dataset: { conversionId: item.conversion_id, transactionId: item.transaction_id },
     });
     const decide = async (action, buttons) => {
-      const operator = $('operator').value.trim();
-      if (!operator) {
-        result.className = 'result error';
-        result.textContent = 'Enter your operator name above first.';
-        $('operator').focus();
-        return;
-      }
       if (!note.value.trim()) {
         result.className = 'result error';
         result.textContent = 'A note is required.';
         note.focus();
         return;
       }
-      localStorage.setItem(OPERATOR_KEY, operator);
       buttons.forEach((b) => (b.disabled = true));
       try {
         const r = await api(`/v1/admin/reviews/${encodeURIComponent(item.conversion_id)}/${action}`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ operator, note: note.value.trim() }),
+          body: JSON.stringify({ note: note.value.trim() }),
         });
         node.classList.add('decided');
         const left = Number($('review-count').textContent || '0') - 1;
         $('review-count').textContent = left > 0 ? String(left) : '';
         result.className = 'result ok';
-        result.textContent = `${r.status} by ${operator}: ledger entry ${r.entry.entry_id}`;
+        result.textContent = `${r.status} by ${r.entry.operator}: ledger entry ${r.entry.entry_id}`;
         note.disabled = true;
       } catch (e) {
         result.className = 'result error';
@@ -638,8 +650,7 @@
           ev.source_today ? `${ev.source_today.decided} decided, ${ev.source_today.rejected} rejected` : null,
         ),
       ),
-      note,
-      el('div', { class: 'actions' }, approve, reject, result),
+      ...(mayDecide() ? [note, el('div', { class: 'actions' }, approve, reject, result)] : []),
     );
     return node;
   }
@@ -779,6 +790,63 @@
     );
   }
 
+  /** The fields of `after` that differ from `before`, as "field: old → new" (a whole record when created or removed). */
+  function changes(before, after) {
+    const show = (v) => {
+      const t = v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v);
+      return t.length > 80 ? `${t.slice(0, 77)}...` : t;
+    };
+    if (before === null || before === undefined)
+      return after === null || after === undefined ? '' : `created: ${show(after)}`;
+    if (after === null || after === undefined) return `removed: ${show(before)}`;
+    if (typeof before !== 'object' || typeof after !== 'object') return `${show(before)} → ${show(after)}`;
+    return [...new Set([...Object.keys(before), ...Object.keys(after)])]
+      .filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]))
+      .map(
+        (k) =>
+          `${k}: ${show(before[k] === undefined ? '–' : before[k])} → ${show(after[k] === undefined ? '–' : after[k])}`,
+      )
+      .join('\n');
+  }
+
+  async function loadAudit(opts = {}) {
+    if (opts.reset) state.auditPages = [];
+    const beforeId = state.auditPages[state.auditPages.length - 1];
+    const r = await api(`/v1/admin/audit?${query({ limit: 100, before_id: beforeId })}`);
+    state.auditNext = r.next_before_id;
+    $('audit-older').disabled = !r.next_before_id;
+    $('audit-newest').disabled = state.auditPages.length === 0;
+    $('audit-note').textContent =
+      `${r.items.length} change(s)${beforeId ? ' (older page)' : ', newest first'}`;
+    table(
+      'audit-table',
+      [
+        { label: 'when (UTC)', cls: 'text' },
+        { label: 'operator', cls: 'text' },
+        { label: 'action', cls: 'text' },
+        { label: 'subject', cls: 'text' },
+        { label: 'before → after', cls: 'text' },
+      ],
+      r.items.map((a) =>
+        el(
+          'tr',
+          { dataset: { action: a.action } },
+          el('td', { class: 'text' }, a.at.slice(0, 19).replace('T', ' ')),
+          el('td', { class: 'text' }, `${a.operator} (${a.role})`),
+          el('td', { class: 'text' }, a.action),
+          el('td', { class: 'text' }, a.subject),
+          el(
+            'td',
+            { class: 'text changes', title: JSON.stringify({ request: a.request }) },
+            changes(a.before, a.after),
+          ),
+        ),
+      ),
+      null,
+      'No admin changes yet',
+    );
+  }
+
   // ---------- navigation ----------
 
   function route() {
@@ -813,9 +881,9 @@
       e.preventDefault();
       const token = $('token').value.trim();
       if (!token) return;
-      localStorage.setItem(TOKEN_KEY, token);
+      session.setItem(TOKEN_KEY, token);
       $('login-error').textContent = '';
-      signedIn();
+      void signedIn();
     });
     $('sign-out').addEventListener('click', () => signOut('Signed out.'));
     $('range').addEventListener('submit', (e) => {
@@ -828,10 +896,12 @@
         setRange(Number(b.dataset.days));
         void load(state.view);
       });
-    $('operator').addEventListener('change', () => {
-      const v = $('operator').value.trim();
-      if (v) localStorage.setItem(OPERATOR_KEY, v);
+    $('audit-older').addEventListener('click', () => {
+      if (!state.auditNext) return;
+      state.auditPages.push(state.auditNext);
+      void load('audit');
     });
+    $('audit-newest').addEventListener('click', () => void load('audit', { reset: true }));
     $('recon-csv').addEventListener('click', () => void downloadCsv());
     $('auto-refresh').addEventListener('change', (e) => {
       clearInterval(state.timer);
@@ -843,9 +913,12 @@
         : undefined;
     });
     window.addEventListener('hashchange', () => {
-      if (localStorage.getItem(TOKEN_KEY)) route();
+      if (session.getItem(TOKEN_KEY)) route();
     });
-    if (localStorage.getItem(TOKEN_KEY)) signedIn();
+    // Earlier versions kept the token in localStorage: it must not outlive this page's session.
+    localStorage.removeItem(TOKEN_KEY);
+    localStorage.removeItem('ledger.operator');
+    if (session.getItem(TOKEN_KEY)) void signedIn();
     else signOut('');
   }
 

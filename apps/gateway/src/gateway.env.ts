@@ -1,8 +1,8 @@
 import { Transform } from 'class-transformer';
 import { IsInt, IsIP, Matches, Max, Min, MinLength, ValidateIf } from 'class-validator';
-import { CommonEnv, portField, toInt } from '@app/config';
+import { EdgeEnv, portField, toInt } from '@app/config';
 
-export class GatewayEnv extends CommonEnv {
+export class GatewayEnv extends EdgeEnv {
   @portField()
   PORT = 3000;
 
@@ -43,6 +43,30 @@ export class GatewayEnv extends CommonEnv {
   @Max(10 * 1024 * 1024)
   BODY_LIMIT_BYTES = 64 * 1024;
 
+  /** Clicks per second one client address may record (burst: twice that); over it, 429. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  CLICK_RATE_PER_ADDRESS = 50;
+
+  /**
+   * Refused postbacks per second one client address may cause (burst: five times that); past it,
+   * its postbacks are answered 429 before any work, until it slows down. Accepted ones never count.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  REFUSAL_RATE_PER_ADDRESS = 5;
+
+  /** Refusals published to postbacks.refused per second and partner (`_unknown` for all others); the rest are only counted. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(100_000)
+  REFUSAL_SAMPLES_PER_SECOND = 5;
+
   /** Largest counterparty CSV accepted by POST /v1/admin/disputes (bigger files: the ledger CLI streams them). */
   @Transform(toInt)
   @IsInt()
@@ -50,7 +74,10 @@ export class GatewayEnv extends CommonEnv {
   @Max(1024 * 1024 * 1024)
   UPLOAD_LIMIT_BYTES = 64 * 1024 * 1024;
 
-  /** Bearer token for /v1/admin/*; unset: the admin API refuses every call. */
+  /**
+   * The bootstrap admin's bearer token (acts as `bootstrap-admin`, role admin). Operators get named
+   * tokens with roles from `ledger tokens create`; unset, only those work.
+   */
   @ValidateIf((e: GatewayEnv) => e.ADMIN_TOKEN !== '')
   @MinLength(16, { message: 'ADMIN_TOKEN must be at least 16 characters' })
   ADMIN_TOKEN = '';

@@ -1,9 +1,11 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
-import { ConfigModule } from '@app/config';
+import { ConfigModule, SecretBox, secretBoxFromEnv } from '@app/config';
+import { OutboundGuard } from '@app/domain';
 import { HealthModule } from '@app/health';
 import { KafkaBrokerIndicator, KafkaModule, KafkaProducerIndicator } from '@app/kafka';
-import { CatalogCache, CatalogModule, DatabaseModule } from '@app/persistence';
+import { DatabaseModule } from '@app/persistence';
+import { CatalogCache, CatalogModule } from '@app/catalog';
 import {
   OffersAdminController,
   PartnersAdminController,
@@ -11,6 +13,8 @@ import {
 } from './admin/admin.controllers';
 import { AdminGuard } from './admin/admin.guard';
 import { AlertsAdminController } from './admin/alerts.controller';
+import { AuditAdminController } from './admin/audit.controller';
+import { OperatorAuth } from './admin/operator-auth';
 import { SourcesAdminController } from './admin/sources.controller';
 import { ReportsController } from './admin/reports.controller';
 import { LaunchAdminController } from './admin/launch.controller';
@@ -25,6 +29,7 @@ import { EventPublisher } from './events/event-publisher';
 import type { GatewayEnv } from './gateway.env';
 import { ErrorFilter } from './http/error.filter';
 import { GatewayObservabilityModule } from './observability/gateway-observability.module';
+import { AddressLimits } from './http/address-limits';
 import { ReplayClock } from './http/replay-clock';
 import { BodyValidationPipe } from './http/validation.pipe';
 import { PartnerAuthenticator } from './postbacks/partner-auth';
@@ -62,6 +67,7 @@ export class GatewayModule {
         DisputesAdminController,
         ConsumerLagController,
         AlertsAdminController,
+        AuditAdminController,
       ],
       providers: [
         EventPublisher,
@@ -69,7 +75,11 @@ export class GatewayModule {
         CatalogAdminService,
         ConsumerLagService,
         AdminGuard,
+        OperatorAuth,
+        { provide: SecretBox, useFactory: () => secretBoxFromEnv(env) },
+        { provide: OutboundGuard, useFactory: () => OutboundGuard.fromEnv(env) },
         ReplayClock,
+        AddressLimits,
         { provide: APP_FILTER, useClass: ErrorFilter },
         { provide: APP_PIPE, useClass: BodyValidationPipe },
       ],

@@ -4,9 +4,11 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { appLogger, ConfigError, loadEnv } from '@app/config';
+import { guardOperatorPages } from './admin/operator-pages';
 import { registerDashboard } from './dashboard/dashboard.static';
 import { GatewayEnv } from './gateway.env';
 import { GatewayModule } from './gateway.module';
+import { AddressLimits } from './http/address-limits';
 import { registerBodyParsers, registerOversizeGuard } from './http/body-parsers';
 import { answerClientError } from './http/client-errors';
 
@@ -27,6 +29,8 @@ export async function createGateway(env: GatewayEnv): Promise<NestFastifyApplica
   });
   registerBodyParsers(app.getHttpAdapter().getInstance(), env.BODY_LIMIT_BYTES, env.UPLOAD_LIMIT_BYTES);
   registerOversizeGuard(app.getHttpAdapter().getInstance(), env.BODY_LIMIT_BYTES, env.UPLOAD_LIMIT_BYTES);
+  app.get(AddressLimits).register(app.getHttpAdapter().getInstance());
+  guardOperatorPages(app);
   if (!(await registerDashboard(app))) new Logger('gateway').warn('dashboard files not found: no /dashboard');
   const openapi = new DocumentBuilder()
     .setTitle('Conversion ledger gateway')
@@ -37,12 +41,22 @@ export async function createGateway(env: GatewayEnv): Promise<NestFastifyApplica
     .setVersion('1')
     .addBearerAuth()
     .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openapi), {
-    jsonDocumentUrl: 'docs/openapi.json',
-  });
+  // Partners and publishers read /docs (their routes only: postbacks, clicks, health); the whole
+  // API, admin included, is /docs/admin, for operators only (admin/operator-pages.ts).
+  const full = () => SwaggerModule.createDocument(app, openapi);
+  const partnerFacing = () => {
+    const d = full();
+    d.paths = Object.fromEntries(Object.entries(d.paths).filter(([p]) => !OPERATOR_PATHS.test(p)));
+    return d;
+  };
+  SwaggerModule.setup('docs/admin', app, full, { jsonDocumentUrl: 'docs/admin/openapi.json' });
+  SwaggerModule.setup('docs', app, partnerFacing, { jsonDocumentUrl: 'docs/openapi.json' });
   app.enableShutdownHooks();
   return app;
 }
+
+/** Routes documented only in the operators' OpenAPI document. */
+const OPERATOR_PATHS = /^\/(v1\/(admin|reports)|metrics|dashboard)(\/|$)/;
 
 async function main(): Promise<void> {
   let env: GatewayEnv;

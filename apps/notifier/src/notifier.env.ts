@@ -1,10 +1,10 @@
 import { Transform } from 'class-transformer';
 import { IsInt, IsIP, Max, Min } from 'class-validator';
-import { CommonEnv, portField, toInt } from '@app/config';
+import { EdgeEnv, portField, toInt } from '@app/config';
 
 const HOUR_MS = 3_600_000;
 
-export class NotifierEnv extends CommonEnv {
+export class NotifierEnv extends EdgeEnv {
   /** Health and metrics endpoint of this worker. */
   @portField()
   HEALTH_PORT = 3002;
@@ -26,7 +26,24 @@ export class NotifierEnv extends CommonEnv {
   @Max(1000)
   DELIVERY_CONCURRENCY = 16;
 
-  /** A publisher that has not answered by then is a failed attempt (retried). */
+  /**
+   * Calls to one publisher in flight at once, per instance: a publisher that answers slowly (or
+   * never) holds at most this many of the DELIVERY_CONCURRENCY slots; the others keep flowing.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  PUBLISHER_CONCURRENCY = 4;
+
+  /** A publisher's answer body is read up to this many bytes (then the connection is dropped). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(16 * 1024 * 1024)
+  DELIVERY_MAX_ANSWER_BYTES = 64 * 1024;
+
+  /** A publisher that has not answered (headers and body) by then is a failed attempt (retried). */
   @Transform(toInt)
   @IsInt()
   @Min(100)

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
-import { ConfigModule } from '@app/config';
+import { ConfigModule, SecretBox, secretBoxFromEnv } from '@app/config';
+import { OutboundGuard } from '@app/domain';
 import { HealthModule } from '@app/health';
 import { KafkaBrokerIndicator, KafkaConsumerIndicator, KafkaModule } from '@app/kafka';
 import { DatabaseModule, PostgresIndicator } from '@app/persistence';
@@ -12,6 +13,9 @@ import { NotifierObservabilityModule } from './observability/notifier-observabil
 
 /** Its own consumer group: reads the ledger exactly as billing does, independently of it. */
 export const NOTIFIER_GROUP = 'publisher-notifier';
+
+/** A publisher host's addresses are kept this long (each call still connects to an address checked). */
+const DNS_CACHE_MS = 5000;
 
 export class NotifierModule {
   static register(env: NotifierEnv) {
@@ -33,7 +37,13 @@ export class NotifierModule {
         NotifierObservabilityModule,
       ],
       controllers: [LedgerIntakeHandler],
-      providers: [DeliveryStore, HttpSender, DeliveryLoop],
+      providers: [
+        DeliveryStore,
+        HttpSender,
+        DeliveryLoop,
+        { provide: SecretBox, useFactory: () => secretBoxFromEnv(env) },
+        { provide: OutboundGuard, useFactory: () => OutboundGuard.fromEnv(env, DNS_CACHE_MS) },
+      ],
     })
     class AppModule {}
     return AppModule;

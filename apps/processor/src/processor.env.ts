@@ -64,6 +64,16 @@ export class ProcessorEnv extends AlertsEnv {
   @Min(0)
   CLICK_WATERMARK_MARGIN_MS = 10_000;
 
+  /**
+   * A well-formed click id minted more than this ahead of the processor's clock could not have
+   * been minted by us yet (clock skew between hosts is smaller): unknown_click at once, instead
+   * of waiting out the retry budget, so forged ids cannot fill the retry queue.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  CLICK_ID_MAX_SKEW_MS = 60_000;
+
   @Transform(toInt)
   @IsInt()
   @Min(100)

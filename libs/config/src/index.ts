@@ -4,3 +4,5 @@ export * from './config.module';
 export * from './logger';
 export * from './redact';
 export * from './database-urls';
+export * from './secret-box';
+export * from './edge.env';

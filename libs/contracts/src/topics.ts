@@ -24,6 +24,9 @@ export const Topics = {
   postbacksDead: 'postbacks.dead',
 } as const;
 
+const MIB = 1024 * 1024;
+const GIB = 1024 * MIB;
+
 export type TopicName = (typeof Topics)[keyof typeof Topics];
 
 export const TOPIC_SPECS: readonly TopicSpec[] = [
@@ -31,8 +34,13 @@ export const TOPIC_SPECS: readonly TopicSpec[] = [
     name: Topics.clicksRecorded,
     partitions: 6,
     key: 'click_id',
-    config: { 'retention.ms': String(90 * DAY_MS), 'cleanup.policy': 'delete' },
-    doc: 'Every accepted click, as recorded by the gateway. Kept 90 days: longer than any attribution window, so the click store can be rebuilt.',
+    // Bounded in size too (per partition): a click flood must not fill the broker's disk.
+    config: {
+      'retention.ms': String(90 * DAY_MS),
+      'retention.bytes': String(8 * GIB),
+      'cleanup.policy': 'delete',
+    },
+    doc: 'Every accepted click, as recorded by the gateway. Kept 90 days (and at most 8 GiB per partition): longer than any attribution window, so the click store can be rebuilt.',
   },
   {
     name: Topics.postbacksReceived,
@@ -45,8 +53,12 @@ export const TOPIC_SPECS: readonly TopicSpec[] = [
     name: Topics.postbacksRefused,
     partitions: 3,
     key: '<partner_id>',
-    config: { 'retention.ms': String(30 * DAY_MS), 'cleanup.policy': 'delete' },
-    doc: 'Every postback the gateway refused (4xx) with its reason, for acceptance-rate reporting. Never carries secrets or signatures.',
+    config: {
+      'retention.ms': String(30 * DAY_MS),
+      'retention.bytes': String(256 * MIB),
+      'cleanup.policy': 'delete',
+    },
+    doc: 'A sample of the postbacks the gateway refused (4xx) with their reason, enough to debug a partner (REFUSAL_SAMPLES_PER_SECOND per partner; every refusal is counted in postbacks_refused_total). At most 256 MiB per partition. Never carries secrets or signatures.',
   },
   {
     name: Topics.conversionsLedger,

@@ -7,3 +7,5 @@ export * from './conversion';
 export * from './ulid';
 export * from './publisher-postbacks';
 export * from './text';
+export * from './partner-format';
+export * from './partner-presets';

@@ -54,6 +54,11 @@ function parseAddress(raw: string): Addr | undefined {
   return { family: 6, value: v6 };
 }
 
+/** An address as its family and bits (IPv4-mapped IPv6 folded to IPv4); undefined for anything else. */
+export function ipAddressBits(ip: string): { family: 4 | 6; value: bigint } | undefined {
+  return parseAddress(ip);
+}
+
 function maskFor(family: Family, prefix: number): bigint {
   const bits = BigInt(BITS[family]);
   const all = (1n << bits) - 1n;

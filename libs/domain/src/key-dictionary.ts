@@ -113,8 +113,10 @@ function buildLookup(dict: KeyDictionary | undefined): AliasLookup {
     if (!Array.isArray(names)) return;
     for (const name of names) {
       if (typeof name !== 'string' || name === '') continue;
-      if (!exact.has(name)) exact.set(name, field);
       const f = name.toLowerCase();
+      // An ignored name stays ignored whatever its case.
+      if (field !== null && folded.get(f) === null) continue;
+      if (!exact.has(name)) exact.set(name, field);
       if (!folded.has(f)) folded.set(f, field);
     }
   };

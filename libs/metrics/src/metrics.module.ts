@@ -1,5 +1,6 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { CommonEnv } from '@app/config';
 import { ConsumerLagMetrics } from './consumer-lag';
 import { DbPoolMetrics } from './db-pool-metrics';
 import { HttpMetrics } from './http-metrics';
@@ -10,6 +11,11 @@ import { MetricsController } from './metrics.controller';
 export interface MetricsModuleOptions {
   /** Added to every series as `app` (gateway, processor...). */
   app: string;
+  /**
+   * The app checks who may read /metrics itself (the gateway: an operator token), so METRICS_TOKEN
+   * is not required on top.
+   */
+  guardedByApp?: boolean;
 }
 
 /**
@@ -35,7 +41,14 @@ export class MetricsModule {
             return registry;
           },
         },
-        MetricsAuth,
+        {
+          provide: MetricsAuth,
+          inject: [CommonEnv],
+          useFactory: (env: CommonEnv) =>
+            new MetricsAuth(
+              options.guardedByApp ? Object.assign(new CommonEnv(), { METRICS_TOKEN: '' }) : env,
+            ),
+        },
         HttpMetrics,
         KafkaMetrics,
         ConsumerLagMetrics,

@@ -1,15 +1,32 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Req,
+  UseGuards,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AdminGuard } from './admin.guard';
+import type { FastifyRequest } from 'fastify';
+import { DataSource } from 'typeorm';
+import type { OperatorIdentity } from '@app/operators';
+import { AdminGuard, CurrentOperator } from './admin.guard';
 import {
   CreateOfferDto,
   CreatePartnerDto,
   CreatePublisherDto,
+  PostbackUrlQueryDto,
   UpdateOfferDto,
   UpdatePartnerDto,
   UpdatePublisherDto,
 } from './admin.dto';
 import { CatalogAdminService } from './catalog-admin.service';
+import { partnerPostbackUrl, publicBaseUrl } from './partner-formats';
 
 @ApiTags('admin')
 @ApiBearerAuth()
@@ -20,8 +37,8 @@ export class OffersAdminController {
 
   @Post()
   @ApiOperation({ summary: 'Create an offer (409 if the id exists)' })
-  create(@Body() dto: CreateOfferDto) {
-    return this.admin.createOffer(dto);
+  create(@Body() dto: CreateOfferDto, @CurrentOperator() op: OperatorIdentity) {
+    return this.admin.createOffer(dto, op);
   }
   @Get() list() {
     return this.admin.list('offer');
@@ -31,17 +48,20 @@ export class OffersAdminController {
   }
   @Patch(':id')
   @ApiOperation({ summary: 'Change some fields of an offer' })
-  update(@Param('id') id: string, @Body() dto: UpdateOfferDto) {
-    return this.admin.updateOffer(id, dto);
+  update(@Param('id') id: string, @Body() dto: UpdateOfferDto, @CurrentOperator() op: OperatorIdentity) {
+    return this.admin.updateOffer(id, dto, op);
   }
   @Post(':id/pause')
   @HttpCode(200)
   @ApiOperation({ summary: 'Pause: clicks answer 404 until resumed' })
-  pause(@Param('id') id: string) {
-    return this.admin.setStatus('offer', id, 'paused');
+  pause(@Param('id') id: string, @CurrentOperator() op: OperatorIdentity) {
+    return this.admin.setStatus('offer', id, 'paused', op);
   }
-  @Post(':id/resume') @HttpCode(200) resume(@Param('id') id: string) {
-    return this.admin.setStatus('offer', id, 'active');
+  @Post(':id/resume') @HttpCode(200) resume(
+    @Param('id') id: string,
+    @CurrentOperator() op: OperatorIdentity,
+  ) {
+    return this.admin.setStatus('offer', id, 'active', op);
   }
 }
 
@@ -52,8 +72,8 @@ export class OffersAdminController {
 export class PublishersAdminController {
   constructor(@Inject(CatalogAdminService) private readonly admin: CatalogAdminService) {}
 
-  @Post() create(@Body() dto: CreatePublisherDto) {
-    return this.admin.createPublisher(dto);
+  @Post() create(@Body() dto: CreatePublisherDto, @CurrentOperator() op: OperatorIdentity) {
+    return this.admin.createPublisher(dto, op);
   }
   @Get() list() {
     return this.admin.list('publisher');
@@ -61,14 +81,21 @@ export class PublishersAdminController {
   @Get(':id') get(@Param('id') id: string) {
     return this.admin.get('publisher', id);
   }
-  @Patch(':id') update(@Param('id') id: string, @Body() dto: UpdatePublisherDto) {
-    return this.admin.updatePublisher(id, dto);
+  @Patch(':id') update(
+    @Param('id') id: string,
+    @Body() dto: UpdatePublisherDto,
+    @CurrentOperator() op: OperatorIdentity,
+  ) {
+    return this.admin.updatePublisher(id, dto, op);
   }
-  @Post(':id/pause') @HttpCode(200) pause(@Param('id') id: string) {
-    return this.admin.setStatus('publisher', id, 'paused');
+  @Post(':id/pause') @HttpCode(200) pause(@Param('id') id: string, @CurrentOperator() op: OperatorIdentity) {
+    return this.admin.setStatus('publisher', id, 'paused', op);
   }
-  @Post(':id/resume') @HttpCode(200) resume(@Param('id') id: string) {
-    return this.admin.setStatus('publisher', id, 'active');
+  @Post(':id/resume') @HttpCode(200) resume(
+    @Param('id') id: string,
+    @CurrentOperator() op: OperatorIdentity,
+  ) {
+    return this.admin.setStatus('publisher', id, 'active', op);
   }
 }
 
@@ -77,12 +104,15 @@ export class PublishersAdminController {
 @UseGuards(AdminGuard)
 @Controller('v1/admin/partners')
 export class PartnersAdminController {
-  constructor(@Inject(CatalogAdminService) private readonly admin: CatalogAdminService) {}
+  constructor(
+    @Inject(CatalogAdminService) private readonly admin: CatalogAdminService,
+    @Inject(DataSource) private readonly ds: DataSource,
+  ) {}
 
   @Post()
   @ApiOperation({ summary: 'Create a partner; secrets and tokens are write-only' })
-  create(@Body() dto: CreatePartnerDto) {
-    return this.admin.createPartner(dto);
+  create(@Body() dto: CreatePartnerDto, @CurrentOperator() op: OperatorIdentity) {
+    return this.admin.createPartner(dto, op);
   }
   @Get() list() {
     return this.admin.list('partner');
@@ -90,20 +120,31 @@ export class PartnersAdminController {
   @Get(':id') get(@Param('id') id: string) {
     return this.admin.get('partner', id);
   }
+  @Get(':id/postback-url')
+  @ApiOperation({
+    summary:
+      "The postback URL to give the partner, in its platform's macro syntax, with what its auth needs (?base_url= overrides this gateway's address)",
+  })
+  postbackUrl(@Param('id') id: string, @Req() req: FastifyRequest, @Query() q: PostbackUrlQueryDto) {
+    return partnerPostbackUrl(this.ds, id, publicBaseUrl(req, q.base_url));
+  }
   @Patch(':id')
   @ApiOperation({
     summary: 'Change fields; auth replaces the whole auth block (rotation: send both secrets)',
   })
-  update(@Param('id') id: string, @Body() dto: UpdatePartnerDto) {
-    return this.admin.updatePartner(id, dto);
+  update(@Param('id') id: string, @Body() dto: UpdatePartnerDto, @CurrentOperator() op: OperatorIdentity) {
+    return this.admin.updatePartner(id, dto, op);
   }
   @Post(':id/pause')
   @HttpCode(200)
   @ApiOperation({ summary: 'Pause: postbacks answer 403 until resumed' })
-  pause(@Param('id') id: string) {
-    return this.admin.setStatus('partner', id, 'paused');
+  pause(@Param('id') id: string, @CurrentOperator() op: OperatorIdentity) {
+    return this.admin.setStatus('partner', id, 'paused', op);
   }
-  @Post(':id/resume') @HttpCode(200) resume(@Param('id') id: string) {
-    return this.admin.setStatus('partner', id, 'active');
+  @Post(':id/resume') @HttpCode(200) resume(
+    @Param('id') id: string,
+    @CurrentOperator() op: OperatorIdentity,
+  ) {
+    return this.admin.setStatus('partner', id, 'active', op);
   }
 }

@@ -4,6 +4,7 @@ import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
+  IsBoolean,
   IsIn,
   IsInt,
   IsObject,
@@ -16,7 +17,15 @@ import {
   registerDecorator,
   ValidateNested,
 } from 'class-validator';
-import { isCurrency, parseMicros } from '@app/domain';
+import {
+  isCurrency,
+  MISSING_TRANSACTION_ID,
+  type MissingTransactionId,
+  parseMicros,
+  POSTBACK_STATUSES,
+  type PostbackStatus,
+  PRESET_NAMES,
+} from '@app/domain';
 import { ID_PATTERN } from '../clicks/record-click.dto';
 
 const GOAL_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -208,14 +217,14 @@ export class PartnerAuthDto {
   @ApiPropertyOptional({ description: 'HMAC secret (write only)' })
   @IsOptional()
   @IsString()
-  @Length(8, 256, { message: 'secret must be 8-256 characters (32+ random bytes recommended)' })
+  @Length(32, 256, { message: 'secret must be 32-256 characters (e.g. 32 random bytes, hex or base64)' })
   secret?: string;
   @ApiPropertyOptional({ description: 'several HMAC secrets during a rotation (write only)' })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(5)
   @IsString({ each: true })
-  @Length(8, 256, { each: true, message: 'secrets must be 8-256 characters each' })
+  @Length(32, 256, { each: true, message: 'secrets must be 32-256 characters each' })
   secrets?: string[];
   @ApiPropertyOptional({ description: 'legacy static token (write only)' })
   @IsOptional()
@@ -232,6 +241,66 @@ export class PartnerAuthDto {
   @ArrayMaxSize(100)
   @IsString({ each: true })
   ips?: string[];
+}
+
+const PARAM_NAME = /^[A-Za-z0-9_.[\]-]{1,64}$/;
+
+export class ReversalDto {
+  @ApiPropertyOptional({ description: 'payout=-2.50 reverses the transaction' })
+  @IsOptional()
+  @IsBoolean()
+  negative_amount?: boolean;
+  @ApiPropertyOptional({ example: 'r-', description: 'transaction_id=r-123 reverses transaction 123' })
+  @IsOptional()
+  @Matches(/^[\x21-\x7e]{1,16}$/, {
+    message: 'reversal.id_prefix must be 1-16 printable characters without spaces',
+  })
+  id_prefix?: string;
+  @ApiPropertyOptional({ example: 'is_chargeback', description: 'this parameter with a flag value reverses' })
+  @IsOptional()
+  @Matches(PARAM_NAME, { message: 'reversal.flag_param must be a 1-64 character parameter name' })
+  flag_param?: string;
+  @ApiPropertyOptional({ example: ['1', 'true', 'yes'], description: 'default 1, true, yes (any case)' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(10)
+  @Matches(/^\S{1,32}$/, {
+    each: true,
+    message: 'reversal.flag_values must be 1-32 characters without spaces',
+  })
+  flag_values?: string[];
+}
+
+/** How a partner's postbacks differ from the canonical shape beyond names and codes. */
+export class PartnerFormatDto {
+  @ApiPropertyOptional({ enum: POSTBACK_STATUSES, description: 'applied when a postback sends no status' })
+  @IsOptional()
+  @IsIn(POSTBACK_STATUSES, { message: `default_status must be one of ${POSTBACK_STATUSES.join(', ')}` })
+  default_status?: PostbackStatus;
+  @ApiPropertyOptional({
+    enum: MISSING_TRANSACTION_ID,
+    description: 'per_click: no transaction id means one conversion per click and goal (refuse: 400)',
+  })
+  @IsOptional()
+  @IsIn(MISSING_TRANSACTION_ID, { message: 'missing_transaction_id must be refuse or per_click' })
+  missing_transaction_id?: MissingTransactionId;
+  @ApiPropertyOptional({ description: 'amounts use a decimal comma: 12,34 is 12.34' })
+  @IsOptional()
+  @IsBoolean()
+  decimal_comma?: boolean;
+  @ApiPropertyOptional({ type: ReversalDto })
+  @IsOptional()
+  @IsObject({ message: 'format.reversal must be an object' })
+  @ValidateNested()
+  @Type(() => ReversalDto)
+  reversal?: ReversalDto;
+  @ApiPropertyOptional({ example: ['offer_id'], description: 'parameters kept for audit, never read' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(20)
+  @Matches(PARAM_NAME, { each: true, message: 'ignore_params must hold 1-64 character parameter names' })
+  ignore_params?: string[];
 }
 
 export class CreatePartnerDto {
@@ -253,6 +322,38 @@ export class CreatePartnerDto {
   @IsOptional()
   @IsObject()
   status_map?: Record<string, string>;
+  @ApiPropertyOptional({
+    enum: PRESET_NAMES,
+    description:
+      "a platform's native postback shape: fills in key_map, status_map, format and auth.token_param; explicit ones override it",
+  })
+  @IsOptional()
+  @IsIn(PRESET_NAMES, { message: `preset must be one of ${PRESET_NAMES.join(', ')}` })
+  preset?: string | null;
+  @ApiPropertyOptional({ type: PartnerFormatDto })
+  @IsOptional()
+  @IsObject({ message: 'format must be an object' })
+  @ValidateNested()
+  @Type(() => PartnerFormatDto)
+  format?: PartnerFormatDto | null;
+  @ApiPropertyOptional({
+    description:
+      "a first-time postback later than this after its click is flagged late; null: the processor's LATE_AFTER_MS",
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(90 * 86400)
+  late_after_seconds?: number | null;
+  @ApiPropertyOptional({
+    description:
+      'retries while the click is not visible yet; null: one per RETRY_DELAYS_MS entry (the last delay repeats)',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(50)
+  retry_attempts?: number | null;
   @ApiPropertyOptional({ default: 300 })
   @IsOptional()
   @IsInt()
@@ -268,3 +369,14 @@ export class CreatePartnerDto {
 }
 
 export class UpdatePartnerDto extends PartialType(OmitType(CreatePartnerDto, ['id'] as const)) {}
+
+export class PostbackUrlQueryDto {
+  @ApiPropertyOptional({
+    example: 'https://postbacks.example.com',
+    description: "where partners reach this gateway (default: this request's own address)",
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 512)
+  base_url?: string;
+}

@@ -2,7 +2,7 @@ import { Controller, Get, Inject, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional, Matches } from 'class-validator';
 import { DataSource } from 'typeorm';
-import { listAlerts } from '@app/persistence';
+import { listAlerts } from '@app/alerts';
 import { ApiError } from '../http/api-error';
 import { AdminGuard } from './admin.guard';
 

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource, type EntityTarget, QueryFailedError } from 'typeorm';
+import { DataSource, type EntityManager, type EntityTarget, QueryFailedError } from 'typeorm';
+import { SecretBox } from '@app/config';
 import {
   type KeyDictionary,
   parseCidrList,
@@ -7,7 +8,9 @@ import {
   CANONICAL_FIELDS,
   POSTBACK_STATUSES,
 } from '@app/domain';
-import { type AuthMode, CatalogCache, OfferEntity, PartnerEntity, PublisherEntity } from '@app/persistence';
+import { type AuthMode, OfferEntity, PartnerEntity, PublisherEntity, secretContext } from '@app/persistence';
+import { CatalogCache } from '@app/catalog';
+import { type OperatorIdentity, writeAudit } from '@app/operators';
 import { ApiError } from '../http/api-error';
 import type {
   CreateOfferDto,
@@ -19,8 +22,17 @@ import type {
   UpdatePublisherDto,
 } from './admin.dto';
 import { offerView, partnerView, publisherView } from './catalog.views';
+import { createFormatColumns, updateFormatColumns } from './partner-formats';
 
 type Kind = 'offer' | 'publisher' | 'partner';
+
+/** Who changes what: every write is recorded in the audit log, in the write's transaction. */
+interface Audited<T> {
+  op: OperatorIdentity;
+  action: string;
+  request: unknown;
+  view: (row: T) => unknown;
+}
 
 const micros = (s: string): string => {
   const m = parseMicros(s);
@@ -43,10 +55,11 @@ export class CatalogAdminService {
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
     @Inject(CatalogCache) private readonly cache: CatalogCache,
+    @Inject(SecretBox) private readonly box: SecretBox,
   ) {}
 
   // --- offers ---
-  async createOffer(dto: CreateOfferDto) {
+  async createOffer(dto: CreateOfferDto, op: OperatorIdentity) {
     const row = this.ds.getRepository(OfferEntity).create({
       id: dto.id,
       name: dto.name,
@@ -68,10 +81,17 @@ export class CatalogAdminService {
       status: 'active',
     });
     checkBurst(row);
-    return offerView(await this.insert(OfferEntity, row, 'offer'));
+    return offerView(
+      await this.insert(OfferEntity, row, 'offer', {
+        op,
+        action: 'offer.create',
+        request: dto,
+        view: offerView,
+      }),
+    );
   }
 
-  async updateOffer(id: string, dto: UpdateOfferDto) {
+  async updateOffer(id: string, dto: UpdateOfferDto, op: OperatorIdentity) {
     const patch: Partial<OfferEntity> = {};
     if (dto.name !== undefined) patch.name = dto.name;
     if (dto.landing_url !== undefined) patch.landingUrl = dto.landing_url;
@@ -95,59 +115,107 @@ export class CatalogAdminService {
     if (dto.burst_window_seconds !== undefined) patch.burstWindowSeconds = dto.burst_window_seconds;
     // Changing either means giving both (or both null to turn the rule off).
     if (dto.burst_max_conversions !== undefined || dto.burst_window_seconds !== undefined) checkBurst(patch);
-    return offerView(await this.update(OfferEntity, id, patch, 'offer'));
+    return offerView(
+      await this.update(OfferEntity, id, patch, 'offer', {
+        op,
+        action: 'offer.update',
+        request: dto,
+        view: offerView,
+      }),
+    );
   }
 
   // --- publishers ---
-  async createPublisher(dto: CreatePublisherDto) {
+  async createPublisher(dto: CreatePublisherDto, op: OperatorIdentity) {
     const row = this.ds
       .getRepository(PublisherEntity)
       .create({ id: dto.id, name: dto.name, status: 'active' });
-    return publisherView(await this.insert(PublisherEntity, row, 'publisher'));
+    return publisherView(
+      await this.insert(PublisherEntity, row, 'publisher', {
+        op,
+        action: 'publisher.create',
+        request: dto,
+        view: publisherView,
+      }),
+    );
   }
 
-  async updatePublisher(id: string, dto: UpdatePublisherDto) {
+  async updatePublisher(id: string, dto: UpdatePublisherDto, op: OperatorIdentity) {
     return publisherView(
-      await this.update(PublisherEntity, id, dto.name !== undefined ? { name: dto.name } : {}, 'publisher'),
+      await this.update(PublisherEntity, id, dto.name !== undefined ? { name: dto.name } : {}, 'publisher', {
+        op,
+        action: 'publisher.update',
+        request: dto,
+        view: publisherView,
+      }),
     );
   }
 
   // --- partners ---
-  async createPartner(dto: CreatePartnerDto) {
+  async createPartner(dto: CreatePartnerDto, op: OperatorIdentity) {
     const row = this.ds.getRepository(PartnerEntity).create({
       id: dto.id,
       name: dto.name,
-      ...authColumns(dto.auth),
-      keyMap: checkKeyMap(dto.key_map) ?? null,
-      statusMap: checkStatusMap(dto.status_map) ?? null,
+      ...this.sealed(dto.id, authColumns(dto.auth)),
+      // The preset, under the explicit key_map, status_map, format and token_param.
+      ...createFormatColumns(dto, checkKeyMap(dto.key_map), checkStatusMap(dto.status_map)),
       toleranceSeconds: dto.tolerance_seconds ?? 300,
       rateLimitPerSecond: dto.rate_limit_per_second ?? 200,
       status: 'active',
     });
-    return partnerView(await this.insert(PartnerEntity, row, 'partner'));
+    return partnerView(
+      await this.insert(PartnerEntity, row, 'partner', {
+        op,
+        action: 'partner.create',
+        request: dto,
+        view: partnerView,
+      }),
+    );
   }
 
-  async updatePartner(id: string, dto: UpdatePartnerDto) {
+  async updatePartner(id: string, dto: UpdatePartnerDto, op: OperatorIdentity) {
     const patch: Partial<PartnerEntity> = {};
     if (dto.name !== undefined) patch.name = dto.name;
-    if (dto.auth !== undefined) Object.assign(patch, authColumns(dto.auth));
+    if (dto.auth !== undefined) Object.assign(patch, this.sealed(id, authColumns(dto.auth)));
     if (dto.key_map !== undefined) patch.keyMap = checkKeyMap(dto.key_map) ?? null;
     if (dto.status_map !== undefined) patch.statusMap = checkStatusMap(dto.status_map) ?? null;
+    Object.assign(patch, updateFormatColumns(dto, checkKeyMap(dto.key_map), checkStatusMap(dto.status_map)));
     if (dto.tolerance_seconds !== undefined) patch.toleranceSeconds = dto.tolerance_seconds;
     if (dto.rate_limit_per_second !== undefined) patch.rateLimitPerSecond = dto.rate_limit_per_second;
-    return partnerView(await this.update(PartnerEntity, id, patch, 'partner'));
+    return partnerView(
+      await this.update(PartnerEntity, id, patch, 'partner', {
+        op,
+        action: 'partner.update',
+        request: dto,
+        view: partnerView,
+      }),
+    );
   }
 
   // --- shared ---
-  async setStatus(kind: Kind, id: string, status: 'active' | 'paused') {
+  async setStatus(kind: Kind, id: string, status: 'active' | 'paused', op: OperatorIdentity) {
+    const audit = { op, action: `${kind}.${status === 'active' ? 'resume' : 'pause'}`, request: { status } };
     switch (kind) {
       case 'offer':
-        return offerView(await this.update(OfferEntity, id, { status }, kind));
+        return offerView(await this.update(OfferEntity, id, { status }, kind, { ...audit, view: offerView }));
       case 'publisher':
-        return publisherView(await this.update(PublisherEntity, id, { status }, kind));
+        return publisherView(
+          await this.update(PublisherEntity, id, { status }, kind, { ...audit, view: publisherView }),
+        );
       case 'partner':
-        return partnerView(await this.update(PartnerEntity, id, { status }, kind));
+        return partnerView(
+          await this.update(PartnerEntity, id, { status }, kind, { ...audit, view: partnerView }),
+        );
     }
+  }
+
+  /** Partner credentials as stored: sealed, bound to the partner (docs/secrets.md). */
+  private sealed<T extends Pick<PartnerEntity, 'hmacSecrets' | 'token'>>(partnerId: string, cols: T): T {
+    return {
+      ...cols,
+      hmacSecrets: cols.hmacSecrets.map((s) => this.box.seal(s, secretContext.partnerHmac(partnerId))),
+      token: cols.token === null ? null : this.box.seal(cols.token, secretContext.partnerToken(partnerId)),
+    };
   }
 
   async get(kind: Kind, id: string) {
@@ -173,15 +241,40 @@ export class CatalogAdminService {
     }
   }
 
-  private async find<T extends { id: string }>(entity: EntityTarget<T>, id: string, kind: Kind): Promise<T> {
-    const row = await this.ds.getRepository(entity).findOneBy({ id } as never);
+  private async find<T extends { id: string }>(
+    entity: EntityTarget<T>,
+    id: string,
+    kind: Kind,
+    em: EntityManager = this.ds.manager,
+    lock = false,
+  ): Promise<T> {
+    const row = await em
+      .getRepository(entity)
+      .findOne({ where: { id } as never, ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
     if (!row) throw new ApiError(404, `unknown_${kind}`, `no ${kind} ${id}`);
     return row;
   }
 
-  private async insert<T extends { id: string }>(entity: EntityTarget<T>, row: T, kind: Kind): Promise<T> {
+  private async insert<T extends { id: string }>(
+    entity: EntityTarget<T>,
+    row: T,
+    kind: Kind,
+    audit: Audited<T>,
+  ): Promise<T> {
+    let saved: T;
     try {
-      await this.ds.getRepository(entity).insert(row as never);
+      saved = await this.ds.transaction(async (em) => {
+        await em.getRepository(entity).insert(row as never);
+        const after = await this.find(entity, row.id, kind, em);
+        await writeAudit(em, audit.op, {
+          action: audit.action,
+          subject: `${kind}:${row.id}`,
+          request: audit.request,
+          before: null,
+          after: audit.view(after),
+        });
+        return after;
+      });
     } catch (e) {
       if (e instanceof QueryFailedError && (e.driverError as { code?: string }).code === '23505') {
         throw new ApiError(
@@ -194,7 +287,7 @@ export class CatalogAdminService {
       throw e;
     }
     await this.cache.refresh();
-    return this.find(entity, row.id, kind);
+    return saved;
   }
 
   private async update<T extends { id: string }>(
@@ -202,16 +295,28 @@ export class CatalogAdminService {
     id: string,
     patch: Partial<T>,
     kind: Kind,
+    audit: Audited<T>,
   ): Promise<T> {
-    const res = await this.ds
-      .createQueryBuilder()
-      .update(entity)
-      .set({ ...patch, updatedAt: () => 'clock_timestamp()' } as never)
-      .where('id = :id', { id })
-      .execute();
-    if (!res.affected) throw new ApiError(404, `unknown_${kind}`, `no ${kind} ${id}`);
+    const saved = await this.ds.transaction(async (em) => {
+      const before = await this.find(entity, id, kind, em, true);
+      await em
+        .createQueryBuilder()
+        .update(entity)
+        .set({ ...patch, updatedAt: () => 'clock_timestamp()' } as never)
+        .where('id = :id', { id })
+        .execute();
+      const after = await this.find(entity, id, kind, em);
+      await writeAudit(em, audit.op, {
+        action: audit.action,
+        subject: `${kind}:${id}`,
+        request: audit.request,
+        before: audit.view(before),
+        after: audit.view(after),
+      });
+      return after;
+    });
     await this.cache.refresh();
-    return this.find(entity, id, kind);
+    return saved;
   }
 }
 

@@ -1,5 +1,6 @@
 import { formatMicros } from '@app/domain';
 import type { OfferEntity, PartnerEntity, PublisherEntity } from '@app/persistence';
+import { formatView } from './partner-formats';
 
 /** What the admin API returns. Partner secrets and tokens are write-only: never in a view. */
 export const offerView = (o: OfferEntity) => ({
@@ -43,8 +44,12 @@ export const partnerView = (p: PartnerEntity) => ({
     token_param: p.tokenParam,
     ips: p.ipAllowlist,
   },
+  preset: p.preset,
   key_map: p.keyMap,
   status_map: p.statusMap,
+  format: formatView(p.format),
+  late_after_seconds: p.lateAfterSeconds,
+  retry_attempts: p.retryAttempts,
   tolerance_seconds: p.toleranceSeconds,
   rate_limit_per_second: p.rateLimitPerSecond,
   status: p.status,

@@ -11,20 +11,21 @@ import {
   importDispute,
   loadDispute,
   parseColumnMap,
-  reportQueryProblem,
   resolveDisputeItem,
-  ReviewRefused,
-} from '@app/persistence';
+} from '@app/disputes';
+import { type OperatorIdentity, writeAudit } from '@app/operators';
+import { reportQueryProblem, ReviewRefused } from '@app/read-models';
 import { ApiError } from '../http/api-error';
-import { AdminGuard } from './admin.guard';
+import { AdminGuard, CurrentOperator, RequiresRole } from './admin.guard';
+import { OPERATOR_FROM_TOKEN } from './reviews.controller';
 
 const ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 export class DisputeImportQuery {
   @IsOptional() @Matches(ID, { message: 'partner_id must be a partner id' }) partner_id?: string;
   @IsOptional() @Matches(ID, { message: 'publisher_id must be a publisher id' }) publisher_id?: string;
-  /** Who imports it (recorded on the dispute). */
-  @IsString() @Length(1, 64) operator!: string;
+  /** Who imports it is the caller's token (recorded on the dispute). */
+  @IsOptional() @IsIn([], { message: OPERATOR_FROM_TOKEN }) operator?: never;
   @IsOptional() @IsString() @Length(1, 256) file_name?: string;
   @IsOptional()
   @IsIn([',', ';', '\t', '|'], { message: 'delimiter must be , ; | or a tab' })
@@ -51,7 +52,7 @@ export class ResolveItemDto {
   @IsOptional()
   @Matches(/^-?\d{1,15}(\.\d{1,6})?$/, { message: 'amount must be a signed decimal like "-1.25"' })
   amount?: string;
-  @IsString() @Length(1, 64) operator!: string;
+  @IsOptional() @IsIn([], { message: OPERATOR_FROM_TOKEN }) operator?: never;
   @IsString() @Length(1, 1000) note!: string;
 }
 
@@ -69,7 +70,11 @@ export class DisputesAdminController {
     summary:
       "Import a partner's (partner_id) or publisher's (publisher_id) CSV and diff it against the ledger per transaction",
   })
-  async create(@Query() q: DisputeImportQuery, @Body() body: unknown) {
+  async create(
+    @Query() q: DisputeImportQuery,
+    @Body() body: unknown,
+    @CurrentOperator() op: OperatorIdentity,
+  ) {
     if (typeof body !== 'string')
       throw new ApiError(415, 'unsupported_media_type', 'send the file as text/csv');
     if (!q.partner_id === !q.publisher_id)
@@ -78,16 +83,25 @@ export class DisputesAdminController {
       if (q[k] !== undefined && reportQueryProblem({ from: q[k], to: q[k] }))
         throw ApiError.badField(k, `${k} must be a UTC day as YYYY-MM-DD`);
     try {
-      return await importDispute(this.ds, Readable.from([body]), {
+      const imported = await importDispute(this.ds, Readable.from([body]), {
         kind: q.partner_id ? 'partner' : 'publisher',
         counterpartyId: (q.partner_id ?? q.publisher_id)!,
-        operator: q.operator,
+        operator: op.name,
         fileName: q.file_name,
         delimiter: q.delimiter,
         columns: this.columns(q.columns),
         from: q.from,
         to: q.to,
       });
+      // The import streams in its own transactions; its record follows it.
+      await writeAudit(this.ds.manager, op, {
+        action: 'dispute.import',
+        subject: `dispute:${imported.id}`,
+        request: { ...q, bytes: Buffer.byteLength(body) },
+        before: null,
+        after: imported,
+      });
+      return imported;
     } catch (e) {
       if (e instanceof DisputeFileError) throw new ApiError(400, 'invalid_file', e.message);
       throw e;
@@ -125,10 +139,16 @@ export class DisputesAdminController {
 
   @Post(':id/items/:item/resolve')
   @HttpCode(200)
+  @RequiresRole('reviewer')
   @ApiOperation({
     summary: 'Resolve a difference: an adjusted ledger entry (adjust) or no money moves (dismiss)',
   })
-  async resolve(@Param('id') id: string, @Param('item') item: string, @Body() dto: ResolveItemDto) {
+  async resolve(
+    @Param('id') id: string,
+    @Param('item') item: string,
+    @Body() dto: ResolveItemDto,
+    @CurrentOperator() op: OperatorIdentity,
+  ) {
     if (!/^\d{1,9}$/.test(item)) throw ApiError.badField('item', 'item must be a number');
     let amountMicros: bigint | undefined;
     if (dto.action === 'adjust') {
@@ -137,16 +157,36 @@ export class DisputesAdminController {
         throw ApiError.badField('amount', 'an adjustment needs a non-zero amount like "-1.25"');
     }
     try {
-      return await this.ds.transaction((em) =>
-        resolveDisputeItem(em, {
-          disputeId: this.checkId(id),
+      return await this.ds.transaction(async (em) => {
+        const disputeId = this.checkId(id);
+        const [before] = await em.query<Record<string, unknown>[]>(
+          `SELECT item, kind, transaction_id, conversion_id, resolution, resolved_by FROM dispute_items
+            WHERE dispute_id = $1 AND item = $2`,
+          [disputeId, Number(item)],
+        );
+        const resolved = await resolveDisputeItem(em, {
+          disputeId,
           item: Number(item),
           action: dto.action,
           amountMicros,
-          operator: dto.operator,
+          operator: op.name,
           note: dto.note,
-        }),
-      );
+        });
+        await writeAudit(em, op, {
+          action: `dispute.${dto.action}`,
+          subject: `dispute:${disputeId}:${item}`,
+          request: dto,
+          before: before ?? null,
+          after: {
+            ...before,
+            resolution: resolved.resolution,
+            resolved_by: op.name,
+            entry_id: resolved.entry?.entry_id ?? null,
+            amount_micros: resolved.entry?.amount_micros ?? null,
+          },
+        });
+        return resolved;
+      });
     } catch (e) {
       if (e instanceof ReviewRefused)
         throw new ApiError(e.code === 'not_found' ? 404 : 409, e.code, e.message);

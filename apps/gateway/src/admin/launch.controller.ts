@@ -2,9 +2,10 @@ import { Body, Controller, Get, HttpCode, Inject, Param, Put, Query, UseGuards }
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { IsInt, IsNumber, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { DataSource } from 'typeorm';
-import { CRITERIA_FIELDS, launchCheck, reportQueryProblem } from '@app/persistence';
+import { type OperatorIdentity, writeAudit } from '@app/operators';
+import { CRITERIA_FIELDS, launchCheck, reportQueryProblem } from '@app/read-models';
 import { ApiError } from '../http/api-error';
-import { AdminGuard } from './admin.guard';
+import { AdminGuard, CurrentOperator } from './admin.guard';
 
 const RATE = { message: 'rates are numbers from 0 to 1' };
 
@@ -44,36 +45,55 @@ export class LaunchAdminController {
   @Put('launch-criteria/default')
   @HttpCode(200)
   @ApiOperation({ summary: 'Set the default criteria (every field)' })
-  setDefault(@Body() dto: LaunchCriteriaDto) {
-    return this.upsert('default', '', dto);
+  setDefault(@Body() dto: LaunchCriteriaDto, @CurrentOperator() op: OperatorIdentity) {
+    return this.upsert('default', '', dto, op);
   }
 
   @Put('launch-criteria/:scope/:subject')
   @HttpCode(200)
   @ApiOperation({ summary: 'Set a partner or offer override (fields left out inherit the default)' })
-  set(@Param('scope') scope: string, @Param('subject') subject: string, @Body() dto: LaunchCriteriaDto) {
+  set(
+    @Param('scope') scope: string,
+    @Param('subject') subject: string,
+    @Body() dto: LaunchCriteriaDto,
+    @CurrentOperator() op: OperatorIdentity,
+  ) {
     if (scope !== 'partner' && scope !== 'offer')
       throw ApiError.badField('scope', 'scope must be partner or offer');
     if (!/^[A-Za-z0-9._:-]{1,64}$/.test(subject)) throw ApiError.badField('subject', `not a ${scope} id`);
-    return this.upsert(scope, subject, dto);
+    return this.upsert(scope, subject, dto, op);
   }
 
-  private async upsert(scope: string, subj: string, dto: LaunchCriteriaDto) {
+  private async upsert(scope: string, subj: string, dto: LaunchCriteriaDto, op: OperatorIdentity) {
     const values = CRITERIA_FIELDS.map((f) => dto[f] ?? null);
     if (scope === 'default' && values.some((v) => v === null))
       throw ApiError.badField(
         CRITERIA_FIELDS[values.findIndex((v) => v === null)]!,
         'the default criteria need every field',
       );
-    const [row] = await this.ds.query<Record<string, unknown>[]>(
-      `INSERT INTO launch_criteria (scope, subject, ${CRITERIA_FIELDS.join(', ')}, updated_at)
-       VALUES ($1, $2, ${CRITERIA_FIELDS.map((_, i) => `$${i + 3}`).join(', ')}, now())
-       ON CONFLICT (scope, subject) DO UPDATE SET ${CRITERIA_FIELDS.map((f) => `${f} = EXCLUDED.${f}`).join(', ')},
-         updated_at = now()
-       RETURNING scope, subject, ${CRITERIA_FIELDS.join(', ')}, updated_at`,
-      [scope, subj, ...values],
-    );
-    return row;
+    const columns = `scope, subject, ${CRITERIA_FIELDS.join(', ')}, updated_at`;
+    return this.ds.transaction(async (em) => {
+      const [before] = await em.query<Record<string, unknown>[]>(
+        `SELECT ${columns} FROM launch_criteria WHERE scope = $1 AND subject = $2 FOR UPDATE`,
+        [scope, subj],
+      );
+      const [row] = await em.query<Record<string, unknown>[]>(
+        `INSERT INTO launch_criteria (scope, subject, ${CRITERIA_FIELDS.join(', ')}, updated_at)
+         VALUES ($1, $2, ${CRITERIA_FIELDS.map((_, i) => `$${i + 3}`).join(', ')}, now())
+         ON CONFLICT (scope, subject) DO UPDATE SET ${CRITERIA_FIELDS.map((f) => `${f} = EXCLUDED.${f}`).join(', ')},
+           updated_at = now()
+         RETURNING ${columns}`,
+        [scope, subj, ...values],
+      );
+      await writeAudit(em, op, {
+        action: 'launch_criteria.set',
+        subject: scope === 'default' ? 'launch_criteria:default' : `launch_criteria:${scope}:${subj}`,
+        request: dto,
+        before: before ?? null,
+        after: row ?? null,
+      });
+      return row;
+    });
   }
 
   @Get('launch-check')

@@ -2,16 +2,18 @@ import { Body, Controller, Get, HttpCode, Inject, Param, Post, Put, Query, UseGu
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, Matches } from 'class-validator';
 import { DataSource, type EntityManager } from 'typeorm';
+import { SecretBox } from '@app/config';
+import { OutboundGuard } from '@app/domain';
+import { PublisherEntity, PublisherPostbackEntity, secretContext } from '@app/persistence';
+import { type OperatorIdentity, writeAudit } from '@app/operators';
 import {
   endpointState,
   listDeliveries,
-  PublisherEntity,
-  PublisherPostbackEntity,
   replayDeadDeliveries,
   resumeEndpoint,
-} from '@app/persistence';
+} from '@app/publisher-postbacks';
 import { ApiError } from '../http/api-error';
-import { AdminGuard } from './admin.guard';
+import { AdminGuard, CurrentOperator } from './admin.guard';
 import { PublisherPostbackDto } from './publisher-postbacks.dto';
 
 export class DeliveryListQuery {
@@ -57,15 +59,28 @@ function view(p: PublisherPostbackEntity) {
 @UseGuards(AdminGuard)
 @Controller('v1/admin/publishers/:id/postback')
 export class PublisherPostbacksAdminController {
-  constructor(@Inject(DataSource) private readonly ds: DataSource) {}
+  constructor(
+    @Inject(DataSource) private readonly ds: DataSource,
+    @Inject(SecretBox) private readonly box: SecretBox,
+    @Inject(OutboundGuard) private readonly outbound: OutboundGuard,
+  ) {}
 
   @Put()
-  @ApiOperation({ summary: "Set the publisher's postback (replaces it; secrets omitted are kept)" })
-  async put(@Param('id') id: string, @Body() dto: PublisherPostbackDto) {
+  @ApiOperation({
+    summary:
+      "Set the publisher's postback (replaces it; secrets omitted are kept). URLs reaching internal addresses are refused",
+  })
+  async put(
+    @Param('id') id: string,
+    @Body() dto: PublisherPostbackDto,
+    @CurrentOperator() op: OperatorIdentity,
+  ) {
     if (!dto.url && !dto.approved_url && !dto.reversed_url)
       throw ApiError.badField('url', 'give url, or approved_url and/or reversed_url');
     if (dto.secret !== undefined && dto.secrets !== undefined)
       throw ApiError.badField('secrets', 'give secret or secrets, not both');
+    await this.checkTargets(dto);
+    const seal = (s: string) => this.box.seal(s, secretContext.publisherSigning(id));
     const saved = await this.ds.transaction(async (em) => {
       await this.publisher(em, id);
       const repo = em.getRepository(PublisherPostbackEntity);
@@ -73,9 +88,10 @@ export class PublisherPostbacksAdminController {
         where: { publisherId: id },
         lock: { mode: 'pessimistic_write' },
       });
-      const secrets = dto.secrets ?? (dto.secret !== undefined ? [dto.secret] : existing?.secrets);
+      const given = dto.secrets ?? (dto.secret !== undefined ? [dto.secret] : undefined);
+      const secrets = given?.map(seal) ?? existing?.secrets;
       if (!secrets || secrets.length === 0)
-        throw ApiError.badField('secret', 'a signing secret is required (16-256 characters)');
+        throw ApiError.badField('secret', 'a signing secret is required (32-256 characters)');
       const legacy = dto.legacy_hash ?? null;
       const row = repo.create({
         ...(existing ?? { deliveryState: 'active', consecutiveFailures: 0 }),
@@ -87,12 +103,38 @@ export class PublisherPostbacksAdminController {
         legacyHashAlgorithm: legacy?.algorithm ?? null,
         legacyHashParam: legacy?.param ?? null,
         legacyHashFields: legacy?.fields ?? null,
-        legacyHashSecret: legacy?.secret ?? null,
+        legacyHashSecret: legacy ? this.box.seal(legacy.secret, secretContext.publisherLegacyHash(id)) : null,
         updatedAt: new Date(),
       });
-      return repo.save(row);
+      const after = await repo.save(row);
+      await writeAudit(em, op, {
+        action: 'publisher_postback.set',
+        subject: `publisher:${id}`,
+        request: dto,
+        before: existing ? view(existing) : null,
+        after: view(after),
+      });
+      return after;
     });
     return { ...view(saved), state: await endpointState(this.ds.manager, id) };
+  }
+
+  /**
+   * Each URL's host must be (and resolve to) a public address, or be named in PUBLISHER_URL_ALLOW.
+   * A host that does not resolve yet is accepted: the notifier checks again before every call.
+   */
+  private async checkTargets(dto: PublisherPostbackDto): Promise<void> {
+    for (const field of ['url', 'approved_url', 'reversed_url'] as const) {
+      const template = dto[field];
+      if (!template) continue;
+      const check = await this.outbound.check(template.replace(/\{[a-z0-9_]+\}/g, 'x'));
+      if (!check.ok && !check.unresolved)
+        throw ApiError.badField(
+          field,
+          `${field}: ${check.message}; postbacks may not reach internal addresses (an operator can allow one with PUBLISHER_URL_ALLOW)`,
+          'internal_address',
+        );
+    }
   }
 
   @Get()
@@ -108,8 +150,19 @@ export class PublisherPostbacksAdminController {
   @Post('resume')
   @HttpCode(200)
   @ApiOperation({ summary: 'Resume a paused endpoint: its waiting deliveries go out now' })
-  async resume(@Param('id') id: string) {
-    const waiting = await this.ds.transaction((em) => resumeEndpoint(em, id));
+  async resume(@Param('id') id: string, @CurrentOperator() op: OperatorIdentity) {
+    const waiting = await this.ds.transaction(async (em) => {
+      const before = await endpointState(em, id);
+      const n = await resumeEndpoint(em, id);
+      if (n !== undefined)
+        await writeAudit(em, op, {
+          action: 'publisher_postback.resume',
+          subject: `publisher:${id}`,
+          before: before ?? null,
+          after: { delivery_state: 'active', deliveries_due_now: n },
+        });
+      return n;
+    });
     if (waiting === undefined)
       throw new ApiError(404, 'not_found', `publisher ${id} has no postback configured`);
     return { status: 'active', deliveries_due_now: waiting, state: await endpointState(this.ds.manager, id) };
@@ -127,10 +180,18 @@ export class PublisherPostbacksAdminController {
   @Post('deliveries/replay')
   @HttpCode(200)
   @ApiOperation({ summary: 'Send dead deliveries again (all of the publisher, or the given entry_ids)' })
-  async replay(@Param('id') id: string, @Body() dto: ReplayDto) {
-    const replayed = await this.ds.transaction((em) =>
-      replayDeadDeliveries(em, { publisherId: id, entryIds: dto.entry_ids }),
-    );
+  async replay(@Param('id') id: string, @Body() dto: ReplayDto, @CurrentOperator() op: OperatorIdentity) {
+    const replayed = await this.ds.transaction(async (em) => {
+      const ids = await replayDeadDeliveries(em, { publisherId: id, entryIds: dto.entry_ids });
+      await writeAudit(em, op, {
+        action: 'publisher_postback.replay',
+        subject: `publisher:${id}`,
+        request: dto,
+        before: { dead: ids },
+        after: { pending: ids },
+      });
+      return ids;
+    });
     return { replayed: replayed.length, entry_ids: replayed };
   }
 

@@ -78,7 +78,7 @@ export class PublisherPostbackDto {
   @ApiPropertyOptional({ description: 'signing secret (write only); omit to keep the configured ones' })
   @IsOptional()
   @IsString()
-  @Length(16, 256, { message: 'secret must be 16-256 characters (32+ random bytes recommended)' })
+  @Length(32, 256, { message: 'secret must be 32-256 characters (e.g. 32 random bytes, hex or base64)' })
   secret?: string;
   @ApiPropertyOptional({ description: 'two secrets during a rotation: every call carries both signatures' })
   @IsOptional()
@@ -86,7 +86,7 @@ export class PublisherPostbackDto {
   @ArrayMinSize(1)
   @ArrayMaxSize(2, { message: 'secrets holds at most 2 (the old and the new during a rotation)' })
   @IsString({ each: true })
-  @Length(16, 256, { each: true, message: 'secrets must be 16-256 characters each' })
+  @Length(32, 256, { each: true, message: 'secrets must be 32-256 characters each' })
   secrets?: string[];
   @ApiPropertyOptional({
     type: LegacyHashDto,

@@ -11,7 +11,7 @@ import {
   type ReportDimension,
   reportQueryProblem,
   type ReportQuery,
-} from '@app/persistence';
+} from '@app/read-models';
 import { ApiError } from '../http/api-error';
 import { AdminGuard } from './admin.guard';
 

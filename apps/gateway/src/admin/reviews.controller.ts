@@ -1,17 +1,18 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { DataSource } from 'typeorm';
-import { decideHeldConversion, listReviewQueue, type ReviewDecision, ReviewRefused } from '@app/persistence';
+import { type OperatorIdentity, writeAudit } from '@app/operators';
+import { decideHeldConversion, listReviewQueue, type ReviewDecision, ReviewRefused } from '@app/read-models';
 import { ApiError } from '../http/api-error';
-import { AdminGuard } from './admin.guard';
+import { AdminGuard, CurrentOperator, RequiresRole } from './admin.guard';
+
+/** The operator named on the ledger entry is the caller's token, never a field a client fills in. */
+export const OPERATOR_FROM_TOKEN =
+  'operator is taken from your operator token (its name is written on the ledger entry); remove this field';
 
 export class ReviewDecisionDto {
-  /** Who decides: written on the ledger entry. */
-  @IsString()
-  @Length(1, 64)
-  @Matches(/^\S(.*\S)?$/, { message: 'operator must not start or end with spaces' })
-  operator!: string;
+  @IsOptional() @IsIn([], { message: OPERATOR_FROM_TOKEN }) operator?: never;
   @IsString() @Length(1, 1000) note!: string;
 }
 
@@ -63,16 +64,30 @@ export class ReviewsAdminController {
 
   @Post(':conversionId/approve')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Release a held conversion: a `released` ledger entry naming the operator' })
-  approve(@Param('conversionId') id: string, @Body() dto: ReviewDecisionDto) {
-    return this.decide(id, 'approve', dto);
+  @RequiresRole('reviewer')
+  @ApiOperation({
+    summary: 'Release a held conversion: a `released` ledger entry naming the operator (reviewer)',
+  })
+  approve(
+    @Param('conversionId') id: string,
+    @Body() dto: ReviewDecisionDto,
+    @CurrentOperator() op: OperatorIdentity,
+  ) {
+    return this.decide(id, 'approve', dto, op);
   }
 
   @Post(':conversionId/reject')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Reject a held conversion: a `rejected` (operator_rejected) ledger entry' })
-  reject(@Param('conversionId') id: string, @Body() dto: ReviewDecisionDto) {
-    return this.decide(id, 'reject', dto);
+  @RequiresRole('reviewer')
+  @ApiOperation({
+    summary: 'Reject a held conversion: a `rejected` (operator_rejected) ledger entry (reviewer)',
+  })
+  reject(
+    @Param('conversionId') id: string,
+    @Body() dto: ReviewDecisionDto,
+    @CurrentOperator() op: OperatorIdentity,
+  ) {
+    return this.decide(id, 'reject', dto, op);
   }
 
   private checkId(id: string): void {
@@ -80,12 +95,46 @@ export class ReviewsAdminController {
       throw ApiError.badField('conversionId', 'not a conversion id (cv_ + 26 characters)');
   }
 
-  private async decide(id: string, decision: ReviewDecision, dto: ReviewDecisionDto) {
+  private async decide(id: string, decision: ReviewDecision, dto: ReviewDecisionDto, op: OperatorIdentity) {
     this.checkId(id);
     try {
-      const entry = await this.ds.transaction((em) =>
-        decideHeldConversion(em, { conversionId: id, decision, operator: dto.operator, note: dto.note }),
-      );
+      const entry = await this.ds.transaction(async (em) => {
+        const [held] = await listReviewQueue(em, { conversionId: id, limit: 1 });
+        const written = await decideHeldConversion(em, {
+          conversionId: id,
+          decision,
+          operator: op.name,
+          note: dto.note,
+        });
+        // The conversion before and after, in the same terms: held, then decided by this entry.
+        await writeAudit(em, op, {
+          action: `review.${decision}`,
+          subject: `conversion:${id}`,
+          request: { note: dto.note },
+          before: held
+            ? {
+                status: 'held',
+                transaction_id: held.transaction_id,
+                reason_code: held.reason_code,
+                amount_micros: held.amount_micros,
+                currency: held.currency,
+                held_at: held.held_at,
+              }
+            : null,
+          after: {
+            status: written.conversion_status,
+            transaction_id: written.transaction_id,
+            reason_code: written.reason_code,
+            amount_micros: written.amount_micros,
+            currency: written.currency,
+            entry_id: written.entry_id,
+            entry_type: written.entry_type,
+            operator: written.operator,
+            note: written.note,
+          },
+        });
+        return written;
+      });
       return { status: decision === 'approve' ? 'released' : 'rejected', entry };
     } catch (e) {
       if (e instanceof ReviewRefused)

@@ -1,10 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsInt, IsNumber, IsOptional, IsString, Length, Max, Min, ValidateIf } from 'class-validator';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { parseCidrList } from '@app/domain';
+import { type OperatorIdentity, writeAudit } from '@app/operators';
 import { ApiError } from '../http/api-error';
-import { AdminGuard } from './admin.guard';
+import { AdminGuard, CurrentOperator } from './admin.guard';
 
 const ACTIONS = ['block', 'hold', 'cap'] as const;
 const ACTION_MESSAGE = 'action must be block, hold or cap';
@@ -48,6 +49,17 @@ export class TrafficRuleDto {
 
 const TODAY = `(now() AT TIME ZONE 'UTC')::date`;
 
+const CONTROL_COLUMNS = 'kind, publisher_id, value, action, daily_cap, origin, since, reason';
+const POLICY_COLUMNS = 'min_decisions, reject_rate, action, daily_cap, updated_at';
+
+async function controlOf(em: EntityManager, s: SourceDto): Promise<Record<string, unknown> | null> {
+  const [row] = await em.query<Record<string, unknown>[]>(
+    `SELECT ${CONTROL_COLUMNS} FROM source_controls WHERE kind = $1 AND publisher_id = $2 AND value = $3 FOR UPDATE`,
+    [s.kind, s.publisher_id, s.value],
+  );
+  return row ?? null;
+}
+
 /**
  * Routing controls: each source's counts today and the control in force on it (block, hold for
  * review, reduced daily cap), set automatically by the policy or by an operator; the policy
@@ -88,24 +100,34 @@ export class SourcesAdminController {
   @Put('sources/controls')
   @HttpCode(200)
   @ApiOperation({ summary: "Set an operator's control on a source (replaces any control in force)" })
-  async setControl(@Body() dto: SourceControlDto) {
-    const reason = dto.note ?? `set by an operator`;
-    const [row] = await this.ds.query<Record<string, unknown>[]>(
-      `INSERT INTO source_controls (kind, publisher_id, value, action, daily_cap, origin, since, reason)
-       VALUES ($1, $2, $3, $4, $5, 'operator', now(), $6)
-       ON CONFLICT (kind, publisher_id, value) DO UPDATE SET action = EXCLUDED.action, daily_cap = EXCLUDED.daily_cap,
-         origin = 'operator', since = now(), decided = NULL, rejected = NULL, reason = EXCLUDED.reason
-       RETURNING kind, publisher_id, value, action, daily_cap, origin, since, reason`,
-      [
-        dto.kind,
-        dto.publisher_id,
-        dto.value,
-        dto.action,
-        dto.action === 'cap' ? dto.daily_cap : null,
-        reason,
-      ],
-    );
-    return row;
+  async setControl(@Body() dto: SourceControlDto, @CurrentOperator() op: OperatorIdentity) {
+    const reason = dto.note ?? `set by ${op.name}`;
+    return this.ds.transaction(async (em) => {
+      const before = await controlOf(em, dto);
+      const [row] = await em.query<Record<string, unknown>[]>(
+        `INSERT INTO source_controls (kind, publisher_id, value, action, daily_cap, origin, since, reason)
+         VALUES ($1, $2, $3, $4, $5, 'operator', now(), $6)
+         ON CONFLICT (kind, publisher_id, value) DO UPDATE SET action = EXCLUDED.action, daily_cap = EXCLUDED.daily_cap,
+           origin = 'operator', since = now(), decided = NULL, rejected = NULL, reason = EXCLUDED.reason
+         RETURNING ${CONTROL_COLUMNS}`,
+        [
+          dto.kind,
+          dto.publisher_id,
+          dto.value,
+          dto.action,
+          dto.action === 'cap' ? dto.daily_cap : null,
+          reason,
+        ],
+      );
+      await writeAudit(em, op, {
+        action: 'source_control.set',
+        subject: `source:${dto.publisher_id}:${dto.kind}:${dto.value}`,
+        request: dto,
+        before,
+        after: row ?? null,
+      });
+      return row;
+    });
   }
 
   @Post('sources/unblock')
@@ -113,18 +135,29 @@ export class SourcesAdminController {
   @ApiOperation({
     summary: 'Lift the control on a source (the policy controls it again if it crosses the threshold again)',
   })
-  async unblock(@Body() dto: SourceDto) {
-    const res = await this.ds.query<[unknown[], number]>(
-      `DELETE FROM source_controls WHERE kind = $1 AND publisher_id = $2 AND value = $3 RETURNING kind`,
-      [dto.kind, dto.publisher_id, dto.value],
-    );
-    if (res[1] === 0) throw new ApiError(404, 'not_controlled', 'no control is in force on that source');
-    // Today's counts restart, so it is judged on what it sends from now on.
-    await this.ds.query(
-      `DELETE FROM source_daily_stats WHERE kind = $1 AND publisher_id = $2 AND value = $3 AND day = ${TODAY}`,
-      [dto.kind, dto.publisher_id, dto.value],
-    );
-    return { status: 'unblocked', ...dto };
+  async unblock(@Body() dto: SourceDto, @CurrentOperator() op: OperatorIdentity) {
+    return this.ds.transaction(async (em) => {
+      const before = await controlOf(em, dto);
+      if (!before) throw new ApiError(404, 'not_controlled', 'no control is in force on that source');
+      await em.query(`DELETE FROM source_controls WHERE kind = $1 AND publisher_id = $2 AND value = $3`, [
+        dto.kind,
+        dto.publisher_id,
+        dto.value,
+      ]);
+      // Today's counts restart, so it is judged on what it sends from now on.
+      await em.query(
+        `DELETE FROM source_daily_stats WHERE kind = $1 AND publisher_id = $2 AND value = $3 AND day = ${TODAY}`,
+        [dto.kind, dto.publisher_id, dto.value],
+      );
+      await writeAudit(em, op, {
+        action: 'source_control.lift',
+        subject: `source:${dto.publisher_id}:${dto.kind}:${dto.value}`,
+        request: dto,
+        before,
+        after: null,
+      });
+      return { status: 'unblocked', ...dto };
+    });
   }
 
   @Get('sources/policy')
@@ -142,16 +175,28 @@ export class SourcesAdminController {
     summary:
       'Set the policy: past min_decisions new conversions in a UTC day with reject_rate hard rejects, a source gets action',
   })
-  async setPolicy(@Body() dto: SourcePolicyDto) {
-    const [row] = await this.ds.query<Record<string, unknown>[]>(
-      `INSERT INTO source_policy (id, min_decisions, reject_rate, action, daily_cap, updated_at)
-       VALUES (1, $1, $2, $3, $4, now())
-       ON CONFLICT (id) DO UPDATE SET min_decisions = EXCLUDED.min_decisions, reject_rate = EXCLUDED.reject_rate,
-         action = EXCLUDED.action, daily_cap = EXCLUDED.daily_cap, updated_at = now()
-       RETURNING min_decisions, reject_rate, action, daily_cap, updated_at`,
-      [dto.min_decisions, dto.reject_rate, dto.action, dto.action === 'cap' ? dto.daily_cap : null],
-    );
-    return row;
+  async setPolicy(@Body() dto: SourcePolicyDto, @CurrentOperator() op: OperatorIdentity) {
+    return this.ds.transaction(async (em) => {
+      const [before] = await em.query<Record<string, unknown>[]>(
+        `SELECT ${POLICY_COLUMNS} FROM source_policy WHERE id = 1 FOR UPDATE`,
+      );
+      const [row] = await em.query<Record<string, unknown>[]>(
+        `INSERT INTO source_policy (id, min_decisions, reject_rate, action, daily_cap, updated_at)
+         VALUES (1, $1, $2, $3, $4, now())
+         ON CONFLICT (id) DO UPDATE SET min_decisions = EXCLUDED.min_decisions, reject_rate = EXCLUDED.reject_rate,
+           action = EXCLUDED.action, daily_cap = EXCLUDED.daily_cap, updated_at = now()
+         RETURNING ${POLICY_COLUMNS}`,
+        [dto.min_decisions, dto.reject_rate, dto.action, dto.action === 'cap' ? dto.daily_cap : null],
+      );
+      await writeAudit(em, op, {
+        action: 'source_policy.set',
+        subject: 'source_policy',
+        request: dto,
+        before: before ?? null,
+        after: row ?? null,
+      });
+      return row;
+    });
   }
 
   @Get('traffic-rules')
@@ -166,7 +211,7 @@ export class SourcesAdminController {
 
   @Post('traffic-rules')
   @ApiOperation({ summary: 'Add a deny rule: an IP address or CIDR range, or a user-agent substring' })
-  async addRule(@Body() dto: TrafficRuleDto) {
+  async addRule(@Body() dto: TrafficRuleDto, @CurrentOperator() op: OperatorIdentity) {
     const value = dto.value.trim();
     if (dto.kind === 'ip') {
       const parsed = parseCidrList([value]);
@@ -174,24 +219,41 @@ export class SourcesAdminController {
     } else if (value.length < 3) {
       throw ApiError.badField('value', 'a user-agent pattern needs at least 3 characters');
     }
-    const rows = await this.ds.query<Record<string, unknown>[]>(
-      `INSERT INTO traffic_rules (kind, value, note) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING
-       RETURNING id, kind, value, note, created_at`,
-      [dto.kind, value, dto.note ?? null],
-    );
-    if (rows.length === 0) throw new ApiError(409, 'conflict', `that ${dto.kind} rule exists already`);
-    return rows[0];
+    return this.ds.transaction(async (em) => {
+      const rows = await em.query<Record<string, unknown>[]>(
+        `INSERT INTO traffic_rules (kind, value, note) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING
+         RETURNING id, kind, value, note, created_at`,
+        [dto.kind, value, dto.note ?? null],
+      );
+      if (rows.length === 0) throw new ApiError(409, 'conflict', `that ${dto.kind} rule exists already`);
+      await writeAudit(em, op, {
+        action: 'traffic_rule.add',
+        subject: `traffic_rule:${String(rows[0]!.id)}`,
+        request: dto,
+        before: null,
+        after: rows[0],
+      });
+      return rows[0];
+    });
   }
 
   @Delete('traffic-rules/:id')
   @ApiOperation({ summary: 'Remove a deny rule' })
-  async removeRule(@Param('id') id: string) {
+  async removeRule(@Param('id') id: string, @CurrentOperator() op: OperatorIdentity) {
     if (!/^\d{1,9}$/.test(id)) throw ApiError.badField('id', 'id must be a rule number');
-    const res = await this.ds.query<[unknown[], number]>(
-      `DELETE FROM traffic_rules WHERE id = $1 RETURNING id`,
-      [Number(id)],
-    );
-    if (res[1] === 0) throw new ApiError(404, 'not_found', `no traffic rule ${id}`);
-    return { status: 'removed', id: Number(id) };
+    return this.ds.transaction(async (em) => {
+      const [rows] = await em.query<[Record<string, unknown>[], number]>(
+        `DELETE FROM traffic_rules WHERE id = $1 RETURNING id, kind, value, note, created_at`,
+        [Number(id)],
+      );
+      if (!rows[0]) throw new ApiError(404, 'not_found', `no traffic rule ${id}`);
+      await writeAudit(em, op, {
+        action: 'traffic_rule.remove',
+        subject: `traffic_rule:${id}`,
+        before: rows[0],
+        after: null,
+      });
+      return { status: 'removed', id: Number(id) };
+    });
   }
 }

@@ -16,14 +16,14 @@ export function dashboardDir(from = __dirname): string | undefined {
   }
 }
 
-// The page keeps the admin token in localStorage: nothing but our own files may run in it.
+// The page keeps the operator token in sessionStorage (this tab only): nothing but our own files may run in it.
 const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /**
  * GET /dashboard: the operators' single page, public like any static file; every data call it
- * makes carries the admin token. Chart.js is served from node_modules (no CDN).
+ * makes carries the operator token. Chart.js is served from node_modules (no CDN).
  */
 export async function registerDashboard(app: NestFastifyApplication): Promise<boolean> {
   const root = dashboardDir();

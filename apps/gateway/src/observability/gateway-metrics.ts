@@ -4,7 +4,7 @@ import { Counter, Registry } from 'prom-client';
 import { CommonEnv, redactHeaders, redactQuery } from '@app/config';
 import type { PostbackReceived } from '@app/contracts';
 import { LabelBounder } from '@app/metrics';
-import { CatalogCache } from '@app/persistence';
+import { CatalogCache } from '@app/catalog';
 import { parserRefusals } from '../http/client-errors';
 import { toApiError } from '../http/error.filter';
 
@@ -23,6 +23,8 @@ export class GatewayMetrics {
   private readonly accepted: Counter<'partner_id'>;
   private readonly refused: Counter<'partner_id' | 'reason'>;
   private readonly clicks: Counter<'offer_id'>;
+  private readonly limited: Counter<'kind'>;
+  private readonly unsampled: Counter;
   /** Log objects are only built when they will be printed. */
   private readonly debug: boolean;
 
@@ -56,6 +58,17 @@ export class GatewayMetrics {
         for (const [code, n] of parserRefusals()) this.labels(code).inc(n);
       },
     });
+    this.limited = new Counter({
+      name: 'address_limited_total',
+      help: 'Requests answered 429 by the per-address limits (click: clicks; refused_postbacks: an address whose postbacks keep being refused)',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.unsampled = new Counter({
+      name: 'postbacks_refused_unsampled_total',
+      help: 'Refused postbacks counted but not published to postbacks.refused (over the per-partner sample rate)',
+      registers,
+    });
     this.clicks = new Counter({
       name: 'clicks_recorded_total',
       help: 'Clicks recorded (acknowledged by Kafka), by offer',
@@ -64,7 +77,8 @@ export class GatewayMetrics {
     });
   }
 
-  private partnerLabel(id: string): string {
+  /** The partner label a postback is counted (and a refusal sampled) under: `_unknown` when not in the catalog. */
+  partnerLabel(id: string): string {
     return this.partners.boundKnown(id, (v) => this.catalog.partner(v) !== undefined);
   }
 
@@ -99,6 +113,14 @@ export class GatewayMetrics {
       url: redactQuery(req.raw.url ?? '', tokenParam ? [tokenParam] : []).slice(0, 2048),
       headers: redactHeaders(req.headers),
     });
+  }
+
+  addressLimited(kind: 'click' | 'refused_postbacks'): void {
+    this.limited.labels(kind).inc();
+  }
+
+  refusalNotSampled(): void {
+    this.unsampled.inc();
   }
 
   clickRecorded(offerId: string): void {

@@ -1,11 +1,13 @@
 import type { PostbackStatus } from '@app/contracts';
 import {
+  applyPartnerFormat,
   clip,
   isCurrency,
   type KeyDictionary,
   mapStatus,
   normalizePostbackParams,
   parseMicros,
+  type PartnerFormat,
 } from '@app/domain';
 import { ID_PATTERN } from '../clicks/record-click.dto';
 
@@ -35,16 +37,20 @@ const fail = (field: string, message: string, code = 'invalid_field'): ParseResu
 });
 
 /**
- * Normalises a partner's parameters onto canonical names (its key dictionary first), then
+ * Normalises a partner's parameters onto canonical names (its key dictionary first), applies its
+ * format (default status, one conversion per click, decimal comma, reversal markers), then
  * validates every canonical field. Pure: the controller only feeds it and maps the result.
  */
 export function parsePostback(
   raw: Record<string, string | string[] | undefined>,
   dict?: KeyDictionary,
+  format?: PartnerFormat,
 ): ParseResult {
   const n = normalizePostbackParams(raw, dict);
   if (!n.ok) return fail(n.field, n.message, n.code);
-  const f = n.fields;
+  const formatted = applyPartnerFormat(n.fields, raw, format);
+  if (!formatted.ok) return fail(formatted.field, formatted.message, formatted.code);
+  const f = formatted.fields;
   if (!f.click_id) return fail('click_id', 'click_id is required', 'missing_field');
   if (!REF_PATTERN.test(f.click_id))
     return fail('click_id', 'click_id must be 1-128 printable characters without spaces');
@@ -52,8 +58,8 @@ export function parsePostback(
   if (!REF_PATTERN.test(f.transaction_id)) {
     return fail('transaction_id', 'transaction_id must be 1-128 printable characters without spaces');
   }
-  if (!f.status) return fail('status', 'status is required', 'missing_field');
-  const status = mapStatus(f.status, dict);
+  if (!f.status && !formatted.status) return fail('status', 'status is required', 'missing_field');
+  const status = formatted.status ?? mapStatus(f.status ?? '', dict);
   if (!status)
     return fail('status', 'status must be pending, approved, rejected or reversed (or a mapped code)');
   if (f.offer_id !== undefined && !ID_PATTERN.test(f.offer_id))

@@ -1,10 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { SecretBox } from '@app/config';
 import {
   canonicalQuery,
   clientIp,
   type KeyDictionary,
   parseCidrList,
+  type PartnerFormat,
   type PostbackStatus,
   SIGNATURE_HEADER,
   SIGNATURE_PARAM,
@@ -12,7 +14,8 @@ import {
   TIMESTAMP_PARAM,
   verifySignature,
 } from '@app/domain';
-import { CatalogCache, type PartnerEntity } from '@app/persistence';
+import { type PartnerEntity, secretContext } from '@app/persistence';
+import { CatalogCache } from '@app/catalog';
 import { GatewayEnv } from '../gateway.env';
 import { ApiError } from '../http/api-error';
 import { TokenBucket } from './rate-limiter';
@@ -22,8 +25,14 @@ export interface CompiledPartner {
   entity: PartnerEntity;
   version: number;
   dict: KeyDictionary;
+  /** Default status, no transaction id, decimal comma, reversal markers (applied after the dictionary). */
+  format: PartnerFormat | undefined;
   ipAllowed: ((ip: string) => boolean) | undefined;
   tokenDigest: Buffer | undefined;
+  /** The HMAC secrets, opened (they are stored sealed). */
+  hmacSecrets: string[];
+  /** Why the stored credentials did not open (a key missing from SECRETS_KEY / SECRETS_OLD_KEYS). */
+  sealError: string | undefined;
   bucket: TokenBucket;
 }
 
@@ -59,12 +68,14 @@ const header = (h: AuthInput['headers'], name: string) => {
  */
 @Injectable()
 export class PartnerAuthenticator {
+  private readonly log = new Logger('PartnerAuth');
   private readonly compiled = new Map<string, CompiledPartner>();
   private readonly trustedProxy: (ip: string) => boolean;
 
   constructor(
     @Inject(CatalogCache) private readonly catalog: CatalogCache,
     @Inject(GatewayEnv) env: GatewayEnv,
+    @Inject(SecretBox) private readonly box: SecretBox,
   ) {
     const proxies = env.TRUSTED_PROXIES.split(',')
       .map((s) => s.trim())
@@ -81,16 +92,30 @@ export class PartnerAuthenticator {
     const known = this.compiled.get(id);
     if (known && known.version === version) return known;
     const ips = parseCidrList(entity.ipAllowlist);
+    let hmacSecrets: string[] = [];
+    let token: string | null = null;
+    let sealError: string | undefined;
+    try {
+      hmacSecrets = entity.hmacSecrets.map((s) => this.box.open(s, secretContext.partnerHmac(id)));
+      token = entity.token === null ? null : this.box.open(entity.token, secretContext.partnerToken(id));
+    } catch (e) {
+      sealError = (e as Error).message;
+      this.log.error(`partner ${id}: credentials do not open: ${sealError}`);
+    }
     const c: CompiledPartner = {
       entity,
       version,
       dict: {
         aliases: entity.keyMap ?? undefined,
         statusMap: (entity.statusMap ?? undefined) as Record<string, PostbackStatus> | undefined,
+        ignore: entity.format?.ignoreParams,
       },
+      format: entity.format ?? undefined,
       // A list that no longer parses admits nobody rather than everybody.
       ipAllowed: entity.authModes.includes('ip') ? (ips.ok ? ips.matcher : () => false) : undefined,
-      tokenDigest: entity.token ? digest(entity.token) : undefined,
+      tokenDigest: token ? digest(token) : undefined,
+      hmacSecrets,
+      sealError,
       bucket:
         known && known.entity.rateLimitPerSecond === entity.rateLimitPerSecond
           ? known.bucket
@@ -105,6 +130,17 @@ export class PartnerAuthenticator {
     if (!p) throw new ApiError(403, 'unknown_partner', 'unknown partner');
     if (p.entity.status !== 'active')
       throw new ApiError(403, 'partner_paused', 'this partner is paused; contact your account manager');
+    // Our configuration, not the partner's request, is at fault: a retry helps once it is fixed.
+    if (p.sealError)
+      throw new ApiError(
+        503,
+        'unavailable',
+        'partner credentials cannot be checked right now; retry later',
+        undefined,
+        {
+          'retry-after': '30',
+        },
+      );
     const ip = clientIp(input.remoteAddress, header(input.headers, 'x-forwarded-for'), this.trustedProxy);
     if (p.ipAllowed && !p.ipAllowed(ip))
       throw new ApiError(403, 'ip_not_allowed', `source address ${ip} is not allowed for this partner`);
@@ -127,7 +163,7 @@ export class PartnerAuthenticator {
       const signature = header(input.headers, SIGNATURE_HEADER) ?? fromQuery(SIGNATURE_PARAM);
       const payload = input.method === 'POST' && input.rawBody ? input.rawBody : canonicalQuery(input.query);
       const check = verifySignature({
-        secrets: p.entity.hmacSecrets,
+        secrets: p.hmacSecrets,
         timestamp,
         signature,
         payload,

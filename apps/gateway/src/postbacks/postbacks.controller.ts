@@ -2,6 +2,7 @@ import { All, Controller, HttpCode, Inject, Param, Req } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { type PostbackReceived, type PostbackRefused, Topics } from '@app/contracts';
+import { AddressLimits } from '../http/address-limits';
 import { ApiError } from '../http/api-error';
 import { ReplayClock } from '../http/replay-clock';
 import { EventPublisher } from '../events/event-publisher';
@@ -44,6 +45,7 @@ export class PostbacksController {
     @Inject(PartnerAuthenticator) private readonly auth: PartnerAuthenticator,
     @Inject(GatewayMetrics) private readonly metrics: GatewayMetrics,
     @Inject(ReplayClock) private readonly clock: ReplayClock,
+    @Inject(AddressLimits) private readonly limits: AddressLimits,
   ) {}
 
   /**
@@ -95,7 +97,11 @@ export class PostbacksController {
       bodyParams,
       rawBody: req.rawBody,
     });
-    const parsed = parsePostback(toParams(pairs, bodyParams, who.credentialParams), who.partner.dict);
+    const parsed = parsePostback(
+      toParams(pairs, bodyParams, who.credentialParams),
+      who.partner.dict,
+      who.partner.format,
+    );
     if (!parsed.ok) throw ApiError.badField(parsed.field, parsed.message, parsed.code);
     const p = parsed.value;
     const now = this.clock.eventTime(req.headers) ?? new Date();
@@ -115,6 +121,10 @@ export class PostbacksController {
    * when the log is slow or down (the report is then lost, the answer never is).
    */
   private refuse(partnerId: string, req: FastifyRequest, err: ApiError): void {
+    if (!this.limits.refused(req, this.metrics.partnerLabel(partnerId)).publish) {
+      this.metrics.refusalNotSampled();
+      return;
+    }
     void this.events
       .publish<PostbackRefused>(Topics.postbacksRefused, 'postback.refused', partnerId.slice(0, 64) || '-', {
         partner_id: partnerId.slice(0, 64),

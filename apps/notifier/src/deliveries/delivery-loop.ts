@@ -16,7 +16,8 @@ import { type AttemptRecord, type ClaimedDelivery, DeliveryStore } from './deliv
 import { HttpSender } from './http-sender';
 
 /**
- * Sends due deliveries with at most DELIVERY_CONCURRENCY calls in flight. Woken by new ledger
+ * Sends due deliveries with at most DELIVERY_CONCURRENCY calls in flight, and at most
+ * PUBLISHER_CONCURRENCY to any one publisher (a slow one cannot starve the rest). Woken by new ledger
  * entries, by finished calls, and every DELIVERY_POLL_MS. Every attempt is recorded; a delivery
  * whose retry window is over is put on `publisher.deliveries.dead` (acknowledged by Kafka)
  * before it is marked dead, so a crash in between sends it once more rather than losing it.
@@ -30,6 +31,8 @@ export class DeliveryLoop implements OnApplicationBootstrap, OnApplicationShutdo
   private again = false;
   private stopping = false;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Calls in flight per publisher. */
+  private readonly busy = new Map<string, number>();
   private lastError: string | undefined;
   private lastErrorAt = 0;
 
@@ -74,13 +77,17 @@ export class DeliveryLoop implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   private async fill(free: number): Promise<void> {
-    const claimed = await this.store.claim(free);
+    const claimed = await this.store.claim(free, this.busy);
     this.lastError = undefined;
     for (const d of claimed) {
+      this.busy.set(d.publisherId, (this.busy.get(d.publisherId) ?? 0) + 1);
       const p: Promise<void> = this.deliver(d)
         .catch((e: unknown) => this.noteError(e))
         .finally(() => {
           this.inFlight.delete(p);
+          const n = (this.busy.get(d.publisherId) ?? 1) - 1;
+          if (n > 0) this.busy.set(d.publisherId, n);
+          else this.busy.delete(d.publisherId);
           this.kick();
         });
       this.inFlight.add(p);
@@ -98,6 +105,18 @@ export class DeliveryLoop implements OnApplicationBootstrap, OnApplicationShutdo
 
   private async deliver(d: ClaimedDelivery): Promise<void> {
     const attemptedAt = new Date();
+    if (d.sealError) {
+      // Unsigned calls are never sent: a failed attempt (retried, counted toward pausing) until the key is back.
+      const error = `not called: the publisher's secrets do not open: ${d.sealError}`;
+      await this.finish(
+        d,
+        attemptedAt,
+        '',
+        { status: undefined, retryAfter: null, latencyMs: 0, error },
+        'retry',
+      );
+      return;
+    }
     const req = buildPostback(d.config, d.entry, Math.floor(attemptedAt.getTime() / 1000));
     if (!req) {
       // The publisher removed the template for this status since the entry was taken in.

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { SecretBox } from '@app/config';
 import type { LedgerEntryV1 } from '@app/contracts';
 import {
   isMacroName,
@@ -7,6 +8,7 @@ import {
   type LegacyHashAlgorithm,
   type PublisherPostbackConfig,
 } from '@app/domain';
+import { secretContext } from '@app/persistence';
 import { NotifierEnv } from '../notifier.env';
 
 /** A delivery claimed for one attempt, with its publisher's configuration as of the claim. */
@@ -20,7 +22,10 @@ export interface ClaimedDelivery {
   attempt: number;
   firstAttemptAt: Date;
   entryRecordedAt: Date;
+  /** Secrets opened (they are stored sealed); empty when they did not open (see sealError). */
   config: PublisherPostbackConfig;
+  /** Why the publisher's stored secrets did not open (a key missing from the key ring). */
+  sealError?: string;
 }
 
 export type AttemptOutcome = 'delivered' | 'rejected_by_publisher' | 'retry' | 'dead';
@@ -65,14 +70,14 @@ function loggedFields(a: AttemptRecord): { url: string; latencyMs: number; error
   };
 }
 
-function legacyHashOf(r: ClaimRow): LegacyHash | null {
+function legacyHashOf(r: ClaimRow, open: (sealed: string) => string): LegacyHash | null {
   if (!r.legacy_hash_algorithm || !r.legacy_hash_param || !r.legacy_hash_fields || !r.legacy_hash_secret)
     return null;
   return {
     algorithm: r.legacy_hash_algorithm as LegacyHashAlgorithm,
     param: r.legacy_hash_param,
     fields: r.legacy_hash_fields.filter(isMacroName),
-    secret: r.legacy_hash_secret,
+    secret: open(r.legacy_hash_secret),
   };
 }
 
@@ -82,27 +87,36 @@ export class DeliveryStore {
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
     @Inject(NotifierEnv) private readonly env: NotifierEnv,
+    @Inject(SecretBox) private readonly box: SecretBox,
   ) {}
 
   /**
-   * Claims up to `limit` due deliveries of active endpoints. A delivery waits while an earlier
-   * one of its conversion is pending or dead (a reversal never overtakes its approval). SKIP
-   * LOCKED lets instances share the work; the claim moves next_attempt_at to the end of a lease,
-   * so a delivery whose instance died mid-request is sent again once the lease is over.
+   * Claims up to `limit` due deliveries of active endpoints, at most PUBLISHER_CONCURRENCY per
+   * publisher counting `busy` (this instance's calls in flight per publisher), so one slow
+   * publisher never holds every slot. A delivery waits while an earlier one of its conversion is
+   * pending or dead (a reversal never overtakes its approval). SKIP LOCKED lets instances share
+   * the work; the claim moves next_attempt_at to the end of a lease, so a delivery whose instance
+   * died mid-request is sent again once the lease is over.
    */
-  async claim(limit: number): Promise<ClaimedDelivery[]> {
+  async claim(limit: number, busy: ReadonlyMap<string, number> = new Map()): Promise<ClaimedDelivery[]> {
     const leaseMs = this.env.DELIVERY_TIMEOUT_MS + this.env.DELIVERY_LEASE_MARGIN_MS;
+    // One index probe per configured publisher (publisher_deliveries_publisher_due_idx).
     const [rows] = await this.ds.query<[ClaimRow[], number]>(
       `WITH due AS (
-         SELECT d.entry_id FROM publisher_deliveries d
-           JOIN publisher_postbacks p ON p.publisher_id = d.publisher_id AND p.delivery_state = 'active'
-          WHERE d.status = 'pending' AND d.next_attempt_at <= now()
-            AND NOT EXISTS (SELECT 1 FROM publisher_deliveries e
-                             WHERE e.conversion_id = d.conversion_id AND e.seq < d.seq
-                               AND e.status IN ('pending', 'dead'))
-          ORDER BY d.next_attempt_at
-          LIMIT $1
-          FOR UPDATE OF d SKIP LOCKED)
+         SELECT x.entry_id FROM publisher_postbacks p
+           LEFT JOIN unnest($3::varchar[], $4::int[]) AS b(publisher_id, n) ON b.publisher_id = p.publisher_id
+          CROSS JOIN LATERAL (
+            SELECT d.entry_id, d.next_attempt_at FROM publisher_deliveries d
+             WHERE d.publisher_id = p.publisher_id AND d.status = 'pending' AND d.next_attempt_at <= now()
+               AND NOT EXISTS (SELECT 1 FROM publisher_deliveries e
+                                WHERE e.conversion_id = d.conversion_id AND e.seq < d.seq
+                                  AND e.status IN ('pending', 'dead'))
+             ORDER BY d.next_attempt_at
+             LIMIT greatest(0, $5 - coalesce(b.n, 0))
+             FOR UPDATE OF d SKIP LOCKED) x
+          WHERE p.delivery_state = 'active'
+          ORDER BY x.next_attempt_at
+          LIMIT $1)
        UPDATE publisher_deliveries d
           SET attempts = d.attempts + 1, next_attempt_at = now() + $2 * interval '1 millisecond',
               first_attempt_at = coalesce(d.first_attempt_at, now())
@@ -111,25 +125,39 @@ export class DeliveryStore {
        RETURNING d.entry_id, d.publisher_id, d.conversion_id, d.entry_type, d.entry, d.attempts,
                  d.first_attempt_at, d.entry_recorded_at, p.url, p.approved_url, p.reversed_url, p.secrets,
                  p.legacy_hash_algorithm, p.legacy_hash_param, p.legacy_hash_fields, p.legacy_hash_secret`,
-      [limit, leaseMs],
+      [limit, leaseMs, [...busy.keys()], [...busy.values()], this.env.PUBLISHER_CONCURRENCY],
     );
-    return rows.map((r) => ({
-      entryId: r.entry_id,
-      publisherId: r.publisher_id,
-      conversionId: r.conversion_id,
-      entryType: r.entry_type,
-      entry: r.entry,
-      attempt: r.attempts,
-      firstAttemptAt: r.first_attempt_at,
-      entryRecordedAt: r.entry_recorded_at,
-      config: {
-        url: r.url,
-        approvedUrl: r.approved_url,
-        reversedUrl: r.reversed_url,
-        secrets: r.secrets,
-        legacyHash: legacyHashOf(r),
-      },
-    }));
+    return rows.map((r) => {
+      const claimed: ClaimedDelivery = {
+        entryId: r.entry_id,
+        publisherId: r.publisher_id,
+        conversionId: r.conversion_id,
+        entryType: r.entry_type,
+        entry: r.entry,
+        attempt: r.attempts,
+        firstAttemptAt: r.first_attempt_at,
+        entryRecordedAt: r.entry_recorded_at,
+        config: {
+          url: r.url,
+          approvedUrl: r.approved_url,
+          reversedUrl: r.reversed_url,
+          secrets: [],
+          legacyHash: null,
+        },
+      };
+      try {
+        claimed.config.secrets = r.secrets.map((x) =>
+          this.box.open(x, secretContext.publisherSigning(r.publisher_id)),
+        );
+        claimed.config.legacyHash = legacyHashOf(r, (x) =>
+          this.box.open(x, secretContext.publisherLegacyHash(r.publisher_id)),
+        );
+      } catch (e) {
+        claimed.config.secrets = [];
+        claimed.sealError = (e as Error).message;
+      }
+      return claimed;
+    });
   }
 
   /**
@@ -137,8 +165,8 @@ export class DeliveryStore {
    * the claim), and the endpoint's health. Returns whether this attempt paused the endpoint.
    */
   async record(a: AttemptRecord): Promise<{ paused: boolean }> {
-    if (a.outcome === 'delivered' || a.outcome === 'rejected_by_publisher') {
-      await this.recordAnswered(a);
+    if (a.outcome === 'delivered') {
+      await this.recordDelivered(a);
       return { paused: false };
     }
     const log = loggedFields(a);
@@ -183,9 +211,9 @@ export class DeliveryStore {
 
   /**
    * The common case in one statement (one round trip, atomic): the log row, the finished delivery,
-   * and the endpoint's failure count restarted (an answer means the endpoint works).
+   * and the endpoint's failure count restarted (a 2xx means the endpoint works).
    */
-  private async recordAnswered(a: AttemptRecord): Promise<void> {
+  private async recordDelivered(a: AttemptRecord): Promise<void> {
     const d = a.delivery;
     const log = loggedFields(a);
     await this.ds.query(
@@ -213,19 +241,17 @@ export class DeliveryStore {
   }
 
   /**
-   * An answer (2xx or 4xx) means the endpoint works: the failure count restarts. A failure counts
-   * one more, and pauses the endpoint once failures in a row reach the threshold and have lasted
-   * long enough. Paused endpoints get no attempts until an operator resumes them.
+   * Only a 2xx means the endpoint works (the failure count restarts, recordDelivered). Every other
+   * attempt counts one more failure: no answer, 5xx, and a 4xx too (the delivery ends
+   * rejected_by_publisher, but an endpoint answering 404 to everything is broken, not choosy);
+   * the endpoint is paused once failures in a row reach the threshold and have lasted long
+   * enough, which raises the publisher_paused alert. Paused endpoints get no attempts until an
+   * operator resumes them. A delivery ended without a call (no template for its status) leaves
+   * the endpoint's health alone.
    */
   private async endpointHealth(em: EntityManager, publisherId: string, a: AttemptRecord) {
-    if (a.outcome === 'delivered' || a.outcome === 'rejected_by_publisher') {
-      await em.query(
-        `UPDATE publisher_postbacks SET consecutive_failures = 0, failing_since = NULL
-          WHERE publisher_id = $1 AND (consecutive_failures <> 0 OR failing_since IS NOT NULL)`,
-        [publisherId],
-      );
+    if (a.outcome === 'delivered' || (a.outcome === 'rejected_by_publisher' && a.statusCode === null))
       return { paused: false };
-    }
     const [rows] = await em.query<[{ paused: boolean }[], number]>(
       `UPDATE publisher_postbacks p
           SET consecutive_failures = p.consecutive_failures + 1,

@@ -10,7 +10,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { Topics } from '@app/contracts';
 import { KAFKA, KafkaBatchServer, withTimeout } from '@app/kafka';
-import { ALERTS_LOCK, readAlertInputs, reconcileAlerts, recordSample } from '@app/persistence';
+import { ALERTS_LOCK, readAlertInputs, reconcileAlerts, recordSample } from '@app/alerts';
 import { ProcessorEnv } from '../processor.env';
 import { type DeadLetterState, evaluateAlerts, type LagState } from './alert-rules';
 import { alertThresholds } from './alerts.env';

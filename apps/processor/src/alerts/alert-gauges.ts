@@ -3,7 +3,7 @@ import { Gauge, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { CommonEnv } from '@app/config';
 import { PeriodicGauges } from '@app/metrics';
-import { ALERT_RULES } from '@app/persistence';
+import { ALERT_RULES } from '@app/alerts';
 
 /**
  * The in-app alerts as Prometheus gauges, so users who route alerts through Prometheus also get

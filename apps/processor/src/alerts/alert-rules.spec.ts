@@ -1,4 +1,4 @@
-import type { PartnerCounts, ReadModelInputs } from '@app/persistence';
+import type { PartnerCounts, ReadModelInputs } from '@app/alerts';
 import {
   acceptanceDropRule,
   type AlertThresholds,

@@ -3,12 +3,12 @@ import {
   type AlertRule,
   type OfferLatency,
   type PartnerCounts,
-  quantileOf,
   type ReadModelInputs,
   type SoftRejectCell,
   type PausedPublisher,
   type SourceBlock,
-} from '@app/persistence';
+} from '@app/alerts';
+import { quantileOf } from '@app/read-models';
 
 /** Thresholds of every rule (from the ALERT_* env, docs/alerts.md). */
 export interface AlertThresholds {

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { PostbackReceived } from '@app/contracts';
-import { CatalogCache } from '@app/persistence';
+import { CatalogCache } from '@app/catalog';
 import { ProcessorEnv } from '../processor.env';
 import { ClickWatermark } from './click-watermark';
 import { loadDecisionContext, pairOf } from './postback-loader';
@@ -51,8 +51,14 @@ export class PostbackDecider {
     if (work.length === 0) return { decided: 0, entries: 0, parked: 0, decisions: [] };
     const ctx = await loadDecisionContext(
       em,
-      { catalog: this.catalog, watermark: this.watermark, trafficRules: this.trafficRules },
+      {
+        catalog: this.catalog,
+        watermark: this.watermark,
+        trafficRules: this.trafficRules,
+        maxSkewMs: this.env.CLICK_ID_MAX_SKEW_MS,
+      },
       work,
+      now,
     );
     const plan = planDecisions(ctx, work, {
       now,

@@ -11,7 +11,7 @@ import {
   type PostbackFacts,
 } from '@app/domain';
 import { lockConversions } from '@app/ledger';
-import type { CatalogCache } from '@app/persistence';
+import type { CatalogCache } from '@app/catalog';
 import type { ClickWatermark } from './click-watermark';
 import { type ClickRow, clickFacts, offerFacts, postbackFacts } from './postback-facts';
 import { type ClickOrigin, RoutingBatch, type TrafficRuleCache } from './routing-controls';
@@ -30,12 +30,22 @@ export interface DecisionContext {
   routing: RoutingBatch;
   /** Partner transactions with a postback already waiting in the retry queue. */
   blocked: Set<string>;
+  /** Partners with their own late threshold or retry budget (over the processor's settings). */
+  partnerPolicies?: ReadonlyMap<string, PartnerPolicy>;
+}
+
+/** A partner's own late threshold and retry budget (partners.late_after_seconds, retry_attempts). */
+export interface PartnerPolicy {
+  lateAfterMs?: number;
+  maxAttempts?: number;
 }
 
 export interface LoaderDeps {
   catalog: CatalogCache;
   watermark: ClickWatermark;
   trafficRules: TrafficRuleCache;
+  /** Click ids minted further ahead of `now` than this are forged. */
+  maxSkewMs: number;
 }
 
 export const day = (d: Date) => d.toISOString().slice(0, 10);
@@ -51,6 +61,7 @@ export async function loadDecisionContext(
   em: EntityManager,
   deps: LoaderDeps,
   work: readonly { event: PostbackReceived; parked: boolean }[],
+  now: Date,
 ): Promise<DecisionContext> {
   const facts = work.map((w) => postbackFacts(w.event));
 
@@ -78,6 +89,7 @@ export async function loadDecisionContext(
     const c = clicks.get(f.clickId);
     if (c) lookups.push({ kind: 'found', click: c });
     else if (!isWellFormedClickId(f.clickId)) lookups.push({ kind: 'malformed' });
+    else if ((clickIdTime(f.clickId) ?? 0) > now.getTime() + deps.maxSkewMs) lookups.push({ kind: 'future' });
     else {
       watermark ??= await deps.watermark.current();
       lookups.push(
@@ -156,5 +168,32 @@ export async function loadDecisionContext(
     );
     for (const r of rows) blocked.add(pairOf(r.partner_id, r.transaction_id));
   }
-  return { facts, lookups, origins, offers, keys, conversions, usage, routing, blocked };
+  return {
+    facts,
+    lookups,
+    origins,
+    offers,
+    keys,
+    conversions,
+    usage,
+    routing,
+    blocked,
+    partnerPolicies: await partnerPolicies(deps.catalog, facts),
+  };
+}
+
+async function partnerPolicies(catalog: CatalogCache, facts: readonly PostbackFacts[]) {
+  const ids = [...new Set(facts.map((f) => f.partnerId))];
+  // A partner created moments ago may not be in this instance's cache yet.
+  if (ids.some((id) => !catalog.partner(id))) await catalog.refresh();
+  const policies = new Map<string, PartnerPolicy>();
+  for (const id of ids) {
+    const p = catalog.partner(id);
+    if (!p || (p.lateAfterSeconds === null && p.retryAttempts === null)) continue;
+    policies.set(id, {
+      ...(p.lateAfterSeconds !== null ? { lateAfterMs: p.lateAfterSeconds * 1000 } : {}),
+      ...(p.retryAttempts !== null ? { maxAttempts: p.retryAttempts } : {}),
+    });
+  }
+  return policies;
 }

@@ -117,7 +117,6 @@ export interface PlanOptions {
  */
 export function planDecisions(ctx: DecisionContext, work: readonly Work[], o: PlanOptions): DecisionPlan {
   const { now } = o;
-  const maxAttempts = o.delays.length;
   const states = new Map(ctx.conversions);
   const usage = new Map(ctx.usage);
   const blocked = new Set(ctx.blocked);
@@ -140,6 +139,10 @@ export function planDecisions(ctx: DecisionContext, work: readonly Work[], o: Pl
     const key = ctx.keys[i]!;
     const click = lookup.kind === 'found' ? lookup.click : undefined;
     const pair = pairOf(f.partnerId, f.transactionId);
+    // The partner's own retry budget and late threshold win over the processor's.
+    const policy = ctx.partnerPolicies?.get(f.partnerId);
+    const maxAttempts = policy?.maxAttempts ?? o.delays.length;
+    const lateAfterMs = policy?.lateAfterMs ?? o.lateAfterMs;
     const delayMs = click ? f.receivedAt.getTime() - click.clickedAt.getTime() : null;
     const outcome = (
       kind: string,
@@ -227,7 +230,7 @@ export function planDecisions(ctx: DecisionContext, work: readonly Work[], o: Pl
         break;
       case 'entry': {
         // Late valid: a first-time postback long after its click, accepted or held (not a reject).
-        const late = !state && d.outcome !== 'rejected' && delayMs !== null && delayMs > o.lateAfterMs;
+        const late = !state && d.outcome !== 'rejected' && delayMs !== null && delayMs > lateAfterMs;
         const entry = buildLedgerEntry({
           postback: f,
           click,

@@ -3,7 +3,7 @@ import { Gauge, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { CommonEnv } from '@app/config';
 import { LabelBounder, PeriodicGauges } from '@app/metrics';
-import { CatalogCache } from '@app/persistence';
+import { CatalogCache } from '@app/catalog';
 
 /**
  * Gauges that need a query: outbox depth and age, and today's cap usage per offer. Refreshed

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { HealthCheckResult, HealthIndicator } from '@app/health';
-import { projectQueued } from '@app/persistence';
+import { projectQueued } from '@app/read-models';
 import { DrainLoop } from '../drain-loop';
 
 const BATCH = 5000;

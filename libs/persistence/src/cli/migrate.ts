@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ownerDatabaseUrl } from '@app/config';
 import { ensureAppRole } from '../app-role';
-import { createDataSource, pendingSchemaDrift } from '../data-source';
+import { createDataSource, pendingSchemaDrift, schemaDiff } from '../data-source';
 
 const url = ownerDatabaseUrl();
 
@@ -66,24 +66,17 @@ async function main(): Promise<number> {
           return 2;
         }
         await ds.runMigrations({ transaction: 'each' });
-        const sql = await ds.driver.createSchemaBuilder().log();
-        if (sql.upQueries.length === 0) {
+        const sql = await schemaDiff(ds);
+        if (sql.up.length === 0) {
           console.log('no changes');
           return 0;
         }
         const epoch = Date.now();
         const file = join(__dirname, '..', 'migrations', `${epoch}-${arg}.ts`);
-        const down = sql.downQueries.map((x) => x.query).reverse();
-        writeFileSync(
-          file,
-          render(
-            arg,
-            epoch,
-            sql.upQueries.map((x) => x.query),
-            down,
-          ),
+        writeFileSync(file, render(arg, epoch, sql.up, [...sql.down].reverse()));
+        console.log(
+          `wrote ${file}; add it to migrations/index.ts, and COMMENT ON every column it adds to an analyst table (docs/tables.md#analysts)`,
         );
-        console.log(`wrote ${file}; add it to migrations/index.ts`);
         return 0;
       }
       case 'revert':

@@ -7,6 +7,7 @@ import { LedgerEntryEntity } from './ledger-entry.entity';
 import { LedgerOutboxEntity, PostbackDeadOutboxEntity } from './ledger-outbox.entity';
 import { OfferDailyUsageEntity } from './offer-daily-usage.entity';
 import { OfferEntity } from './offer.entity';
+import { AdminAuditEntity, OperatorTokenEntity } from './operator.entity';
 import { ParkedPostbackEntity } from './parked-postback.entity';
 import { PartnerEntity } from './partner.entity';
 import { PostbackOutcomeEntity } from './postback-outcome.entity';
@@ -33,6 +34,8 @@ import {
 } from './source-control.entity';
 
 export {
+  AdminAuditEntity,
+  OperatorTokenEntity,
   AlertEntity,
   AlertNotificationEntity,
   AlertSampleEntity,
@@ -68,6 +71,7 @@ export {
 };
 export type { CatalogStatus } from './offer.entity';
 export type { AuthMode } from './partner.entity';
+export { OPERATOR_ROLES, type OperatorRole } from './operator.entity';
 export type { PublisherDeliveryState, PublisherDeliveryStatus } from './publisher-postback.entity';
 
 export const ENTITIES = [
@@ -103,4 +107,6 @@ export const ENTITIES = [
   PublisherPostbackEntity,
   PublisherDeliveryEntity,
   PublisherDeliveryAttemptEntity,
+  OperatorTokenEntity,
+  AdminAuditEntity,
 ];

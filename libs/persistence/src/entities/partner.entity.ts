@@ -1,11 +1,12 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import type { PartnerFormat } from '@app/domain';
 import type { CatalogStatus } from './offer.entity';
 
 export type AuthMode = 'hmac' | 'token' | 'ip';
 
 /**
- * An advertiser / network that sends postbacks. Secrets are stored to verify signatures
- * (HMAC needs the secret itself); the admin API never returns them and logs never show them.
+ * An advertiser / network that sends postbacks. Secrets are stored encrypted, to verify
+ * signatures (HMAC needs the secret itself); the admin API never returns them and logs never show them.
  */
 @Entity({ name: 'partners' })
 @Index('partners_updated_at_idx', ['updatedAt'])
@@ -20,11 +21,15 @@ export class PartnerEntity {
   @Column({ name: 'auth_modes', type: 'text', array: true })
   authModes!: AuthMode[];
 
-  /** HMAC secrets; several during a rotation (a signature made with any of them passes). */
+  /**
+   * HMAC secrets, sealed (AES-256-GCM, @app/config SecretBox; context partners.hmac_secrets:<id>);
+   * several during a rotation (a signature made with any of them passes).
+   */
   @Column({ name: 'hmac_secrets', type: 'text', array: true, default: () => "'{}'" })
   hmacSecrets!: string[];
 
-  @Column({ name: 'token', type: 'varchar', length: 256, nullable: true })
+  /** The legacy shared token, sealed like the HMAC secrets (context partners.token:<id>). */
+  @Column({ name: 'token', type: 'varchar', length: 1024, nullable: true })
   token!: string | null;
 
   /** Query/body parameter that carries the legacy token. */
@@ -42,6 +47,25 @@ export class PartnerEntity {
   /** Partner status codes onto pending | approved | rejected | reversed. */
   @Column({ name: 'status_map', type: 'jsonb', nullable: true })
   statusMap!: Record<string, string> | null;
+
+  /** The platform preset its dictionary and format were filled from (key_map etc. hold the result). */
+  @Column({ name: 'preset', type: 'varchar', length: 32, nullable: true })
+  preset!: string | null;
+
+  /**
+   * How its postbacks differ beyond names and codes (@app/domain PartnerFormat): default status,
+   * one conversion per click without a transaction id, decimal comma, reversal markers.
+   */
+  @Column({ name: 'format', type: 'jsonb', nullable: true })
+  format!: PartnerFormat | null;
+
+  /** A first-time postback later than this after its click is flagged late; null: the processor's LATE_AFTER_MS. */
+  @Column({ name: 'late_after_seconds', type: 'int', nullable: true })
+  lateAfterSeconds!: number | null;
+
+  /** Retries while its click is not visible yet; null: one per RETRY_DELAYS_MS entry. */
+  @Column({ name: 'retry_attempts', type: 'int', nullable: true })
+  retryAttempts!: number | null;
 
   @Column({ name: 'tolerance_seconds', type: 'int', default: 300 })
   toleranceSeconds!: number;

@@ -16,7 +16,10 @@ export class PublisherPostbackEntity {
   approvedUrl!: string | null;
   @Column({ name: 'reversed_url', type: 'varchar', length: 2048, nullable: true })
   reversedUrl!: string | null;
-  /** Signing secrets (1, or 2 during a rotation). Credentials: write-only in the API. */
+  /**
+   * Signing secrets (1, or 2 during a rotation), sealed (context publisher_postbacks.secrets:<id>).
+   * Credentials: write-only in the API.
+   */
   @Column({ name: 'secrets', type: 'text', array: true }) secrets!: string[];
   /** Legacy hash for walls: md5 or hmac-sha256, the parameter, the fields, its own secret. */
   @Column({ name: 'legacy_hash_algorithm', type: 'varchar', length: 16, nullable: true })
@@ -25,7 +28,8 @@ export class PublisherPostbackEntity {
   legacyHashParam!: string | null;
   @Column({ name: 'legacy_hash_fields', type: 'text', array: true, nullable: true })
   legacyHashFields!: string[] | null;
-  @Column({ name: 'legacy_hash_secret', type: 'varchar', length: 256, nullable: true })
+  /** Sealed (context publisher_postbacks.legacy_hash_secret:<id>). */
+  @Column({ name: 'legacy_hash_secret', type: 'varchar', length: 1024, nullable: true })
   legacyHashSecret!: string | null;
   /** paused: the endpoint kept failing; deliveries wait until an operator resumes it. */
   @Column({ name: 'delivery_state', type: 'varchar', length: 16, default: 'active' })
@@ -49,6 +53,9 @@ export class PublisherPostbackEntity {
 @Index('publisher_deliveries_due_idx', ['nextAttemptAt'], { where: `"status" = 'pending'` })
 @Index('publisher_deliveries_conversion_idx', ['conversionId', 'seq'])
 @Index('publisher_deliveries_publisher_idx', ['publisherId', 'status'])
+@Index('publisher_deliveries_publisher_due_idx', ['publisherId', 'nextAttemptAt'], {
+  where: `"status" = 'pending'`,
+})
 export class PublisherDeliveryEntity {
   @PrimaryColumn({ name: 'entry_id', type: 'varchar', length: 32 }) entryId!: string;
   @Column({ name: 'seq', type: 'bigint', generated: 'increment' }) seq!: string;

@@ -13,6 +13,9 @@ import { PublisherPostbacks1795554000000 } from './1795554000000-PublisherPostba
 import { LedgerConversionSeqIndex1795555000000 } from './1795555000000-LedgerConversionSeqIndex';
 import { PostbackDeadOutbox1795556000000 } from './1795556000000-PostbackDeadOutbox';
 import { LedgerIntegrity1795557000000 } from './1795557000000-LedgerIntegrity';
+import { PartnerFormats1795558000000 } from './1795558000000-PartnerFormats';
+import { OperatorsAndSecrets1795559000000 } from './1795559000000-OperatorsAndSecrets';
+import { AnalystCatalog1795560000000 } from './1795560000000-AnalystCatalog';
 
 /** Every migration, in order. `npm run migration:check` fails when entities drift from these. */
 export const MIGRATIONS = [
@@ -30,4 +33,7 @@ export const MIGRATIONS = [
   LedgerConversionSeqIndex1795555000000,
   PostbackDeadOutbox1795556000000,
   LedgerIntegrity1795557000000,
+  PartnerFormats1795558000000,
+  OperatorsAndSecrets1795559000000,
+  AnalystCatalog1795560000000,
 ];

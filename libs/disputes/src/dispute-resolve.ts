@@ -2,8 +2,8 @@ import type { EntityManager } from 'typeorm';
 import type { LedgerEntryV1 } from '@app/contracts';
 import { clip } from '@app/domain';
 import { appendOperatorEntry, lockConversion, operatorEntry } from '@app/ledger';
-import { csvField } from '../read-models/reports';
-import { ReviewRefused } from '../read-models/review';
+import { csvField } from '@app/read-models';
+import { ReviewRefused } from '@app/read-models';
 
 export interface DisputeResolution {
   disputeId: string;

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { DataSource, EntityTarget, ObjectLiteral } from 'typeorm';
 import type { HealthCheckResult, HealthIndicator } from '@app/health';
-import { OfferEntity, PartnerEntity, PublisherEntity } from '../entities';
+import { OfferEntity, PartnerEntity, PublisherEntity } from '@app/persistence';
 
 interface Versioned extends ObjectLiteral {
   id: string;

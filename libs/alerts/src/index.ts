@@ -1,0 +1,2 @@
+export * from './alert-inputs';
+export * from './alert-store';

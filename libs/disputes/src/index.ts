@@ -1,0 +1,2 @@
+export * from './dispute-import';
+export * from './dispute-resolve';

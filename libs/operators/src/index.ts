@@ -1,0 +1,2 @@
+export * from './admin-audit';
+export * from './operator-tokens';
