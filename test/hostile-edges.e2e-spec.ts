@@ -1,4 +1,6 @@
+import { canonicalQuery, requestSignatureHeader, signatureHeader } from '@app/domain';
 import { httpJson, poll, readTopic, signedPostbackUrl } from '@app/testing';
+import { docExample } from '@app/testing/doc-example';
 import { type RunningSystem, seedCatalog, startSystem } from './support';
 
 const percentile = (xs: number[], p: number) => {
@@ -140,5 +142,113 @@ describe('hostile edges: floods from one address', () => {
     await poll('a valid postback accepted again', async () =>
       (await signed('after-refusals')).status === 200 ? true : undefined,
     );
+  });
+});
+
+/**
+ * Signatures that cover the whole request, run with the partner guide's own worked examples
+ * (docs/partners/postbacks.md), re-signed at the current time: what the guide tells partners
+ * to send is accepted, an extended or replayed request changes nothing.
+ */
+describe('hostile edges: signatures cover the whole request', () => {
+  let sys: RunningSystem;
+  const guide = (name: string) => docExample('docs/partners/postbacks.md', name);
+  const v2 = guide('signing-example-v2');
+  const secret = v2.secret!;
+  const partner = v2.path!.split('/').pop()!; // network-1, as in the guide
+  const now = () => Math.floor(Date.now() / 1000);
+
+  beforeAll(async () => {
+    sys = await startSystem('signatures');
+    const r = await sys.admin('POST', '/v1/admin/partners', {
+      id: partner,
+      name: 'Guide partner',
+      auth: { mode: 'hmac', secret },
+    });
+    expect(r.status).toBe(201);
+  });
+  afterAll(async () => {
+    await sys?.stop();
+  });
+
+  const post = (query: string, body: string, signature: string, ts: number) =>
+    httpJson(`${sys.gatewayUrl}/v1/postbacks/${partner}${query ? `?${query}` : ''}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-postback-timestamp': String(ts),
+        'x-postback-signature': signature,
+      },
+      body,
+    });
+  const postbackRows = async (tx: string) =>
+    (
+      await sys.db.ds.query<{ n: number }[]>(
+        `SELECT count(*)::int AS n FROM postbacks WHERE transaction_id = $1`,
+        [tx],
+      )
+    )[0]!.n;
+
+  it("the guide's GET example (its secret and parameters, signed now) is accepted", async () => {
+    const ex = guide('signing-example');
+    const params = ex.params!.split(', ').map((p): [string, string] => {
+      const i = p.indexOf('=');
+      return [p.slice(0, i), p.slice(i + 1)];
+    });
+    const ts = now();
+    const q = canonicalQuery(params);
+    const r = await httpJson(`${sys.gatewayUrl}/v1/postbacks/${partner}?${q}`, {
+      headers: {
+        'x-postback-timestamp': String(ts),
+        'x-postback-signature': signatureHeader(ex.secret!, ts, q),
+      },
+    });
+    expect(r.status).toBe(200);
+  });
+
+  it("the guide's v1 POST (body only, empty query) still works; with query parameters added it is refused", async () => {
+    const ex = guide('signing-example-post');
+    const ts = now();
+    const sig = signatureHeader(ex.secret!, ts, ex.body!);
+    expect((await post('', ex.body!, sig, ts)).status).toBe(200);
+    // The captured request, extended as an attacker would: refused, nothing recorded from it.
+    const extended = await post('event=purchase&payout=5000', ex.body!, sig, ts);
+    expect(extended.status).toBe(401);
+    expect(extended.body.error.message).toMatch(/v1 signature of a POST covers its body only/);
+    // ts and sig in a POST's query are refused too.
+    const inQuery = await post(`ts=${ts}&sig=${sig.slice(3)}`, ex.body!, '', ts);
+    expect(inQuery.status).toBe(401);
+  });
+
+  it("the guide's v2 POST is accepted; extended or altered it is refused; replayed it changes nothing", async () => {
+    const ts = now();
+    const query = v2.query!.split('&').map((kv): [string, string] => kv.split('=') as [string, string]);
+    const req = { method: 'POST', path: v2.path!, query, body: v2.body! };
+    const sig = requestSignatureHeader(secret, ts, req);
+    const first = await post(v2.query!, v2.body!, sig, ts);
+    expect(first.status).toBe(200);
+    for (const [query2, body2] of [
+      [`${v2.query!}&payout=5000`, v2.body!],
+      ['event=install', v2.body!],
+      [v2.query!, v2.body!.replace('2.50', '50.00')],
+    ] as const)
+      expect((await post(query2, body2, sig, ts)).status).toBe(401);
+    // The exact request again, twice: the first answer, no new event.
+    for (let i = 0; i < 2; i++)
+      expect(await post(v2.query!, v2.body!, sig, ts)).toMatchObject({ status: 200, body: first.body });
+    const tx = (JSON.parse(v2.body!) as { transaction_id: string }).transaction_id;
+    // Both accepted requests (the v1 POST above and this one) decided; the replays were never published.
+    await poll('both accepted postbacks decided', async () => {
+      const [d] = await sys.db.ds.query<{ n: number }[]>(
+        `SELECT count(*)::int AS n FROM postback_outcomes WHERE transaction_id = $1 AND outcome <> 'retry_scheduled'`,
+        [tx],
+      );
+      return d!.n >= 2 ? true : undefined;
+    });
+    expect(await postbackRows(tx)).toBe(2);
+    const [o] = await sys.db.ds.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM postbacks WHERE extra ? 'payout' OR payout_micros = 5000000000`,
+    );
+    expect(o!.n).toBe(0);
   });
 });

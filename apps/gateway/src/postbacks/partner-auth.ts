@@ -8,10 +8,12 @@ import {
   parseCidrList,
   type PartnerFormat,
   type PostbackStatus,
+  requestSigningString,
   SIGNATURE_HEADER,
   SIGNATURE_PARAM,
   TIMESTAMP_HEADER,
   TIMESTAMP_PARAM,
+  signatureSchemes,
   verifySignature,
 } from '@app/domain';
 import { type PartnerEntity, secretContext } from '@app/persistence';
@@ -39,6 +41,8 @@ export interface CompiledPartner {
 export interface AuthInput {
   partnerId: string;
   method: string;
+  /** The request path as sent, without the query: part of what a v2 signature covers. */
+  path: string;
   remoteAddress: string;
   headers: Record<string, string | string[] | undefined>;
   /** Query pairs in order, as received (duplicates kept). */
@@ -53,6 +57,8 @@ export interface AuthOk {
   clientIp: string;
   /** Parameter names that carried credentials and must not be treated as data. */
   credentialParams: string[];
+  /** The signature that verified (HMAC partners): a replay of the same request presents it again. */
+  signature?: string;
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -156,20 +162,48 @@ export class PartnerAuthenticator {
       if (!p.tokenDigest || !timingSafeEqual(digest(given), p.tokenDigest))
         throw new ApiError(401, 'bad_token', 'bad token', name);
     }
+    let signature: string | undefined;
     if (modes.includes('hmac')) {
       credentialParams.push(TIMESTAMP_PARAM, SIGNATURE_PARAM);
+      const post = input.method === 'POST';
       const fromQuery = (name: string) => input.query.find(([k]) => k === name)?.[1];
-      const timestamp = header(input.headers, TIMESTAMP_HEADER) ?? fromQuery(TIMESTAMP_PARAM);
-      const signature = header(input.headers, SIGNATURE_HEADER) ?? fromQuery(SIGNATURE_PARAM);
-      const payload = input.method === 'POST' && input.rawBody ? input.rawBody : canonicalQuery(input.query);
-      const check = verifySignature({
+      // `ts` and `sig` in the query are for GET-only systems; a POST signs in its headers.
+      if (post && (fromQuery(TIMESTAMP_PARAM) !== undefined || fromQuery(SIGNATURE_PARAM) !== undefined))
+        throw new ApiError(
+          401,
+          'bad_signature',
+          'a POST sends its signature in the X-Postback-Signature and X-Postback-Timestamp headers, not ts/sig in the query',
+        );
+      const timestamp =
+        header(input.headers, TIMESTAMP_HEADER) ?? (post ? undefined : fromQuery(TIMESTAMP_PARAM));
+      signature = header(input.headers, SIGNATURE_HEADER) ?? (post ? undefined : fromQuery(SIGNATURE_PARAM));
+      const common = {
         secrets: p.hmacSecrets,
         timestamp,
         signature,
-        payload,
         nowSeconds: nowMs / 1000,
         toleranceSeconds: p.entity.toleranceSeconds,
-      });
+      };
+      let check;
+      if (signatureSchemes(signature).v2) {
+        // v2: the method, the path, the query and the body, all of it.
+        const req = { method: input.method, path: input.path, query: input.query, body: input.rawBody ?? '' };
+        check = verifySignature({
+          ...common,
+          payload: requestSigningString(timestamp ?? '', req),
+          scheme: 'v2',
+        });
+      } else {
+        // v1 signs a POST's body alone: then nothing in its query may become part of the postback.
+        if (post && input.query.length > 0)
+          throw new ApiError(
+            401,
+            'bad_signature',
+            'a v1 signature of a POST covers its body only, and this request has query parameters: move them into the body, or sign the whole request with v2 (docs/partners/postbacks.md)',
+          );
+        const payload = post && input.rawBody ? input.rawBody : canonicalQuery(input.query);
+        check = verifySignature({ ...common, payload });
+      }
       if (!check.ok) throw new ApiError(401, check.code, check.message);
     }
     // Counted only once the caller proved who it is: a flood of forged requests naming a
@@ -183,6 +217,6 @@ export class PartnerAuthenticator {
         { 'retry-after': '1' },
       );
     }
-    return { partner: p, clientIp: ip, credentialParams };
+    return { partner: p, clientIp: ip, credentialParams, ...(signature !== undefined ? { signature } : {}) };
   }
 }
