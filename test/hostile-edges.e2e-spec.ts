@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { canonicalQuery, requestSignatureHeader, signatureHeader } from '@app/domain';
 import { httpJson, poll, readTopic, signedPostbackUrl } from '@app/testing';
 import { docExample } from '@app/testing/doc-example';
@@ -110,6 +111,43 @@ describe('hostile edges: floods from one address', () => {
       );
       return r!.n === created.length ? true : undefined;
     });
+  });
+
+  it('a large body is answered before it is read, unless it is a CSV upload from an operator', async () => {
+    // Announce 60 MiB, send 1 KiB, and wait for the answer: it can only come if the gateway
+    // answers without waiting for the rest.
+    const early = (path: string, headers: Record<string, string>) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const url = new URL(path, sys.gatewayUrl);
+        const req = request(
+          {
+            host: url.hostname,
+            port: url.port,
+            path: url.pathname,
+            method: 'POST',
+            headers: { 'content-length': String(60 * 1024 * 1024), ...headers },
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (c: Buffer) => (body += c.toString()));
+            res.on('end', () => {
+              resolve({ status: res.statusCode ?? 0, body });
+              req.destroy();
+            });
+          },
+        );
+        req.on('error', (e) => (e.message.includes('socket hang up') ? undefined : reject(e)));
+        req.write('x'.repeat(1024));
+      });
+    const csv = { 'content-type': 'text/csv' };
+    const elsewhere = await early(`/v1/postbacks/${ids.partner}`, csv);
+    expect(elsewhere.status).toBe(415);
+    const anonymous = await early('/v1/admin/disputes', csv);
+    expect(anonymous.status).toBe(401);
+    expect(JSON.parse(anonymous.body).error.code).toBe('unauthorized');
+    const json = await early(`/v1/postbacks/${ids.partner}`, { 'content-type': 'application/json' });
+    expect(json.status).toBe(413);
+    expect((await httpJson(`${sys.gatewayUrl}/health/ready`)).status).toBe(200);
   });
 
   it('an address whose postbacks keep being refused is answered 429 before any work; refusals are sampled', async () => {
