@@ -6,7 +6,17 @@
   const TOKEN_KEY = 'ledger.adminToken';
   // The token lives as long as this tab (sessionStorage), never in the browser's lasting storage.
   const session = window.sessionStorage;
-  const VIEWS = ['acceptance', 'reconciliation', 'latency', 'reviews', 'alerts', 'launch', 'lag', 'audit'];
+  const VIEWS = [
+    'acceptance',
+    'reconciliation',
+    'latency',
+    'reviews',
+    'alerts',
+    'launch',
+    'lag',
+    'postbacks',
+    'audit',
+  ];
   // Drill-down order of the reconciliation table and the report parameter each level filters on.
   const DRILL = [
     { dim: 'offer', column: 'offer_id', param: 'offer_id', label: 'offer' },
@@ -47,6 +57,8 @@
     me: undefined,
     // Audit log pages: the before_id of each page shown after the newest.
     auditPages: [],
+    // Postback log pages: the cursor of each page shown after the newest.
+    postbackPages: [],
   };
 
   // ---------- helpers ----------
@@ -247,6 +259,7 @@
     alerts: loadAlerts,
     launch: loadLaunch,
     lag: loadLag,
+    postbacks: loadPostbacks,
     audit: loadAudit,
   };
 
@@ -847,6 +860,70 @@
     );
   }
 
+  /** A partner's postback log (GET /v1/admin/partners/:id/postbacks), refused ones included. */
+  async function loadPostbacks(opts = {}) {
+    if (opts.reset) state.postbackPages = [];
+    const partner = $('postbacks-partner').value.trim();
+    const head = [
+      { label: 'received (UTC)', cls: 'text' },
+      { label: 'kind', cls: 'text' },
+      { label: 'transaction', cls: 'text' },
+      { label: 'click', cls: 'text' },
+      { label: 'status', cls: 'text' },
+      { label: 'outcome / answer', cls: 'text' },
+      { label: 'reason', cls: 'text' },
+      { label: 'ledger entry', cls: 'text' },
+      { label: 'publisher', cls: 'text' },
+      { label: 'request id', cls: 'text' },
+    ];
+    if (!partner) {
+      $('postbacks-older').disabled = true;
+      $('postbacks-newest').disabled = true;
+      $('postbacks-note').textContent = 'enter a partner id';
+      return table('postbacks-table', head, [], null, 'Enter a partner id to see its postbacks');
+    }
+    const cursor = state.postbackPages[state.postbackPages.length - 1];
+    const r = await api(
+      `/v1/admin/partners/${encodeURIComponent(partner)}/postbacks?${query({
+        limit: 100,
+        transaction_id: $('postbacks-tx').value.trim() || undefined,
+        click_id: $('postbacks-click').value.trim() || undefined,
+        cursor,
+      })}`,
+    );
+    state.postbackNext = r.next_cursor;
+    $('postbacks-older').disabled = !r.next_cursor;
+    $('postbacks-newest').disabled = state.postbackPages.length === 0;
+    $('postbacks-note').textContent =
+      `${r.items.length} postback(s)${cursor ? ' (older page)' : ', newest first'}`;
+    table(
+      'postbacks-table',
+      head,
+      r.items.map((p) =>
+        el(
+          'tr',
+          { dataset: { kind: p.kind } },
+          el('td', { class: 'text' }, p.received_at.slice(0, 19).replace('T', ' ')),
+          el('td', { class: 'text' }, p.kind),
+          el('td', { class: 'text' }, p.transaction_id || '–'),
+          el('td', { class: 'text' }, p.click_id || '–'),
+          el('td', { class: 'text' }, p.status || '–'),
+          el(
+            'td',
+            { class: 'text' },
+            p.kind === 'refused' ? `${p.http_status} ${p.code}` : p.outcome || 'not decided yet',
+          ),
+          el('td', { class: 'text', title: p.detail || p.message || '' }, p.reason || p.message || '–'),
+          el('td', { class: 'text' }, p.ledger_entry_id || '–'),
+          el('td', { class: 'text' }, p.publisher_delivery || '–'),
+          el('td', { class: 'text' }, p.request_id || '–'),
+        ),
+      ),
+      null,
+      'No postbacks',
+    );
+  }
+
   // ---------- navigation ----------
 
   function route() {
@@ -902,6 +979,16 @@
       void load('audit');
     });
     $('audit-newest').addEventListener('click', () => void load('audit', { reset: true }));
+    $('postbacks-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      void load('postbacks', { reset: true });
+    });
+    $('postbacks-older').addEventListener('click', () => {
+      if (!state.postbackNext) return;
+      state.postbackPages.push(state.postbackNext);
+      void load('postbacks');
+    });
+    $('postbacks-newest').addEventListener('click', () => void load('postbacks', { reset: true }));
     $('recon-csv').addEventListener('click', () => void downloadCsv());
     $('auto-refresh').addEventListener('change', (e) => {
       clearInterval(state.timer);

@@ -14,6 +14,7 @@ import {
 import { AdminGuard } from './admin/admin.guard';
 import { AlertsAdminController } from './admin/alerts.controller';
 import { AuditAdminController } from './admin/audit.controller';
+import { PostbackLogAdminController } from './admin/postback-log.controller';
 import { OperatorAuth } from './admin/operator-auth';
 import { SourcesAdminController } from './admin/sources.controller';
 import { ReportsController } from './admin/reports.controller';
@@ -30,6 +31,7 @@ import type { GatewayEnv } from './gateway.env';
 import { ErrorFilter } from './http/error.filter';
 import { GatewayObservabilityModule } from './observability/gateway-observability.module';
 import { AddressLimits } from './http/address-limits';
+import { SeenSignatures } from './postbacks/seen-signatures';
 import { ReplayClock } from './http/replay-clock';
 import { BodyValidationPipe } from './http/validation.pipe';
 import { PartnerAuthenticator } from './postbacks/partner-auth';
@@ -68,6 +70,7 @@ export class GatewayModule {
         ConsumerLagController,
         AlertsAdminController,
         AuditAdminController,
+        PostbackLogAdminController,
       ],
       providers: [
         EventPublisher,
@@ -80,6 +83,7 @@ export class GatewayModule {
         { provide: OutboundGuard, useFactory: () => OutboundGuard.fromEnv(env) },
         ReplayClock,
         AddressLimits,
+        { provide: SeenSignatures, useFactory: () => new SeenSignatures() },
         { provide: APP_FILTER, useClass: ErrorFilter },
         { provide: APP_PIPE, useClass: BodyValidationPipe },
       ],

@@ -5,12 +5,14 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { appLogger, ConfigError, loadEnv } from '@app/config';
 import { guardOperatorPages } from './admin/operator-pages';
+import { guardUploads } from './admin/upload-guard';
 import { registerDashboard } from './dashboard/dashboard.static';
 import { GatewayEnv } from './gateway.env';
 import { GatewayModule } from './gateway.module';
 import { AddressLimits } from './http/address-limits';
 import { registerBodyParsers, registerOversizeGuard } from './http/body-parsers';
 import { answerClientError } from './http/client-errors';
+import { registerRequestId, requestIdOf } from './http/request-id';
 
 export async function createGateway(env: GatewayEnv): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
@@ -21,16 +23,21 @@ export async function createGateway(env: GatewayEnv): Promise<NestFastifyApplica
     routerOptions: { ignoreTrailingSlash: true },
     // Requests Node's parser refuses (e.g. a 40 KiB URL) get our error shape and a gentle close.
     clientErrorHandler: answerClientError,
+    // x-request-id: the caller's when well-formed, else a ULID (http/request-id.ts).
+    requestIdHeader: false,
+    genReqId: requestIdOf,
   });
   const app = await NestFactory.create<NestFastifyApplication>(GatewayModule.register(env), adapter, {
     logger: appLogger(env, 'gateway'),
     // Our own parsers keep the raw body that partners sign (see http/body-parsers.ts).
     bodyParser: false,
   });
+  registerRequestId(app.getHttpAdapter().getInstance());
   registerBodyParsers(app.getHttpAdapter().getInstance(), env.BODY_LIMIT_BYTES, env.UPLOAD_LIMIT_BYTES);
   registerOversizeGuard(app.getHttpAdapter().getInstance(), env.BODY_LIMIT_BYTES, env.UPLOAD_LIMIT_BYTES);
   app.get(AddressLimits).register(app.getHttpAdapter().getInstance());
   guardOperatorPages(app);
+  guardUploads(app);
   if (!(await registerDashboard(app))) new Logger('gateway').warn('dashboard files not found: no /dashboard');
   const openapi = new DocumentBuilder()
     .setTitle('Conversion ledger gateway')

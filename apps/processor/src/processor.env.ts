@@ -79,4 +79,11 @@ export class ProcessorEnv extends AlertsEnv {
   @Min(100)
   @Max(60000)
   CATALOG_REFRESH_MS = 1000;
+
+  /** Refused postbacks (the postback log) older than this many days are deleted. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(3650)
+  REFUSED_RETENTION_DAYS = 14;
 }

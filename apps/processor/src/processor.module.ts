@@ -18,6 +18,8 @@ import { PostbackHandler } from './conversions/postback.handler';
 import { RetryScheduler } from './conversions/retry-scheduler';
 import { ProcessorObservabilityModule } from './observability/processor-observability.module';
 import type { ProcessorEnv } from './processor.env';
+import { RefusedPostbacksHandler } from './postback-log/refused-postbacks.handler';
+import { RefusedRetention } from './postback-log/refused-retention';
 import { ReadModelProjector } from './read-models/projector';
 
 export const PROCESSOR_GROUP = ConsumerGroups.processor;
@@ -45,7 +47,7 @@ export class ProcessorModule {
         ]),
         ProcessorObservabilityModule,
       ],
-      controllers: [ClickProjectionHandler, PostbackHandler],
+      controllers: [ClickProjectionHandler, PostbackHandler, RefusedPostbacksHandler],
       providers: [
         ClickWatermark,
         PostbackDecider,
@@ -57,6 +59,7 @@ export class ProcessorModule {
         AlertEvaluator,
         AlertNotifier,
         AlertGauges,
+        RefusedRetention,
       ],
     })
     class AppModule {}

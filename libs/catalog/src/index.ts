@@ -1,2 +1,3 @@
 export * from './catalog.cache';
 export * from './catalog.module';
+export * from './offer-facts';

@@ -45,6 +45,8 @@ export interface PostbackReceivedV1 {
    * postback it replays. The gateway never sets it.
    */
   replay_of?: string | null;
+  /** The gateway's request id (`x-request-id` of its answer); absent on replays and older events. */
+  request_id?: string;
 }
 
 export interface PostbackRefusedV1 {
@@ -55,6 +57,12 @@ export interface PostbackRefusedV1 {
   message: string;
   source_ip: string;
   received_at: string;
+  /** The gateway's request id (`x-request-id` of its answer); absent on older events. */
+  request_id?: string;
+  /** The transaction id the partner sent, when its parameters could be read (at most 128 characters). */
+  transaction_id?: string | null;
+  /** The click id the partner sent, when its parameters could be read (at most 128 characters). */
+  click_id?: string | null;
 }
 
 export type ClickRecorded = EventEnvelope<'click.recorded', ClickRecordedV1>;

@@ -1,6 +1,9 @@
-/** The one error shape every client sees: `{"error": {"code", "message", "field"?}}`. */
+/**
+ * The one error shape every client sees: `{"error": {"code", "message", "field"?, "request_id"}}`
+ * (request_id is added on the way out: http/request-id.ts).
+ */
 export interface ErrorBody {
-  error: { code: string; message: string; field?: string };
+  error: { code: string; message: string; field?: string; request_id?: string };
 }
 
 export class ApiError extends Error {

@@ -1,5 +1,5 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { KafkaUnavailableError } from '@app/kafka';
 import { ApiError } from './api-error';
 
@@ -59,8 +59,11 @@ export class ErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const err = toApiError(exception);
+    // The request id in the line too: the one a caller quotes from its answer.
     if (err.status >= 500 && err.status !== 503)
-      this.log.error(exception instanceof Error ? exception.stack : String(exception));
+      this.log.error(
+        `request ${host.switchToHttp().getRequest<FastifyRequest>().id}: ${exception instanceof Error ? exception.stack : String(exception)}`,
+      );
     void reply
       .status(err.status)
       .headers(err.headers)

@@ -89,6 +89,7 @@ export class GatewayMetrics {
     this.log.debug({
       msg: 'postback accepted',
       correlation_id: event.correlation_id,
+      request_id: p.request_id,
       event_id: event.id,
       partner_id: p.partner_id,
       transaction_id: p.transaction_id,
@@ -105,6 +106,7 @@ export class GatewayMetrics {
     const tokenParam = this.catalog.partner(partnerId)?.tokenParam;
     this.log.debug({
       msg: 'postback refused',
+      request_id: req.id,
       partner_id: partnerId.slice(0, 64),
       status: err.status,
       code: err.code,

@@ -2,6 +2,7 @@ import { All, Controller, HttpCode, Inject, Param, Req } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { type PostbackReceived, type PostbackRefused, Topics } from '@app/contracts';
+import { clip, normalizePostbackParams } from '@app/domain';
 import { AddressLimits } from '../http/address-limits';
 import { ApiError } from '../http/api-error';
 import { ReplayClock } from '../http/replay-clock';
@@ -10,8 +11,9 @@ import { GatewayMetrics } from '../observability/gateway-metrics';
 import { ID_PATTERN } from '../clicks/record-click.dto';
 import { PartnerAuthenticator } from './partner-auth';
 import { parsePostback } from './parse-postback';
+import { SeenSignatures } from './seen-signatures';
 
-type Params = Record<string, string | string[] | undefined>;
+export type Params = Record<string, string | string[] | undefined>;
 
 /** Query pairs exactly as sent (order and repeats kept): what GET signatures cover. */
 export function queryPairs(url: string | undefined): Array<[string, string]> {
@@ -20,7 +22,11 @@ export function queryPairs(url: string | undefined): Array<[string, string]> {
   return [...new URLSearchParams(url.slice(q + 1))];
 }
 
-function toParams(pairs: Array<[string, string]>, body: Record<string, unknown>, drop: string[]): Params {
+export function toParams(
+  pairs: Array<[string, string]>,
+  body: Record<string, unknown>,
+  drop: string[],
+): Params {
   const out: Params = {};
   const add = (k: string, v: string) => {
     if (drop.includes(k)) return;
@@ -46,6 +52,7 @@ export class PostbacksController {
     @Inject(GatewayMetrics) private readonly metrics: GatewayMetrics,
     @Inject(ReplayClock) private readonly clock: ReplayClock,
     @Inject(AddressLimits) private readonly limits: AddressLimits,
+    @Inject(SeenSignatures) private readonly seen: SeenSignatures,
   ) {}
 
   /**
@@ -91,6 +98,7 @@ export class PostbacksController {
     const who = this.auth.authenticate({
       partnerId,
       method: req.method,
+      path: (req.raw.url ?? '').split('?', 1)[0]!,
       remoteAddress: req.socket.remoteAddress ?? req.ip,
       headers: req.headers,
       query: pairs,
@@ -103,16 +111,28 @@ export class PostbacksController {
       who.partner.format,
     );
     if (!parsed.ok) throw ApiError.badField(parsed.field, parsed.message, parsed.code);
+    // A replay of a signed request this instance already accepted: the same answer, nothing new.
+    const replayKey = who.signature === undefined ? undefined : `${partnerId}\n${who.signature}`;
+    const first = replayKey === undefined ? undefined : this.seen.get(replayKey);
+    if (first !== undefined) return { status: 'accepted', id: first };
     const p = parsed.value;
     const now = this.clock.eventTime(req.headers) ?? new Date();
     const event = await this.events.publish<PostbackReceived>(
       Topics.postbacksReceived,
       'postback.received',
       `${partnerId}:${p.transaction_id}`,
-      { partner_id: partnerId, ...p, source_ip: who.clientIp, received_at: now.toISOString() },
+      {
+        partner_id: partnerId,
+        ...p,
+        source_ip: who.clientIp,
+        received_at: now.toISOString(),
+        request_id: req.id,
+      },
       { occurredAt: now },
     );
     this.metrics.postbackAccepted(event);
+    if (replayKey !== undefined)
+      this.seen.remember(replayKey, event.id, 2 * who.partner.entity.toleranceSeconds * 1000);
     return { status: 'accepted', id: event.id };
   }
 
@@ -134,7 +154,35 @@ export class PostbacksController {
         message: err.message.slice(0, 512),
         source_ip: (req.socket.remoteAddress ?? req.ip).slice(0, 45),
         received_at: new Date().toISOString(),
+        request_id: req.id,
+        ...this.sentIds(partnerId, req),
       })
       .catch(() => undefined);
+  }
+
+  /**
+   * The transaction and click ids as the partner sent them (its key dictionary applied), so a
+   * refused postback can be found by them in the postback log; null when unreadable.
+   */
+  private sentIds(
+    partnerId: string,
+    req: FastifyRequest,
+  ): { transaction_id: string | null; click_id: string | null } {
+    try {
+      const body = req.method === 'POST' ? req.body : undefined;
+      const bodyParams =
+        typeof body === 'object' && body !== null && !Array.isArray(body)
+          ? (body as Record<string, unknown>)
+          : {};
+      const n = normalizePostbackParams(
+        toParams(queryPairs(req.raw.url), bodyParams, []),
+        ID_PATTERN.test(partnerId) ? this.auth.partner(partnerId)?.dict : undefined,
+      );
+      if (!n.ok) return { transaction_id: null, click_id: null };
+      const id = (v: string | undefined) => (v ? clip(v, 128) : null);
+      return { transaction_id: id(n.fields.transaction_id), click_id: id(n.fields.click_id) };
+    } catch {
+      return { transaction_id: null, click_id: null };
+    }
   }
 }

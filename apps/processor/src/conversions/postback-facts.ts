@@ -1,6 +1,8 @@
 import type { PostbackReceived } from '@app/contracts';
-import type { ClickFacts, OfferFacts, PostbackFacts } from '@app/domain';
-import type { OfferEntity } from '@app/persistence';
+import type { ClickFacts, PostbackFacts } from '@app/domain';
+
+// Shared with the gateway's dry run (admin/postback-dry-run.ts).
+export { offerFacts } from '@app/catalog';
 
 /** A `clicks` row as the decider reads it. */
 export interface ClickRow {
@@ -18,30 +20,6 @@ export interface ClickRow {
   clicked_at: Date;
   ip: string | null;
   user_agent: string | null;
-}
-
-export function offerFacts(o: OfferEntity): OfferFacts {
-  return {
-    id: o.id,
-    status: o.status,
-    payoutMicros: BigInt(o.payoutMicros),
-    currency: o.currency,
-    allowedGeos: o.allowedGeos,
-    dailyCap: o.dailyCap,
-    payoutCapMicros: o.payoutCapMicros === null ? null : BigInt(o.payoutCapMicros),
-    attributionWindowHours: o.attributionWindowHours,
-    goals: o.goals,
-    minConversionSeconds: o.minConversionSeconds,
-    holdPayoutAboveMicros: o.holdPayoutAboveMicros === null ? null : BigInt(o.holdPayoutAboveMicros),
-    reviewGeos: o.reviewGeos,
-    burst:
-      o.burstMaxConversions !== null && o.burstWindowSeconds !== null
-        ? { maxConversions: o.burstMaxConversions, windowSeconds: o.burstWindowSeconds }
-        : null,
-    partnerIds: o.partnerIds ?? null,
-    maxPayoutMicros:
-      o.maxPayoutMicros === null || o.maxPayoutMicros === undefined ? null : BigInt(o.maxPayoutMicros),
-  };
 }
 
 export function postbackFacts(e: PostbackReceived): PostbackFacts {

@@ -73,12 +73,12 @@ export class PostbackHandler {
     const stats = await this.ds.transaction(async (em) => {
       await em.query(
         `INSERT INTO postbacks (event_id, partner_id, click_id, transaction_id, status, offer_id, payout_micros, currency,
-           event, reason, source_ip, received_at, extra, kafka_partition, kafka_offset)
+           event, reason, source_ip, received_at, extra, kafka_partition, kafka_offset, request_id)
          SELECT x.event_id, x.partner_id, x.click_id, x.transaction_id, x.status, x.offer_id, x.payout_micros::bigint,
-           x.currency, x.event, x.reason, x.source_ip, x.received_at, x.extra, $2, x.kafka_offset::bigint
+           x.currency, x.event, x.reason, x.source_ip, x.received_at, x.extra, $2, x.kafka_offset::bigint, x.request_id
          FROM jsonb_to_recordset($1::jsonb) AS x(event_id text, partner_id text, click_id text, transaction_id text,
            status text, offer_id text, payout_micros text, currency text, event text, reason text, source_ip text,
-           received_at timestamptz, extra jsonb, kafka_offset text)
+           received_at timestamptz, extra jsonb, kafka_offset text, request_id text)
          ON CONFLICT (event_id) DO NOTHING`,
         [
           JSON.stringify(

@@ -14,6 +14,7 @@ import { PostbackOutcomeEntity } from './postback-outcome.entity';
 import { PostbackEntity } from './postback.entity';
 import { ProjectionCheckpointEntity } from './projection-checkpoint.entity';
 import { PublisherEntity } from './publisher.entity';
+import { RefusedPostbackEntity } from './refused-postback.entity';
 import {
   PublisherDeliveryAttemptEntity,
   PublisherDeliveryEntity,
@@ -56,6 +57,7 @@ export {
   PostbackOutcomeEntity,
   ProjectionCheckpointEntity,
   PublisherEntity,
+  RefusedPostbackEntity,
   PublisherPostbackEntity,
   PublisherDeliveryEntity,
   PublisherDeliveryAttemptEntity,
@@ -109,4 +111,5 @@ export const ENTITIES = [
   PublisherDeliveryAttemptEntity,
   OperatorTokenEntity,
   AdminAuditEntity,
+  RefusedPostbackEntity,
 ];

@@ -54,6 +54,10 @@ export class PostbackEntity {
   @Column({ name: 'kafka_offset', type: 'bigint' })
   kafkaOffset!: string;
 
+  /** The gateway's request id (x-request-id of its answer); null before it existed. */
+  @Column({ name: 'request_id', type: 'varchar', length: 64, nullable: true })
+  requestId!: string | null;
+
   @Column({ name: 'stored_at', type: 'timestamptz', default: () => 'now()' })
   storedAt!: Date;
 }

@@ -16,6 +16,7 @@ import { LedgerIntegrity1795557000000 } from './1795557000000-LedgerIntegrity';
 import { PartnerFormats1795558000000 } from './1795558000000-PartnerFormats';
 import { OperatorsAndSecrets1795559000000 } from './1795559000000-OperatorsAndSecrets';
 import { AnalystCatalog1795560000000 } from './1795560000000-AnalystCatalog';
+import { PostbackLog1795561000000 } from './1795561000000-PostbackLog';
 
 /** Every migration, in order. `npm run migration:check` fails when entities drift from these. */
 export const MIGRATIONS = [
@@ -36,4 +37,5 @@ export const MIGRATIONS = [
   PartnerFormats1795558000000,
   OperatorsAndSecrets1795559000000,
   AnalystCatalog1795560000000,
+  PostbackLog1795561000000,
 ];

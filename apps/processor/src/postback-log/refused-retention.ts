@@ -1,0 +1,46 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { DrainLoop } from '../drain-loop';
+import { ProcessorEnv } from '../processor.env';
+
+const BATCH = 1000;
+
+/**
+ * Bounded retention of refused postbacks: every minute, rows older than REFUSED_RETENTION_DAYS
+ * are deleted in batches of 1000 (short statements, no long lock), until none is left.
+ */
+@Injectable()
+export class RefusedRetention extends DrainLoop {
+  protected readonly log = new Logger(RefusedRetention.name);
+  protected readonly label = 'refused postbacks retention';
+  private readonly days: number;
+
+  constructor(
+    @Inject(DataSource) private readonly ds: DataSource,
+    @Inject(ProcessorEnv) env: ProcessorEnv,
+  ) {
+    super(60_000);
+    this.days = env.REFUSED_RETENTION_DAYS;
+  }
+
+  protected async drain(): Promise<void> {
+    for (;;) {
+      const deleted = await this.purge();
+      if (deleted < BATCH) return;
+    }
+  }
+
+  /** One batch; how many rows it deleted. */
+  async purge(now = new Date()): Promise<number> {
+    const [r] = await this.ds.query<{ n: number }[]>(
+      `WITH gone AS (
+         DELETE FROM refused_postbacks WHERE event_id IN (
+           SELECT event_id FROM refused_postbacks WHERE received_at < $1::timestamptz - make_interval(days => $2)
+           LIMIT ${BATCH})
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM gone`,
+      [now, this.days],
+    );
+    return r?.n ?? 0;
+  }
+}
