@@ -11,7 +11,7 @@ import { GatewayEnv } from './gateway.env';
 import { GatewayModule } from './gateway.module';
 import { AddressLimits } from './http/address-limits';
 import { registerBodyParsers, registerOversizeGuard } from './http/body-parsers';
-import { answerClientError } from './http/client-errors';
+import { answerClientError, answerFrameworkError } from './http/client-errors';
 import { registerRequestId, requestIdOf } from './http/request-id';
 
 export async function createGateway(env: GatewayEnv): Promise<NestFastifyApplication> {
@@ -26,6 +26,9 @@ export async function createGateway(env: GatewayEnv): Promise<NestFastifyApplica
     // x-request-id: the caller's when well-formed, else a ULID (http/request-id.ts).
     requestIdHeader: false,
     genReqId: requestIdOf,
+    // The router's own refusals (a malformed percent-encoding, a path parameter over 200
+    // characters) answer in our error shape like every other 4xx.
+    frameworkErrors: answerFrameworkError,
   });
   const app = await NestFactory.create<NestFastifyApplication>(GatewayModule.register(env), adapter, {
     logger: appLogger(env, 'gateway'),

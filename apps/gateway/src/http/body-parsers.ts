@@ -22,6 +22,12 @@ export function registerBodyParsers(app: FastifyInstance, bodyLimit: number, upl
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (req, body, done) => {
     const text = asText(req, body as string);
     if (text.trim() === '') return done(null, undefined);
+    // Postgres text cannot hold NUL: refused here, named, rather than failing deep inside.
+    if (text.includes('\\u0000') || text.includes('\u0000'))
+      return done(
+        new ApiError(400, 'invalid_body', 'the body contains a NUL character (\\u0000)'),
+        undefined,
+      );
     try {
       done(null, JSON.parse(text) as unknown);
     } catch {
@@ -59,6 +65,14 @@ const DRAIN_CAP_BYTES = 32 * 1024 * 1024;
  */
 export function registerOversizeGuard(app: FastifyInstance, bodyLimit: number, uploadLimit: number): void {
   app.addHook('onRequest', (req, reply, done) => {
+    // A NUL in a path or query value (%00) can never be stored: refused before any route runs.
+    if (/%00/i.test(req.url)) {
+      void reply
+        .code(400)
+        .type('application/json; charset=utf-8')
+        .send({ error: { code: 'invalid_url', message: 'the URL contains a NUL character (%00)' } });
+      return;
+    }
     const length = Number(req.headers['content-length'] ?? 0);
     const csv = String(req.headers['content-type'] ?? '').startsWith('text/csv');
     const limit = csv ? uploadLimit : bodyLimit;

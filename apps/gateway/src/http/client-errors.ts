@@ -1,5 +1,6 @@
 import { maxHeaderSize, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
 /** How long a refused connection is kept reading (and discarding) before it is dropped. */
 const LINGER_MS = 2000;
@@ -52,4 +53,29 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Socket): v
   );
   socket.once('end', () => socket.destroy());
   setTimeout(() => socket.destroy(), LINGER_MS).unref();
+}
+
+/**
+ * Fastify's `frameworkErrors`: the router's own refusals (a malformed percent-encoding in the
+ * path, a path parameter over 200 characters) answered in our error shape like every other 4xx.
+ */
+export function answerFrameworkError(error: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+  const status =
+    error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500
+      ? error.statusCode
+      : 400;
+  void reply
+    .code(status)
+    .header('x-request-id', req.id)
+    .type('application/json; charset=utf-8')
+    .send({
+      error: {
+        code: tooLong ? 'path_too_long' : 'invalid_url',
+        message: tooLong
+          ? 'a path segment is longer than 200 characters'
+          : 'the URL is not validly percent-encoded',
+        request_id: req.id,
+      },
+    });
 }

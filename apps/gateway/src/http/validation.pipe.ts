@@ -23,7 +23,17 @@ export class BodyValidationPipe implements PipeTransform {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new ApiError(400, 'invalid_body', 'the body must be a JSON object');
     }
-    const dto = plainToInstance(meta.metatype as new () => object, value);
+    let dto: object;
+    try {
+      dto = plainToInstance(meta.metatype as new () => object, value);
+    } catch {
+      // class-transformer throws on some hostile shapes (a `constructor` key holding an object).
+      throw new ApiError(
+        400,
+        'invalid_body',
+        `the ${meta.type === 'query' ? 'query' : 'body'} has a shape no field accepts`,
+      );
+    }
     const errors = validateSync(dto, {
       whitelist: true,
       forbidNonWhitelisted: true,
