@@ -80,6 +80,16 @@ export class ProcessorEnv extends AlertsEnv {
   @Max(60000)
   CATALOG_REFRESH_MS = 1000;
 
+  /**
+   * Months of the click store that ended more than this many days ago are dropped; never fewer
+   * than the longest attribution window of any offer plus a month.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(3650)
+  CLICK_RETENTION_DAYS = 120;
+
   /** Refused postbacks (the postback log) older than this many days are deleted. */
   @Transform(toInt)
   @IsInt()

@@ -20,6 +20,7 @@ import { ProcessorObservabilityModule } from './observability/processor-observab
 import type { ProcessorEnv } from './processor.env';
 import { RefusedPostbacksHandler } from './postback-log/refused-postbacks.handler';
 import { RefusedRetention } from './postback-log/refused-retention';
+import { ClickRetention } from './clicks/click-retention';
 import { ReadModelProjector } from './read-models/projector';
 
 export const PROCESSOR_GROUP = ConsumerGroups.processor;
@@ -60,6 +61,7 @@ export class ProcessorModule {
         AlertNotifier,
         AlertGauges,
         RefusedRetention,
+        ClickRetention,
       ],
     })
     class AppModule {}

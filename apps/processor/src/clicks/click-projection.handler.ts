@@ -13,6 +13,9 @@ export const CLICK_PROJECTION = 'click-store';
  */
 @Controller()
 export class ClickProjectionHandler {
+  /** Months (YYYY-MM) whose partition this process knows exists. */
+  private readonly months = new Set<string>();
+
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
     @Inject(KafkaBatchServer) private readonly server: KafkaBatchServer,
@@ -27,6 +30,18 @@ export class ClickProjectionHandler {
         items.map((d) => d.event),
       ),
     );
+  }
+
+  /**
+   * The month partitions these clicks go into exist (made by the owner's function, in their own
+   * short transaction, once per month per process): the click store is partitioned by month.
+   */
+  private async ensurePartitions(clickedAt: readonly string[]): Promise<void> {
+    const days = [...new Set(clickedAt.map((t) => t.slice(0, 10)))];
+    const missing = days.filter((d) => !this.months.has(d.slice(0, 7)));
+    if (missing.length === 0) return;
+    await this.ds.query(`SELECT click_partitions_ensure($1::date[])`, [missing]);
+    for (const d of missing) this.months.add(d.slice(0, 7));
   }
 
   private async store(batch: MessageBatch, clicks: ClickRecorded[]): Promise<void> {
@@ -67,6 +82,7 @@ export class ClickProjectionHandler {
       cols.clicked_at.push(p.clicked_at);
       if (watermark === null || p.clicked_at > watermark) watermark = p.clicked_at;
     }
+    await this.ensurePartitions(cols.clicked_at);
     await this.ds.transaction(async (em) => {
       if (clicks.length > 0) {
         await em.query(
@@ -75,7 +91,7 @@ export class ClickProjectionHandler {
            SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[],
                                 $6::varchar[], $7::varchar[], $8::varchar[], $9::varchar[], $10::varchar[],
                                 $11::char(2)[], $12::varchar[], $13::varchar[], $14::varchar[], $15::timestamptz[])
-           ON CONFLICT (click_id) DO NOTHING`,
+           ON CONFLICT (click_id, clicked_at) DO NOTHING`,
           Object.values(cols),
         );
       }

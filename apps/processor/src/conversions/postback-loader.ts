@@ -178,14 +178,15 @@ export async function loadDecisionContext(
     usage,
     routing,
     blocked,
-    partnerPolicies: await partnerPolicies(deps.catalog, facts),
+    partnerPolicies: partnerPolicies(deps.catalog, facts),
   };
 }
 
-async function partnerPolicies(catalog: CatalogCache, facts: readonly PostbackFacts[]) {
+function partnerPolicies(catalog: CatalogCache, facts: readonly PostbackFacts[]) {
   const ids = [...new Set(facts.map((f) => f.partnerId))];
-  // A partner created moments ago may not be in this instance's cache yet.
-  if (ids.some((id) => !catalog.partner(id))) await catalog.refresh();
+  // From the cache as it is (refreshed every CATALOG_REFRESH_MS): a partner's policy edited a
+  // moment ago applies from the next refresh. Never a refresh per batch for an id the catalog
+  // does not hold (that cost a catalog reload on every batch of such postbacks).
   const policies = new Map<string, PartnerPolicy>();
   for (const id of ids) {
     const p = catalog.partner(id);

@@ -1,6 +1,9 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
-/** The click store: every click the gateway recorded, projected from `clicks.recorded`. */
+/**
+ * The click store: every click the gateway recorded, projected from `clicks.recorded`.
+ * Partitioned by month of clicked_at (the ClickPartitions migration); the key includes it.
+ */
 @Entity({ name: 'clicks' })
 @Index('clicks_offer_clicked_at_idx', ['offerId', 'clickedAt'])
 export class ClickEntity {
@@ -46,7 +49,7 @@ export class ClickEntity {
   @Column({ name: 'user_agent', type: 'varchar', length: 512, nullable: true })
   userAgent!: string | null;
 
-  @Column({ name: 'clicked_at', type: 'timestamptz' })
+  @PrimaryColumn({ name: 'clicked_at', type: 'timestamptz' })
   clickedAt!: Date;
 
   @Column({ name: 'stored_at', type: 'timestamptz', default: () => 'now()' })

@@ -17,6 +17,7 @@ import { PartnerFormats1795558000000 } from './1795558000000-PartnerFormats';
 import { OperatorsAndSecrets1795559000000 } from './1795559000000-OperatorsAndSecrets';
 import { AnalystCatalog1795560000000 } from './1795560000000-AnalystCatalog';
 import { PostbackLog1795561000000 } from './1795561000000-PostbackLog';
+import { ClickPartitions1795562000000 } from './1795562000000-ClickPartitions';
 
 /** Every migration, in order. `npm run migration:check` fails when entities drift from these. */
 export const MIGRATIONS = [
@@ -38,4 +39,5 @@ export const MIGRATIONS = [
   OperatorsAndSecrets1795559000000,
   AnalystCatalog1795560000000,
   PostbackLog1795561000000,
+  ClickPartitions1795562000000,
 ];
