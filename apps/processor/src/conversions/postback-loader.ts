@@ -49,6 +49,18 @@ export interface LoaderDeps {
 }
 
 export const day = (d: Date) => d.toISOString().slice(0, 10);
+
+/**
+ * Clicks by id. The store is partitioned by month of clicked_at and an id carries its mint time
+ * (its clicked_at): bounding clicked_at to the ids' times, a day either way, lets Postgres read
+ * only the months that can hold them. The ids this misses are looked up again without the bound.
+ */
+const CLICKS_BY_ID = `SELECT * FROM clicks WHERE click_id = ANY($1) AND clicked_at BETWEEN $2 AND $3`;
+const DAY_MS = 86_400_000;
+function clickLookupArgs(ids: readonly string[]): [readonly string[], Date, Date] {
+  const times = ids.map((id) => clickIdTime(id) ?? 0);
+  return [ids, new Date(Math.min(...times) - DAY_MS), new Date(Math.max(...times) + DAY_MS)];
+}
 export const pairOf = (partnerId: string, transactionId: string) =>
   JSON.stringify([partnerId, transactionId]);
 
@@ -70,15 +82,14 @@ export async function loadDecisionContext(
   // otherwise a click batch committed between the lookup and the read (W now past the click)
   // turned a stored click into a false unknown_click (found by the gateway-crash fault test).
   const ids = [...new Set(facts.map((f) => f.clickId).filter(isWellFormedClickId))];
-  const clickRows = ids.length
-    ? await em.query<ClickRow[]>(`SELECT * FROM clicks WHERE click_id = ANY($1)`, [ids])
-    : [];
+  const clickRows = ids.length ? await em.query<ClickRow[]>(CLICKS_BY_ID, clickLookupArgs(ids)) : [];
   const found = new Set(clickRows.map((r) => r.click_id));
   const missing = ids.filter((id) => !found.has(id));
   let watermark: Date | undefined;
   if (missing.length) {
     watermark = await deps.watermark.current();
     clickRows.push(
+      // Unbounded: a click whose clicked_at is far from its id's time is still found.
       ...(await em.query<ClickRow[]>(`SELECT * FROM clicks WHERE click_id = ANY($1)`, [missing])),
     );
   }
