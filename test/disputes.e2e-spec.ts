@@ -25,7 +25,9 @@ function ledgerCli(dbUrl: string, args: string[]): Promise<{ code: number; out: 
       [join(__dirname, '..', 'dist', 'infra', 'cli', 'ledger.js'), ...args],
       {
         env: { ...process.env, DATABASE_URL: dbUrl, USER: 'cli-operator' },
-        timeout: 120000,
+        // A guard against a hung CLI, not a speed bound: the 1,000,000-row import below may take
+        // minutes on a busy 2-core machine.
+        timeout: 540_000,
         maxBuffer: 1 << 24,
       },
       (e, out, err) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out, err }),
@@ -287,5 +289,5 @@ describe('disputes', () => {
     ]);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('cannot read');
-  }, 300000);
+  }, 600_000);
 });

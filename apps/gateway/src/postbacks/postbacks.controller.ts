@@ -111,8 +111,10 @@ export class PostbacksController {
       who.partner.format,
     );
     if (!parsed.ok) throw ApiError.badField(parsed.field, parsed.message, parsed.code);
-    // A replay of a signed request this instance already accepted: the same answer, nothing new.
-    const replayKey = who.signature === undefined ? undefined : `${partnerId}\n${who.signature}`;
+    // A replay of a signed POST this instance already accepted: the same answer, nothing new. (A
+    // GET repeat goes on to the processor, which counts it as the duplicate it is.)
+    const replayKey =
+      req.method === 'POST' && who.signature !== undefined ? `${partnerId}\n${who.signature}` : undefined;
     const first = replayKey === undefined ? undefined : this.seen.get(replayKey);
     if (first !== undefined) return { status: 'accepted', id: first };
     const p = parsed.value;

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 
 /**
- * Signatures this instance accepted lately, with the event each became. A signed request is
- * valid for its timestamp's tolerance window, so a captured one can be sent again within it: a
- * repeat of an accepted signature is answered with the first answer and publishes nothing
- * (not even a duplicate). Only accepted requests are remembered, so a partner's retry after a
+ * Signatures of POST postbacks this instance accepted lately, with the event each became. A
+ * signed request is valid for its timestamp's tolerance window, so a captured one can be sent
+ * again within it: a repeat of an accepted POST signature is answered with the first answer and
+ * publishes nothing. (GET repeats still reach the processor and are counted as duplicates, as
+ * every repeat of a postback is.) Only accepted requests are remembered, so a partner's retry after a
  * 503 or a lost answer still goes through. Bounded: the oldest entries go first. Another gateway
  * instance does not share this memory; there the processor's dedupe makes the replay a counted
  * duplicate that pays nothing.

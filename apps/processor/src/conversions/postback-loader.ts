@@ -189,15 +189,27 @@ export async function loadDecisionContext(
     usage,
     routing,
     blocked,
-    partnerPolicies: partnerPolicies(deps.catalog, facts),
+    partnerPolicies: await partnerPolicies(deps.catalog, facts),
   };
 }
 
-function partnerPolicies(catalog: CatalogCache, facts: readonly PostbackFacts[]) {
+/** When each partner id missing from the catalog last made it refresh (ms). */
+const refreshedFor = new Map<string, number>();
+const REFRESH_UNKNOWN_EVERY_MS = 1000;
+
+async function partnerPolicies(catalog: CatalogCache, facts: readonly PostbackFacts[], now = Date.now()) {
   const ids = [...new Set(facts.map((f) => f.partnerId))];
-  // From the cache as it is (refreshed every CATALOG_REFRESH_MS): a partner's policy edited a
-  // moment ago applies from the next refresh. Never a refresh per batch for an id the catalog
-  // does not hold (that cost a catalog reload on every batch of such postbacks).
+  // A partner created a moment ago may not be in this instance's cache yet: refresh, but at most
+  // once a second per id the catalog does not hold (postbacks naming an unknown partner must not
+  // cost a catalog reload on every batch).
+  const unknown = ids.filter(
+    (id) => !catalog.partner(id) && now - (refreshedFor.get(id) ?? 0) > REFRESH_UNKNOWN_EVERY_MS,
+  );
+  if (unknown.length) {
+    if (refreshedFor.size > 10_000) refreshedFor.clear();
+    for (const id of unknown) refreshedFor.set(id, now);
+    await catalog.refresh();
+  }
   const policies = new Map<string, PartnerPolicy>();
   for (const id of ids) {
     const p = catalog.partner(id);
