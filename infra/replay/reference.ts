@@ -161,7 +161,6 @@ class Model {
   private first(p: PostbackLine, at: number, click: ClickLine | undefined, offerId: string): Decision {
     const status = p.params.status as Status;
     const offer = this.offers.get(offerId);
-    const currency = p.params.currency ?? offer?.currency ?? 'XXX';
     const reject = (reason: string, cur = offer?.currency ?? p.params.currency ?? 'XXX'): Decision => ({
       outcome: 'rejected',
       reason,
@@ -173,6 +172,10 @@ class Model {
     if (p.params.offer_id !== undefined && p.params.offer_id !== click.offer_id)
       return reject('offer_mismatch');
     if (!offer) return reject('unknown_offer');
+    // One currency per conversion, the offer's: another is refused until exchange rates exist.
+    if (p.params.currency !== undefined && p.params.currency !== offer.currency)
+      return reject('currency_mismatch');
+    const currency = offer.currency;
     const clickedAt = Date.parse(click.t);
     if (at - clickedAt > offer.attribution_window_hours * HOUR) return reject('click_expired');
     if (offer.allowed_geos && !offer.allowed_geos.includes(click.geo)) return reject('blocked_geo');
@@ -202,6 +205,9 @@ class Model {
     offerId: string,
   ): Decision {
     const to = p.params.status as Status;
+    // A later status in another currency than the conversion's changes nothing.
+    if (p.params.currency !== undefined && p.params.currency !== conv.currency)
+      return { outcome: 'rejected', reason: 'currency_mismatch' };
     if (to === conv.requested) return { outcome: 'duplicate', reason: 'duplicate' };
     const invalid: Decision = { outcome: 'rejected', reason: 'invalid_transition' };
     if (!FOLLOWS[conv.requested].includes(to)) return invalid;
@@ -249,7 +255,7 @@ class Model {
   ): Decision {
     const own = p.params.payout !== undefined ? micros(p.params.payout)! : undefined;
     const amount = own ?? micros(offer.payout)!;
-    const currency = own !== undefined ? (p.params.currency ?? offer.currency) : offer.currency;
+    const currency = offer.currency;
     if (this.capSays(p, offer, at, amount) === 'exceeded') {
       return {
         outcome: 'rejected',
