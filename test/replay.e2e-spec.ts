@@ -197,13 +197,17 @@ describe('staging replay', () => {
     const rows: { column_name: string }[] = await sys.db.ds.query(
       `SELECT column_name FROM information_schema.columns WHERE table_name = 'ledger_entries' AND column_name NOT IN ('entry_id', 'seq') ORDER BY ordinal_position`,
     );
-    // A forged copy of one approval: the ledger the verifier reads now pays it twice.
     const cols = rows.map((r) => `"${r.column_name}"`);
-    await sys.db.ds.query(
-      `INSERT INTO ledger_entries (entry_id, ${cols.join(', ')})
-       SELECT 'f' || substr(entry_id, 2), ${cols.join(', ')} FROM ledger_entries
-        WHERE entry_type = 'approved' AND offer_id LIKE 'e2e.%' LIMIT 1`,
-    );
+    const forge = (type: string) =>
+      sys.db.ds.query(
+        `INSERT INTO ledger_entries (entry_id, ${cols.join(', ')})
+         SELECT 'f' || substr(entry_id, 2), ${cols.join(', ')} FROM ledger_entries
+          WHERE entry_type = '${type}' AND offer_id LIKE 'e2e.%' LIMIT 1`,
+      );
+    // A forged copy of one approval would pay it twice: the database itself refuses it now.
+    await expect(forge('approved')).rejects.toThrow(/ledger_one_approval/);
+    // A forged copy of a rejection it allows: the verifier still sees what the reference did not.
+    await forge('rejected');
     const report = await verifyRun(file, 'traffic.results.ndjson', 0);
     const kinds = new Set(report.differences.map((d) => d.kind));
     expect(kinds).toEqual(new Set(['ledger', 'cell']));

@@ -31,7 +31,6 @@ import type { GatewayEnv } from './gateway.env';
 import { ErrorFilter } from './http/error.filter';
 import { GatewayObservabilityModule } from './observability/gateway-observability.module';
 import { AddressLimits } from './http/address-limits';
-import { SeenSignatures } from './postbacks/seen-signatures';
 import { ReplayClock } from './http/replay-clock';
 import { BodyValidationPipe } from './http/validation.pipe';
 import { PartnerAuthenticator } from './postbacks/partner-auth';
@@ -83,7 +82,6 @@ export class GatewayModule {
         { provide: OutboundGuard, useFactory: () => OutboundGuard.fromEnv(env) },
         ReplayClock,
         AddressLimits,
-        { provide: SeenSignatures, useFactory: () => new SeenSignatures() },
         { provide: APP_FILTER, useClass: ErrorFilter },
         { provide: APP_PIPE, useClass: BodyValidationPipe },
       ],

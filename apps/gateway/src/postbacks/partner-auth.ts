@@ -57,8 +57,6 @@ export interface AuthOk {
   clientIp: string;
   /** Parameter names that carried credentials and must not be treated as data. */
   credentialParams: string[];
-  /** The signature that verified (HMAC partners): a replay of the same request presents it again. */
-  signature?: string;
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -162,7 +160,6 @@ export class PartnerAuthenticator {
       if (!p.tokenDigest || !timingSafeEqual(digest(given), p.tokenDigest))
         throw new ApiError(401, 'bad_token', 'bad token', name);
     }
-    let signature: string | undefined;
     if (modes.includes('hmac')) {
       credentialParams.push(TIMESTAMP_PARAM, SIGNATURE_PARAM);
       const post = input.method === 'POST';
@@ -176,7 +173,8 @@ export class PartnerAuthenticator {
         );
       const timestamp =
         header(input.headers, TIMESTAMP_HEADER) ?? (post ? undefined : fromQuery(TIMESTAMP_PARAM));
-      signature = header(input.headers, SIGNATURE_HEADER) ?? (post ? undefined : fromQuery(SIGNATURE_PARAM));
+      const signature =
+        header(input.headers, SIGNATURE_HEADER) ?? (post ? undefined : fromQuery(SIGNATURE_PARAM));
       const common = {
         secrets: p.hmacSecrets,
         timestamp,
@@ -217,6 +215,6 @@ export class PartnerAuthenticator {
         { 'retry-after': '1' },
       );
     }
-    return { partner: p, clientIp: ip, credentialParams, ...(signature !== undefined ? { signature } : {}) };
+    return { partner: p, clientIp: ip, credentialParams };
   }
 }

@@ -11,7 +11,6 @@ import { GatewayMetrics } from '../observability/gateway-metrics';
 import { ID_PATTERN } from '../clicks/record-click.dto';
 import { PartnerAuthenticator } from './partner-auth';
 import { parsePostback } from './parse-postback';
-import { SeenSignatures } from './seen-signatures';
 
 export type Params = Record<string, string | string[] | undefined>;
 
@@ -52,7 +51,6 @@ export class PostbacksController {
     @Inject(GatewayMetrics) private readonly metrics: GatewayMetrics,
     @Inject(ReplayClock) private readonly clock: ReplayClock,
     @Inject(AddressLimits) private readonly limits: AddressLimits,
-    @Inject(SeenSignatures) private readonly seen: SeenSignatures,
   ) {}
 
   /**
@@ -111,12 +109,6 @@ export class PostbacksController {
       who.partner.format,
     );
     if (!parsed.ok) throw ApiError.badField(parsed.field, parsed.message, parsed.code);
-    // A replay of a signed POST this instance already accepted: the same answer, nothing new. (A
-    // GET repeat goes on to the processor, which counts it as the duplicate it is.)
-    const replayKey =
-      req.method === 'POST' && who.signature !== undefined ? `${partnerId}\n${who.signature}` : undefined;
-    const first = replayKey === undefined ? undefined : this.seen.get(replayKey);
-    if (first !== undefined) return { status: 'accepted', id: first };
     const p = parsed.value;
     const now = this.clock.eventTime(req.headers) ?? new Date();
     const event = await this.events.publish<PostbackReceived>(
@@ -133,8 +125,6 @@ export class PostbacksController {
       { occurredAt: now },
     );
     this.metrics.postbackAccepted(event);
-    if (replayKey !== undefined)
-      this.seen.remember(replayKey, event.id, 2 * who.partner.entity.toleranceSeconds * 1000);
     return { status: 'accepted', id: event.id };
   }
 
