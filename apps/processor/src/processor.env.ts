@@ -1,4 +1,5 @@
 import { Transform } from 'class-transformer';
+import { DEFAULT_CLICK_ID_MAX_SKEW_MS } from '@app/domain';
 import { IsInt, IsIP, Matches, Max, Min } from 'class-validator';
 import { portField, toInt } from '@app/config';
 import { AlertsEnv } from './alerts/alerts.env';
@@ -72,7 +73,7 @@ export class ProcessorEnv extends AlertsEnv {
   @Transform(toInt)
   @IsInt()
   @Min(0)
-  CLICK_ID_MAX_SKEW_MS = 60_000;
+  CLICK_ID_MAX_SKEW_MS = DEFAULT_CLICK_ID_MAX_SKEW_MS;
 
   @Transform(toInt)
   @IsInt()

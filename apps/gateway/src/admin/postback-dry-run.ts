@@ -4,11 +4,12 @@ import {
   type CapUsage,
   type ClickFacts,
   type ClickLookup,
-  clickIdTime,
   conversionKey,
   decide,
+  DEFAULT_CLICK_ID_MAX_SKEW_MS,
   isWellFormedClickId,
-  type PostbackFacts,
+  missingClick,
+  postbackFactsOf,
   SIGNATURE_PARAM,
   TIMESTAMP_PARAM,
 } from '@app/domain';
@@ -142,18 +143,7 @@ export async function dryRunPostback(
     };
   const p = parsed.value;
   const now = new Date();
-  const facts: PostbackFacts = {
-    eventId: 'dry-run',
-    partnerId,
-    clickId: p.click_id,
-    transactionId: p.transaction_id,
-    status: p.status,
-    offerId: p.offer_id,
-    payoutMicros: p.payout_micros === null ? null : BigInt(p.payout_micros),
-    currency: p.currency,
-    event: p.event,
-    receivedAt: now,
-  };
+  const facts = postbackFactsOf('dry-run', { partner_id: partnerId, ...p }, now);
   const decision = await ds.transaction(async (em) => {
     await em.query('SET TRANSACTION READ ONLY');
     const click = await lookupClick(em, p.click_id, now);
@@ -208,14 +198,12 @@ async function lookupClick(em: EntityManager, clickId: string, now: Date): Promi
     [clickId],
   );
   if (rows[0]) return { kind: 'found', click: rows[0] };
-  const minted = clickIdTime(clickId) ?? 0;
-  if (minted > now.getTime() + 60_000) return { kind: 'future' };
   // The click store's slowest partition (approximately the processor's watermark).
   const [w] = await em.query<{ watermark: Date | null }[]>(
     `SELECT min(watermark) AS watermark FROM projection_checkpoints WHERE projection = 'click-store'`,
   );
-  const vouched = w?.watermark ? w.watermark.getTime() - WATERMARK_MARGIN_MS : 0;
-  return minted <= vouched ? { kind: 'unknown' } : { kind: 'not_visible_yet' };
+  const vouched = new Date(w?.watermark ? w.watermark.getTime() - WATERMARK_MARGIN_MS : 0);
+  return missingClick(clickId, now, DEFAULT_CLICK_ID_MAX_SKEW_MS, vouched);
 }
 
 async function usageOf(em: EntityManager, offerId: string, now: Date): Promise<CapUsage> {

@@ -1,5 +1,5 @@
 import type { PostbackReceived } from '@app/contracts';
-import type { ClickFacts, PostbackFacts } from '@app/domain';
+import { type ClickFacts, type PostbackFacts, postbackFactsOf } from '@app/domain';
 
 // Shared with the gateway's dry run (admin/postback-dry-run.ts).
 export { offerFacts } from '@app/catalog';
@@ -23,19 +23,7 @@ export interface ClickRow {
 }
 
 export function postbackFacts(e: PostbackReceived): PostbackFacts {
-  const p = e.payload;
-  return {
-    eventId: e.id,
-    partnerId: p.partner_id,
-    clickId: p.click_id,
-    transactionId: p.transaction_id,
-    status: p.status,
-    offerId: p.offer_id,
-    payoutMicros: p.payout_micros === null ? null : BigInt(p.payout_micros),
-    currency: p.currency,
-    event: p.event,
-    receivedAt: new Date(p.received_at),
-  };
+  return postbackFactsOf(e.id, e.payload, new Date(e.payload.received_at));
 }
 
 export function clickFacts(r: ClickRow): ClickFacts {

@@ -7,6 +7,7 @@ import {
   conversionKey,
   type ConversionState,
   isWellFormedClickId,
+  missingClick,
   type OfferFacts,
   type PostbackFacts,
 } from '@app/domain';
@@ -100,14 +101,9 @@ export async function loadDecisionContext(
     const c = clicks.get(f.clickId);
     if (c) lookups.push({ kind: 'found', click: c });
     else if (!isWellFormedClickId(f.clickId)) lookups.push({ kind: 'malformed' });
-    else if ((clickIdTime(f.clickId) ?? 0) > now.getTime() + deps.maxSkewMs) lookups.push({ kind: 'future' });
     else {
       watermark ??= await deps.watermark.current();
-      lookups.push(
-        (clickIdTime(f.clickId) ?? 0) <= watermark.getTime()
-          ? { kind: 'unknown' }
-          : { kind: 'not_visible_yet' },
-      );
+      lookups.push(missingClick(f.clickId, now, deps.maxSkewMs, watermark));
     }
   }
 
