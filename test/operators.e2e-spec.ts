@@ -365,4 +365,44 @@ describe('partner secrets at rest', () => {
     expect(code).toBe(2);
     expect(g.logs()).toContain('SECRETS_KEY');
   });
+
+  // Last: the partners it makes would change the sealed-value counts the rotation test reads.
+  it('accepts shorter secrets, never under 8, only where SECRET_MIN_LENGTH is lowered', async () => {
+    const url = await gateway({ SECRETS_KEY: K1, SECRET_MIN_LENGTH: '20' });
+    const create = (id: string, secret: string) =>
+      httpJson(`${url}/v1/admin/partners`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ id, name: id, auth: { mode: 'hmac', secret } }),
+      });
+    expect(await create('p-len20', 'b'.repeat(20))).toMatchObject({ status: 201 });
+    const short = await create('p-len19', 'b'.repeat(19));
+    expect(short).toMatchObject({ status: 400, body: { error: { field: 'auth.secret' } } });
+    expect(short.body.error.message).toContain('at least 20');
+    const rotation = await httpJson(`${url}/v1/admin/partners`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        id: 'p-len19s',
+        name: 'x',
+        auth: { mode: 'hmac', secrets: ['c'.repeat(40), 'c'.repeat(19)] },
+      }),
+    });
+    expect(rotation).toMatchObject({ status: 400, body: { error: { field: 'auth.secrets' } } });
+    const made = (await sys.db.ds.query(`SELECT id FROM partners WHERE id LIKE 'p-len%'`)) as {
+      id: string;
+    }[];
+    expect(made.map((r) => r.id)).toEqual(['p-len20']);
+    // The floor holds whatever the setting says.
+    const port = await freePort();
+    const g = spawnApp('gateway', {
+      DATABASE_URL: sys.db.url,
+      KAFKA_BROKERS: TEST_BROKERS.join(','),
+      SECRET_MIN_LENGTH: '7',
+      PORT: String(port),
+    });
+    extra.push(g);
+    expect(await new Promise<number | null>((resolve) => g.proc.once('exit', resolve))).toBe(2);
+    expect(g.logs()).toContain('SECRET_MIN_LENGTH');
+  });
 });

@@ -6,6 +6,14 @@ export class GatewayEnv extends EdgeEnv {
   @portField()
   PORT = 3000;
 
+  /**
+   * Where reports and the dashboard read (a streaming replica of the primary, as the app's role):
+   * analysts' queries never load the primary. Empty: they read DATABASE_URL.
+   */
+  @ValidateIf((e: GatewayEnv) => e.REPORTS_DATABASE_URL !== '')
+  @Matches(/^postgres(ql)?:\/\/[^\s]+$/, { message: 'REPORTS_DATABASE_URL must be a postgres:// URL' })
+  REPORTS_DATABASE_URL = '';
+
   @IsIP(undefined, { message: 'HOST must be an IP address to listen on' })
   HOST = '127.0.0.1';
 
@@ -107,4 +115,14 @@ export class GatewayEnv extends EdgeEnv {
   @ValidateIf((e: GatewayEnv) => e.REPLAY_TOKEN !== '')
   @MinLength(16, { message: 'REPLAY_TOKEN must be at least 16 characters' })
   REPLAY_TOKEN = '';
+
+  /**
+   * Shortest partner HMAC secret or publisher signing secret accepted from now on (docs/secrets.md).
+   * 32 by default; lower it (never under 8) only for a counterparty whose platform cannot hold more.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(8, { message: 'SECRET_MIN_LENGTH must be at least 8' })
+  @Max(256)
+  SECRET_MIN_LENGTH = 32;
 }

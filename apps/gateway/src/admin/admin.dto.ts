@@ -27,6 +27,7 @@ import {
   PRESET_NAMES,
 } from '@app/domain';
 import { ID_PATTERN } from '../clicks/record-click.dto';
+import { SECRET_FLOOR } from './secret-length';
 
 const GOAL_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 
@@ -217,14 +218,16 @@ export class PartnerAuthDto {
   @ApiPropertyOptional({ description: 'HMAC secret (write only)' })
   @IsOptional()
   @IsString()
-  @Length(32, 256, { message: 'secret must be 32-256 characters (e.g. 32 random bytes, hex or base64)' })
+  @Length(SECRET_FLOOR, 256, {
+    message: `secret must be ${SECRET_FLOOR}-256 characters (32 by default: SECRET_MIN_LENGTH)`,
+  })
   secret?: string;
   @ApiPropertyOptional({ description: 'several HMAC secrets during a rotation (write only)' })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(5)
   @IsString({ each: true })
-  @Length(32, 256, { each: true, message: 'secrets must be 32-256 characters each' })
+  @Length(SECRET_FLOOR, 256, { each: true, message: `secrets must be ${SECRET_FLOOR}-256 characters each` })
   secrets?: string[];
   @ApiPropertyOptional({ description: 'legacy static token (write only)' })
   @IsOptional()

@@ -12,6 +12,8 @@ import { type AuthMode, OfferEntity, PartnerEntity, PublisherEntity, secretConte
 import { CatalogCache } from '@app/catalog';
 import { type OperatorIdentity, writeAudit } from '@app/operators';
 import { ApiError } from '../http/api-error';
+import { GatewayEnv } from '../gateway.env';
+import { requireSecretLength } from './secret-length';
 import type {
   CreateOfferDto,
   CreatePartnerDto,
@@ -56,6 +58,7 @@ export class CatalogAdminService {
     @Inject(DataSource) private readonly ds: DataSource,
     @Inject(CatalogCache) private readonly cache: CatalogCache,
     @Inject(SecretBox) private readonly box: SecretBox,
+    @Inject(GatewayEnv) private readonly env: GatewayEnv,
   ) {}
 
   // --- offers ---
@@ -156,7 +159,7 @@ export class CatalogAdminService {
     const row = this.ds.getRepository(PartnerEntity).create({
       id: dto.id,
       name: dto.name,
-      ...this.sealed(dto.id, authColumns(dto.auth)),
+      ...this.sealed(dto.id, authColumns(dto.auth, this.env.SECRET_MIN_LENGTH)),
       // The preset, under the explicit key_map, status_map, format and token_param.
       ...createFormatColumns(dto, checkKeyMap(dto.key_map), checkStatusMap(dto.status_map)),
       toleranceSeconds: dto.tolerance_seconds ?? 300,
@@ -176,7 +179,8 @@ export class CatalogAdminService {
   async updatePartner(id: string, dto: UpdatePartnerDto, op: OperatorIdentity) {
     const patch: Partial<PartnerEntity> = {};
     if (dto.name !== undefined) patch.name = dto.name;
-    if (dto.auth !== undefined) Object.assign(patch, this.sealed(id, authColumns(dto.auth)));
+    if (dto.auth !== undefined)
+      Object.assign(patch, this.sealed(id, authColumns(dto.auth, this.env.SECRET_MIN_LENGTH)));
     if (dto.key_map !== undefined) patch.keyMap = checkKeyMap(dto.key_map) ?? null;
     if (dto.status_map !== undefined) patch.statusMap = checkStatusMap(dto.status_map) ?? null;
     Object.assign(patch, updateFormatColumns(dto, checkKeyMap(dto.key_map), checkStatusMap(dto.status_map)));
@@ -322,10 +326,13 @@ export class CatalogAdminService {
 
 function authColumns(
   auth: PartnerAuthDto,
+  secretMinLength: number,
 ): Pick<PartnerEntity, 'authModes' | 'hmacSecrets' | 'token' | 'tokenParam' | 'ipAllowlist'> {
   const modes = [...new Set(Array.isArray(auth.mode) ? auth.mode : [auth.mode])] as AuthMode[];
   if (modes.length === 0) throw ApiError.badField('auth.mode', 'auth.mode must name at least one mode');
   const secrets = [...(auth.secrets ?? []), ...(auth.secret ? [auth.secret] : [])];
+  requireSecretLength('auth.secrets', auth.secrets ?? [], secretMinLength);
+  requireSecretLength('auth.secret', auth.secret ? [auth.secret] : [], secretMinLength);
   if (modes.includes('hmac') && secrets.length === 0)
     throw ApiError.badField('auth.secret', 'mode hmac needs auth.secret (or auth.secrets)');
   if (modes.includes('token') && !auth.token)

@@ -15,6 +15,8 @@ import {
 import { ApiError } from '../http/api-error';
 import { AdminGuard, CurrentOperator } from './admin.guard';
 import { PublisherPostbackDto } from './publisher-postbacks.dto';
+import { GatewayEnv } from '../gateway.env';
+import { requireSecretLength } from './secret-length';
 
 export class DeliveryListQuery {
   @IsOptional()
@@ -63,6 +65,7 @@ export class PublisherPostbacksAdminController {
     @Inject(DataSource) private readonly ds: DataSource,
     @Inject(SecretBox) private readonly box: SecretBox,
     @Inject(OutboundGuard) private readonly outbound: OutboundGuard,
+    @Inject(GatewayEnv) private readonly env: GatewayEnv,
   ) {}
 
   @Put()
@@ -79,6 +82,8 @@ export class PublisherPostbacksAdminController {
       throw ApiError.badField('url', 'give url, or approved_url and/or reversed_url');
     if (dto.secret !== undefined && dto.secrets !== undefined)
       throw ApiError.badField('secrets', 'give secret or secrets, not both');
+    requireSecretLength('secret', dto.secret === undefined ? [] : [dto.secret], this.env.SECRET_MIN_LENGTH);
+    requireSecretLength('secrets', dto.secrets ?? [], this.env.SECRET_MIN_LENGTH);
     await this.checkTargets(dto);
     const seal = (s: string) => this.box.seal(s, secretContext.publisherSigning(id));
     const saved = await this.ds.transaction(async (em) => {
@@ -91,7 +96,10 @@ export class PublisherPostbacksAdminController {
       const given = dto.secrets ?? (dto.secret !== undefined ? [dto.secret] : undefined);
       const secrets = given?.map(seal) ?? existing?.secrets;
       if (!secrets || secrets.length === 0)
-        throw ApiError.badField('secret', 'a signing secret is required (32-256 characters)');
+        throw ApiError.badField(
+          'secret',
+          `a signing secret is required (${this.env.SECRET_MIN_LENGTH}-256 characters)`,
+        );
       const legacy = dto.legacy_hash ?? null;
       const row = repo.create({
         ...(existing ?? { deliveryState: 'active', consecutiveFailures: 0 }),

@@ -14,6 +14,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { checkTemplate, LEGACY_HASH_ALGORITHMS, POSTBACK_MACROS } from '@app/domain';
+import { SECRET_FLOOR } from './secret-length';
 
 /** A postback URL template: known macros only (an unknown one is named), http(s), no credentials. */
 function IsPostbackTemplate(): PropertyDecorator {
@@ -78,7 +79,9 @@ export class PublisherPostbackDto {
   @ApiPropertyOptional({ description: 'signing secret (write only); omit to keep the configured ones' })
   @IsOptional()
   @IsString()
-  @Length(32, 256, { message: 'secret must be 32-256 characters (e.g. 32 random bytes, hex or base64)' })
+  @Length(SECRET_FLOOR, 256, {
+    message: `secret must be ${SECRET_FLOOR}-256 characters (32 by default: SECRET_MIN_LENGTH)`,
+  })
   secret?: string;
   @ApiPropertyOptional({ description: 'two secrets during a rotation: every call carries both signatures' })
   @IsOptional()
@@ -86,7 +89,7 @@ export class PublisherPostbackDto {
   @ArrayMinSize(1)
   @ArrayMaxSize(2, { message: 'secrets holds at most 2 (the old and the new during a rotation)' })
   @IsString({ each: true })
-  @Length(32, 256, { each: true, message: 'secrets must be 32-256 characters each' })
+  @Length(SECRET_FLOOR, 256, { each: true, message: `secrets must be ${SECRET_FLOOR}-256 characters each` })
   secrets?: string[];
   @ApiPropertyOptional({
     type: LegacyHashDto,
