@@ -1,10 +1,19 @@
 /* eslint-disable @typescript-eslint/no-unsafe-call -- page functions use untyped browser globals; API bodies are any */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { ClickRecorded, PostbackReceived } from '@app/contracts';
-import { clickEvent, httpJson, poll, postbackEvent, produceEvents, readTopic, seedOffer } from '@app/testing';
+import {
+  clickEvent,
+  findChromium,
+  httpJson,
+  poll,
+  postbackEvent,
+  produceEvents,
+  readTopic,
+  seedOffer,
+} from '@app/testing';
 import { ADMIN_TOKEN, operatorToken, type RunningSystem, startSystem } from './support';
 
 /**
@@ -22,7 +31,6 @@ declare const window: any;
 declare const localStorage: any;
 declare const sessionStorage: any;
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const SHOTS = process.env.DASHBOARD_SCREENSHOTS ? join(__dirname, '..', 'docs', 'dashboard') : undefined;
 const DAY_MS = 86_400_000;
 const OFFERS = {
@@ -130,6 +138,7 @@ describe('dashboard (headless Chromium)', () => {
   let context: BrowserContext;
   let page: Page;
   let profile: string;
+  let chromiumPath: string;
   const tokens = { reviewer: '', viewer: '' };
   const now = new Date();
   const today = now.toISOString().slice(0, 10);
@@ -156,6 +165,8 @@ describe('dashboard (headless Chromium)', () => {
   };
 
   beforeAll(async () => {
+    // Before anything starts: no browser fails at once, saying how to get one.
+    chromiumPath = findChromium();
     sys = await startSystem('dashboard', { env: { SOURCE_MIN_DECISIONS: '0' } });
     tokens.reviewer = operatorToken(sys, OPERATOR, 'reviewer');
     tokens.viewer = operatorToken(sys, 'ops-viewer', 'viewer');
@@ -192,11 +203,9 @@ describe('dashboard (headless Chromium)', () => {
     await produceEvents(`${sys.prefix}postbacks.received`, traffic.later);
     await settled(traffic.want.postbacks);
 
-    if (!existsSync(CHROMIUM))
-      throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
     profile = mkdtempSync(join(tmpdir(), 'dashboard-chromium-'));
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
+      executablePath: chromiumPath,
       headless: true,
       viewport: { width: 1360, height: 900 },
       args: [

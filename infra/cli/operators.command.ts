@@ -13,10 +13,11 @@ import {
   revokeOperatorToken,
   writeAudit,
 } from '@app/operators';
+import { UsageError as CommandUsage } from './command-line';
+import { out, outJson } from './output';
 import { table } from './table';
 
-export class CommandUsage extends Error {}
-export { OperatorTokenRefused };
+export { CommandUsage, OperatorTokenRefused };
 
 const cliOperator = () => ({ name: `cli:${process.env.USER ?? 'unknown'}`.slice(0, 64), role: 'cli' });
 
@@ -24,6 +25,7 @@ export async function tokensCommand(
   ds: DataSource,
   cmd: string | undefined,
   opts: Map<string, string>,
+  json = false,
 ): Promise<number> {
   const only = (allowed: string[]) => {
     for (const k of opts.keys()) if (!allowed.includes(k)) throw new CommandUsage(`unknown option --${k}`);
@@ -49,20 +51,25 @@ export async function tokensCommand(
     process.stderr.write(
       `operator token for ${operator.name} (${operator.role}); shown once, only its SHA-256 is kept:\n`,
     );
-    console.log(token);
+    if (json) outJson({ name: operator.name, role: operator.role, token });
+    else out(token);
     return 0;
   }
   if (cmd === 'list') {
     only(['all']);
     const rows = await listOperatorTokens(ds.manager, { includeRevoked: opts.has('all') });
+    if (json) {
+      outJson(rows);
+      return 0;
+    }
     const t = (s: string | null) => (s ? s.slice(0, 19).replace('T', ' ') : '-');
-    console.log(
+    out(
       table(
         ['name', 'role', 'created (UTC)', 'created by', 'last used (UTC)', 'revoked (UTC)'],
         rows.map((r) => [r.name, r.role, t(r.created_at), r.created_by, t(r.last_used_at), t(r.revoked_at)]),
       ),
     );
-    console.log(`\n${rows.length} token(s)${opts.has('all') ? '' : ' (--all adds the revoked ones)'}`);
+    out(`\n${rows.length} token(s)${opts.has('all') ? '' : ' (--all adds the revoked ones)'}`);
     return 0;
   }
   if (cmd === 'revoke') {
@@ -85,7 +92,8 @@ export async function tokensCommand(
       console.error(`no active token named ${name}`);
       return 1;
     }
-    console.log(`revoked ${name} (${revoked.role}); refused from the next request on`);
+    if (json) outJson(revoked);
+    else out(`revoked ${name} (${revoked.role}); refused from the next request on`);
     return 0;
   }
   throw new CommandUsage(`unknown tokens command '${cmd ?? ''}'`);
@@ -96,31 +104,42 @@ export async function secretsCommand(
   ds: DataSource | undefined,
   cmd: string | undefined,
   opts: Map<string, string>,
+  json = false,
 ): Promise<number> {
   if (cmd === 'new-key') {
     const id = opts.get('id') ?? `k${new Date().toISOString().slice(0, 10).replace(/-/g, '')}`;
-    console.log(newSecretKey(id));
+    const key = newSecretKey(id);
+    if (json) outJson({ id, key });
+    else out(key);
     return 0;
   }
   if (!ds) throw new CommandUsage(`secrets ${cmd ?? ''}: needs the database`);
   if (cmd === 'status') {
     const box = secretBoxFromEnv(process.env);
     const counts = await secretsByKey(ds.manager);
-    console.log(
-      table(
-        ['sealed with', 'values', 'note'],
-        Object.entries(counts).map(([k, n]) => [
-          k,
-          String(n),
-          k === box.current.id
-            ? 'current key'
-            : box.keyIds.includes(k)
-              ? 'old key: run secrets reencrypt'
-              : 'KEY MISSING',
-        ]),
-      ),
-    );
-    return Object.keys(counts).every((k) => box.keyIds.includes(k)) ? 0 : 1;
+    const keys = Object.entries(counts).map(([k, n]) => ({
+      key: k,
+      values: n,
+      state: k === box.current.id ? 'current' : box.keyIds.includes(k) ? 'old' : 'missing',
+    }));
+    const ok = keys.every((k) => k.state !== 'missing');
+    if (json) outJson({ current_key: box.current.id, keys, ok });
+    else
+      out(
+        table(
+          ['sealed with', 'values', 'note'],
+          keys.map((k) => [
+            k.key,
+            String(k.values),
+            k.state === 'current'
+              ? 'current key'
+              : k.state === 'old'
+                ? 'old key: run secrets reencrypt'
+                : 'KEY MISSING',
+          ]),
+        ),
+      );
+    return ok ? 0 : 1;
   }
   if (cmd === 'reencrypt') {
     const box = secretBoxFromEnv(process.env);
@@ -135,7 +154,11 @@ export async function secretsCommand(
       });
       return r;
     });
-    console.log(
+    if (json) {
+      outJson({ key: box.current.id, ...report });
+      return 0;
+    }
+    out(
       `${report.changed} secret(s) of ${report.partners} partner(s) and ${report.publishers} publisher(s) now sealed with key ${box.current.id}` +
         ` (before: ${
           Object.entries(report.before)

@@ -1,13 +1,8 @@
-/** Usage: node dist/infra/cli/provision-topics.js   (reads KAFKA_BROKERS, TOPIC_PREFIX) */
-import { provisionTopics } from '@app/kafka';
+/**
+ * The old entry point of `ledger topics provision` (what `npm run up` runs):
+ *   node dist/infra/cli/provision-topics.js   (reads KAFKA_BROKERS, TOPIC_PREFIX)
+ */
+import { runLedger } from './ledger';
 
-if (require.main === module) {
-  const brokers = (process.env.KAFKA_BROKERS || '127.0.0.1:9092').split(',');
-  provisionTopics(brokers, process.env.TOPIC_PREFIX || '').then(
-    (changes) => console.error(`[topics] ${changes.length ? changes.join('; ') : 'all topics present'}`),
-    (e: Error) => {
-      console.error(`[topics] error: ${e.message}`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module)
+  runLedger(['provision', ...process.argv.slice(2)], { name: 'provision-topics', group: 'topics' });

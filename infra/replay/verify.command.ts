@@ -34,7 +34,8 @@ export function verifySpecs(env = process.env): Record<string, FlagSpec> {
   };
 }
 
-export async function runVerify(f: Flags): Promise<number> {
+/** Prints the report (as JSON with `json`); resolves to 1 when the system differs from the reference. */
+export async function runVerify(f: Flags, json = false): Promise<number> {
   const file = String(f.file);
   const report = await verify({
     file,
@@ -49,7 +50,9 @@ export async function runVerify(f: Flags): Promise<number> {
     sourceMinDecisions: Number(f.sourceMinDecisions),
     sourceBlockRate: Number(f.sourceBlockRate),
   });
-  process.stdout.write(formatReport(report, Number(f.maxDiffs)));
+  process.stdout.write(
+    json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, Number(f.maxDiffs)),
+  );
   return report.differences.length ? 1 : 0;
 }
 

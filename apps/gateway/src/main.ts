@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { appLogger, ConfigError, loadEnv } from '@app/config';
 import { guardOperatorPages } from './admin/operator-pages';
 import { guardUploads } from './admin/upload-guard';
@@ -12,6 +11,7 @@ import { GatewayModule } from './gateway.module';
 import { AddressLimits } from './http/address-limits';
 import { registerBodyParsers, registerOversizeGuard } from './http/body-parsers';
 import { answerClientError, answerFrameworkError } from './http/client-errors';
+import { registerOpenApi } from './http/openapi';
 import { registerRequestId, requestIdOf } from './http/request-id';
 
 export async function createGateway(env: GatewayEnv): Promise<NestFastifyApplication> {
@@ -42,31 +42,10 @@ export async function createGateway(env: GatewayEnv): Promise<NestFastifyApplica
   guardOperatorPages(app);
   guardUploads(app);
   if (!(await registerDashboard(app))) new Logger('gateway').warn('dashboard files not found: no /dashboard');
-  const openapi = new DocumentBuilder()
-    .setTitle('Conversion ledger gateway')
-    .setDescription(
-      'Clicks, partner postbacks and the admin API. Errors are always JSON: {"error": {"code", "message", "field"?}}. ' +
-        'Partner signing: docs/partners/postbacks.md.',
-    )
-    .setVersion('1')
-    .addBearerAuth()
-    .build();
-  // Partners and publishers read /docs (their routes only: postbacks, clicks, health); the whole
-  // API, admin included, is /docs/admin, for operators only (admin/operator-pages.ts).
-  const full = () => SwaggerModule.createDocument(app, openapi);
-  const partnerFacing = () => {
-    const d = full();
-    d.paths = Object.fromEntries(Object.entries(d.paths).filter(([p]) => !OPERATOR_PATHS.test(p)));
-    return d;
-  };
-  SwaggerModule.setup('docs/admin', app, full, { jsonDocumentUrl: 'docs/admin/openapi.json' });
-  SwaggerModule.setup('docs', app, partnerFacing, { jsonDocumentUrl: 'docs/openapi.json' });
+  registerOpenApi(app);
   app.enableShutdownHooks();
   return app;
 }
-
-/** Routes documented only in the operators' OpenAPI document. */
-const OPERATOR_PATHS = /^\/(v1\/(admin|reports)|metrics|dashboard)(\/|$)/;
 
 async function main(): Promise<void> {
   let env: GatewayEnv;

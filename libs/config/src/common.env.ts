@@ -1,5 +1,5 @@
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsString, Matches, Max, Min, MinLength, ValidateIf } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, ValidateIf } from 'class-validator';
 import { DEFAULT_DATABASE_URL } from './database-urls';
 
 const toInt = ({ value }: { value: unknown }): unknown =>
@@ -27,8 +27,10 @@ export class CommonEnv {
   @IsIn(['debug', 'log', 'warn', 'error'])
   LOG_LEVEL: 'debug' | 'log' | 'warn' | 'error' = 'log';
 
+  /** Unset: json when stdout is not a terminal, text when it is (logger.ts). */
+  @IsOptional()
   @IsIn(['json', 'text'])
-  LOG_FORMAT: 'json' | 'text' = 'text';
+  LOG_FORMAT: 'json' | 'text' | undefined = undefined;
 
   @Transform(toInt)
   @IsInt()

@@ -1,4 +1,5 @@
 import { Controller, Get, Header, Inject, Req } from '@nestjs/common';
+import { ApiResponse } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { Registry } from 'prom-client';
 import { MetricsAuth } from './metrics-auth';
@@ -11,6 +12,7 @@ export class MetricsController {
     @Inject(MetricsAuth) private readonly auth: MetricsAuth,
   ) {}
 
+  @ApiResponse({ status: 200, description: 'Prometheus text exposition format 0.0.4' })
   @Get('metrics')
   @Header('cache-control', 'no-store')
   @Header('content-type', Registry.PROMETHEUS_CONTENT_TYPE)

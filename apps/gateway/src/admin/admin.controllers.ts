@@ -11,7 +11,7 @@ import {
   Req,
   UseGuards,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
 import type { OperatorIdentity } from '@app/operators';
@@ -35,32 +35,39 @@ import { partnerPostbackUrl, publicBaseUrl } from './partner-formats';
 export class OffersAdminController {
   constructor(@Inject(CatalogAdminService) private readonly admin: CatalogAdminService) {}
 
+  @ApiResponse({ status: 201, description: 'The offer as stored' })
   @Post()
   @ApiOperation({ summary: 'Create an offer (409 if the id exists)' })
   create(@Body() dto: CreateOfferDto, @CurrentOperator() op: OperatorIdentity) {
     return this.admin.createOffer(dto, op);
   }
-  @Get() list() {
+  @ApiResponse({ status: 200, description: 'Every offer' })
+  @Get()
+  list() {
     return this.admin.list('offer');
   }
-  @Get(':id') get(@Param('id') id: string) {
+  @ApiResponse({ status: 200, description: 'The offer' })
+  @Get(':id')
+  get(@Param('id') id: string) {
     return this.admin.get('offer', id);
   }
+  @ApiResponse({ status: 200, description: 'The offer as stored' })
   @Patch(':id')
   @ApiOperation({ summary: 'Change some fields of an offer' })
   update(@Param('id') id: string, @Body() dto: UpdateOfferDto, @CurrentOperator() op: OperatorIdentity) {
     return this.admin.updateOffer(id, dto, op);
   }
+  @ApiResponse({ status: 200, description: 'The offer, paused' })
   @Post(':id/pause')
   @HttpCode(200)
   @ApiOperation({ summary: 'Pause: clicks answer 404 until resumed' })
   pause(@Param('id') id: string, @CurrentOperator() op: OperatorIdentity) {
     return this.admin.setStatus('offer', id, 'paused', op);
   }
-  @Post(':id/resume') @HttpCode(200) resume(
-    @Param('id') id: string,
-    @CurrentOperator() op: OperatorIdentity,
-  ) {
+  @ApiResponse({ status: 200, description: 'The offer, active again' })
+  @Post(':id/resume')
+  @HttpCode(200)
+  resume(@Param('id') id: string, @CurrentOperator() op: OperatorIdentity) {
     return this.admin.setStatus('offer', id, 'active', op);
   }
 }
@@ -72,29 +79,36 @@ export class OffersAdminController {
 export class PublishersAdminController {
   constructor(@Inject(CatalogAdminService) private readonly admin: CatalogAdminService) {}
 
-  @Post() create(@Body() dto: CreatePublisherDto, @CurrentOperator() op: OperatorIdentity) {
+  @ApiResponse({ status: 201, description: 'The publisher as stored' })
+  @Post()
+  create(@Body() dto: CreatePublisherDto, @CurrentOperator() op: OperatorIdentity) {
     return this.admin.createPublisher(dto, op);
   }
-  @Get() list() {
+  @ApiResponse({ status: 200, description: 'Every publisher' })
+  @Get()
+  list() {
     return this.admin.list('publisher');
   }
-  @Get(':id') get(@Param('id') id: string) {
+  @ApiResponse({ status: 200, description: 'The publisher' })
+  @Get(':id')
+  get(@Param('id') id: string) {
     return this.admin.get('publisher', id);
   }
-  @Patch(':id') update(
-    @Param('id') id: string,
-    @Body() dto: UpdatePublisherDto,
-    @CurrentOperator() op: OperatorIdentity,
-  ) {
+  @ApiResponse({ status: 200, description: 'The publisher as stored' })
+  @Patch(':id')
+  update(@Param('id') id: string, @Body() dto: UpdatePublisherDto, @CurrentOperator() op: OperatorIdentity) {
     return this.admin.updatePublisher(id, dto, op);
   }
-  @Post(':id/pause') @HttpCode(200) pause(@Param('id') id: string, @CurrentOperator() op: OperatorIdentity) {
+  @ApiResponse({ status: 200, description: 'The publisher, paused' })
+  @Post(':id/pause')
+  @HttpCode(200)
+  pause(@Param('id') id: string, @CurrentOperator() op: OperatorIdentity) {
     return this.admin.setStatus('publisher', id, 'paused', op);
   }
-  @Post(':id/resume') @HttpCode(200) resume(
-    @Param('id') id: string,
-    @CurrentOperator() op: OperatorIdentity,
-  ) {
+  @ApiResponse({ status: 200, description: 'The publisher, active again' })
+  @Post(':id/resume')
+  @HttpCode(200)
+  resume(@Param('id') id: string, @CurrentOperator() op: OperatorIdentity) {
     return this.admin.setStatus('publisher', id, 'active', op);
   }
 }
@@ -109,17 +123,29 @@ export class PartnersAdminController {
     @Inject(DataSource) private readonly ds: DataSource,
   ) {}
 
+  @ApiResponse({
+    status: 201,
+    description: 'The partner as stored (secrets and tokens never shown: only how many are set)',
+  })
   @Post()
   @ApiOperation({ summary: 'Create a partner; secrets and tokens are write-only' })
   create(@Body() dto: CreatePartnerDto, @CurrentOperator() op: OperatorIdentity) {
     return this.admin.createPartner(dto, op);
   }
-  @Get() list() {
+  @ApiResponse({ status: 200, description: 'Every partner (secrets and tokens never shown)' })
+  @Get()
+  list() {
     return this.admin.list('partner');
   }
-  @Get(':id') get(@Param('id') id: string) {
+  @ApiResponse({ status: 200, description: 'The partner (secrets and tokens never shown)' })
+  @Get(':id')
+  get(@Param('id') id: string) {
     return this.admin.get('partner', id);
   }
+  @ApiResponse({
+    status: 200,
+    description: '{"url", ...}: the URL with the platform macros and what the partner must add for its auth',
+  })
   @Get(':id/postback-url')
   @ApiOperation({
     summary:
@@ -128,6 +154,7 @@ export class PartnersAdminController {
   postbackUrl(@Param('id') id: string, @Req() req: FastifyRequest, @Query() q: PostbackUrlQueryDto) {
     return partnerPostbackUrl(this.ds, id, publicBaseUrl(req, q.base_url));
   }
+  @ApiResponse({ status: 200, description: 'The partner as stored (secrets and tokens never shown)' })
   @Patch(':id')
   @ApiOperation({
     summary: 'Change fields; auth replaces the whole auth block (rotation: send both secrets)',
@@ -135,16 +162,17 @@ export class PartnersAdminController {
   update(@Param('id') id: string, @Body() dto: UpdatePartnerDto, @CurrentOperator() op: OperatorIdentity) {
     return this.admin.updatePartner(id, dto, op);
   }
+  @ApiResponse({ status: 200, description: 'The partner, paused' })
   @Post(':id/pause')
   @HttpCode(200)
   @ApiOperation({ summary: 'Pause: postbacks answer 403 until resumed' })
   pause(@Param('id') id: string, @CurrentOperator() op: OperatorIdentity) {
     return this.admin.setStatus('partner', id, 'paused', op);
   }
-  @Post(':id/resume') @HttpCode(200) resume(
-    @Param('id') id: string,
-    @CurrentOperator() op: OperatorIdentity,
-  ) {
+  @ApiResponse({ status: 200, description: 'The partner, active again' })
+  @Post(':id/resume')
+  @HttpCode(200)
+  resume(@Param('id') id: string, @CurrentOperator() op: OperatorIdentity) {
     return this.admin.setStatus('partner', id, 'active', op);
   }
 }

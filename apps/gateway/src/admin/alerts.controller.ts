@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional, Matches } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { listAlerts } from '@app/alerts';
@@ -24,6 +24,11 @@ export class AlertListQuery {
 export class AlertsAdminController {
   constructor(@Inject(DataSource) private readonly ds: DataSource) {}
 
+  @ApiResponse({
+    status: 200,
+    description:
+      '{"alerts": [...], "count"}: firing alerts (and resolved ones with status=all), each with its rule, subject, value, threshold and evidence',
+  })
   @Get()
   @ApiOperation({
     summary:

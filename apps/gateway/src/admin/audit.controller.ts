@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { IsOptional, IsString, Length, Matches } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { listAudit, type OperatorIdentity } from '@app/operators';
@@ -25,6 +25,10 @@ export class AuditListQuery {
 export class AuditAdminController {
   constructor(@Inject(DataSource) private readonly ds: DataSource) {}
 
+  @ApiResponse({
+    status: 200,
+    description: '{"items": [...], "next_before_id"}: audit rows, newest first; secrets redacted',
+  })
   @Get('audit')
   @ApiOperation({
     summary:
@@ -42,6 +46,7 @@ export class AuditAdminController {
     });
   }
 
+  @ApiResponse({ status: 200, description: '{"name", "role"}: the operator the token belongs to' })
   @Get('whoami')
   @ApiOperation({ summary: "The caller's operator name and role (viewer, reviewer or admin)" })
   whoami(@CurrentOperator() op: OperatorIdentity) {

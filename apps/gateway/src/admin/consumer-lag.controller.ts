@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AdminGuard } from './admin.guard';
 import { ConsumerLagService } from './consumer-lag.service';
 
@@ -10,6 +10,10 @@ import { ConsumerLagService } from './consumer-lag.service';
 export class ConsumerLagController {
   constructor(@Inject(ConsumerLagService) private readonly lag: ConsumerLagService) {}
 
+  @ApiResponse({
+    status: 200,
+    description: 'Per group and partition: committed offset, log end offset and lag',
+  })
   @Get()
   @ApiOperation({
     summary:

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { DataSource } from 'typeorm';
@@ -64,8 +64,16 @@ export class ResolveItemDto {
 export class DisputesAdminController {
   constructor(@Inject(DataSource) private readonly ds: DataSource) {}
 
+  @ApiResponse({
+    status: 201,
+    description: 'The dispute: its id, summary (counts per difference kind) and items',
+  })
   @Post()
   @ApiConsumes('text/csv')
+  @ApiBody({
+    description: 'The counterparty file: CSV with a header row (columns= maps their names to ours)',
+    schema: { type: 'string', example: 'transaction_id,status,payout\ntx-1,approved,1.25\n' },
+  })
   @ApiOperation({
     summary:
       "Import a partner's (partner_id) or publisher's (publisher_id) CSV and diff it against the ledger per transaction",
@@ -108,6 +116,7 @@ export class DisputesAdminController {
     }
   }
 
+  @ApiResponse({ status: 200, description: 'Recent disputes with their summaries and open item counts' })
   @Get()
   @ApiOperation({ summary: 'Recent disputes with their summaries and open items' })
   async list() {
@@ -119,6 +128,7 @@ export class DisputesAdminController {
     );
   }
 
+  @ApiResponse({ status: 200, description: 'The dispute and its items (JSON), or CSV with format=csv' })
   @Get(':id')
   @ApiOperation({ summary: 'A dispute and every difference (JSON, or CSV with format=csv)' })
   async show(
@@ -137,6 +147,10 @@ export class DisputesAdminController {
     return d;
   }
 
+  @ApiResponse({
+    status: 200,
+    description: 'The item, resolved: the adjusted ledger entry (adjust) or the dismissal (dismiss)',
+  })
   @Post(':id/items/:item/resolve')
   @HttpCode(200)
   @RequiresRole('reviewer')

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Put, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { IsInt, IsNumber, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { type OperatorIdentity, writeAudit } from '@app/operators';
@@ -34,6 +34,7 @@ export class LaunchCheckQuery {
 export class LaunchAdminController {
   constructor(@Inject(DataSource) private readonly ds: DataSource) {}
 
+  @ApiResponse({ status: 200, description: 'The default criteria and every override' })
   @Get('launch-criteria')
   @ApiOperation({ summary: 'The default criteria and every partner or offer override' })
   async list() {
@@ -42,6 +43,7 @@ export class LaunchAdminController {
     );
   }
 
+  @ApiResponse({ status: 200, description: 'The default criteria as stored' })
   @Put('launch-criteria/default')
   @HttpCode(200)
   @ApiOperation({ summary: 'Set the default criteria (every field)' })
@@ -49,6 +51,7 @@ export class LaunchAdminController {
     return this.upsert('default', '', dto, op);
   }
 
+  @ApiResponse({ status: 200, description: 'The override as stored, with the effective criteria' })
   @Put('launch-criteria/:scope/:subject')
   @HttpCode(200)
   @ApiOperation({ summary: 'Set a partner or offer override (fields left out inherit the default)' })
@@ -96,6 +99,11 @@ export class LaunchAdminController {
     });
   }
 
+  @ApiResponse({
+    status: 200,
+    description:
+      'Pass or fail per criterion with the measured value and the threshold, and the overall verdict',
+  })
   @Get('launch-check')
   @ApiOperation({
     summary: 'Pass/fail per criterion with the measured value, for a partner and/or offer over UTC days',

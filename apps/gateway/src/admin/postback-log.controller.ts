@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsIP, IsISO8601, IsObject, IsOptional, IsString, Length, Matches } from 'class-validator';
 import type { FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
@@ -83,6 +83,11 @@ export class PostbackLogAdminController {
     @Inject(PartnerAuthenticator) private readonly auth: PartnerAuthenticator,
   ) {}
 
+  @ApiResponse({
+    status: 200,
+    description:
+      '{"items": [...], "next_cursor"}: accepted and refused postbacks, newest first, each with its request_id',
+  })
   @Get(':id/postbacks')
   @ApiOperation({
     summary:
@@ -101,6 +106,10 @@ export class PostbackLogAdminController {
     });
   }
 
+  @ApiResponse({
+    status: 200,
+    description: '{"recorded": false, "normalized", "auth", "decision"}: what the postback would get',
+  })
   @Post(':id/postbacks/test')
   @HttpCode(200)
   @ApiOperation({

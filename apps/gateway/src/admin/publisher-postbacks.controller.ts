@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, Matches } from 'class-validator';
 import { DataSource, type EntityManager } from 'typeorm';
 import { SecretBox } from '@app/config';
@@ -68,6 +68,10 @@ export class PublisherPostbacksAdminController {
     @Inject(GatewayEnv) private readonly env: GatewayEnv,
   ) {}
 
+  @ApiResponse({
+    status: 200,
+    description: 'The configuration as stored (secrets_configured, never the secrets)',
+  })
   @Put()
   @ApiOperation({
     summary:
@@ -145,6 +149,10 @@ export class PublisherPostbacksAdminController {
     }
   }
 
+  @ApiResponse({
+    status: 200,
+    description: 'The configuration (secrets_configured, never the secrets) and the endpoint state',
+  })
   @Get()
   @ApiOperation({
     summary: 'The postback configuration (no secrets) and the endpoint state: paused, failures, counts',
@@ -155,6 +163,7 @@ export class PublisherPostbacksAdminController {
     return { ...view(row), state: await endpointState(this.ds.manager, id) };
   }
 
+  @ApiResponse({ status: 200, description: '{"status": "active", "deliveries_due_now", "state"}' })
   @Post('resume')
   @HttpCode(200)
   @ApiOperation({ summary: 'Resume a paused endpoint: its waiting deliveries go out now' })
@@ -176,6 +185,10 @@ export class PublisherPostbacksAdminController {
     return { status: 'active', deliveries_due_now: waiting, state: await endpointState(this.ds.manager, id) };
   }
 
+  @ApiResponse({
+    status: 200,
+    description: '{"items": [...], "count"}: deliveries with status, attempts and last error',
+  })
   @Get('deliveries')
   @ApiOperation({ summary: 'Deliveries of this publisher, newest first (filter by status)' })
   async deliveries(@Param('id') id: string, @Query() q: DeliveryListQuery) {
@@ -185,6 +198,10 @@ export class PublisherPostbacksAdminController {
     return { items, count: items.length };
   }
 
+  @ApiResponse({
+    status: 200,
+    description: '{"replayed", "entry_ids"}: dead deliveries put back in the queue',
+  })
   @Post('deliveries/replay')
   @HttpCode(200)
   @ApiOperation({ summary: 'Send dead deliveries again (all of the publisher, or the given entry_ids)' })

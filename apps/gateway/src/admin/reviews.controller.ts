@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { type OperatorIdentity, writeAudit } from '@app/operators';
@@ -34,6 +34,7 @@ const CONVERSION_ID = /^cv_[A-Za-z0-9_-]{26}$/;
 export class ReviewsAdminController {
   constructor(@Inject(DataSource) private readonly ds: DataSource) {}
 
+  @ApiResponse({ status: 200, description: '{"items": [...], "count"}: held conversions with evidence' })
   @Get()
   @ApiOperation({ summary: 'Held conversions waiting for an operator, oldest first, with evidence' })
   async list(@Query() q: ReviewListQuery) {
@@ -49,6 +50,11 @@ export class ReviewsAdminController {
     return { items, count: items.length };
   }
 
+  @ApiResponse({
+    status: 200,
+    description:
+      '{"held", "entries"}: the review item (null when not held) and every ledger entry of the conversion',
+  })
   @Get(':conversionId')
   @ApiOperation({ summary: 'One conversion: its review item (if held) and every ledger entry it has' })
   async show(@Param('conversionId') id: string) {
@@ -62,6 +68,7 @@ export class ReviewsAdminController {
     return { held: item ?? null, entries: entries.map((e) => e.payload) };
   }
 
+  @ApiResponse({ status: 200, description: '{"status": "released", "entry"}: the ledger entry written' })
   @Post(':conversionId/approve')
   @HttpCode(200)
   @RequiresRole('reviewer')
@@ -76,6 +83,7 @@ export class ReviewsAdminController {
     return this.decide(id, 'approve', dto, op);
   }
 
+  @ApiResponse({ status: 200, description: '{"status": "rejected", "entry"}: the ledger entry written' })
   @Post(':conversionId/reject')
   @HttpCode(200)
   @RequiresRole('reviewer')

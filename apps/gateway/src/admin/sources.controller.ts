@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsInt, IsNumber, IsOptional, IsString, Length, Max, Min, ValidateIf } from 'class-validator';
 import { DataSource, type EntityManager } from 'typeorm';
 import { parseCidrList } from '@app/domain';
@@ -72,6 +72,7 @@ async function controlOf(em: EntityManager, s: SourceDto): Promise<Record<string
 export class SourcesAdminController {
   constructor(@Inject(DataSource) private readonly ds: DataSource) {}
 
+  @ApiResponse({ status: 200, description: "Every source's counts for today and its control" })
   @Get('sources')
   @ApiOperation({ summary: "Every source's counts for today (UTC) and the control in force on it, if any" })
   async list() {
@@ -86,6 +87,7 @@ export class SourcesAdminController {
     );
   }
 
+  @ApiResponse({ status: 200, description: 'The controls in force' })
   @Get('sources/controls')
   @ApiOperation({
     summary: 'Controls in force: block (blocked_source), hold (fraud_suspected), cap (cap_exceeded)',
@@ -97,6 +99,7 @@ export class SourcesAdminController {
     );
   }
 
+  @ApiResponse({ status: 200, description: 'The control as stored' })
   @Put('sources/controls')
   @HttpCode(200)
   @ApiOperation({ summary: "Set an operator's control on a source (replaces any control in force)" })
@@ -130,6 +133,7 @@ export class SourcesAdminController {
     });
   }
 
+  @ApiResponse({ status: 200, description: '{"status": "unblocked", ...}: the control lifted' })
   @Post('sources/unblock')
   @HttpCode(200)
   @ApiOperation({
@@ -160,6 +164,7 @@ export class SourcesAdminController {
     });
   }
 
+  @ApiResponse({ status: 200, description: 'The policy in force' })
   @Get('sources/policy')
   @ApiOperation({ summary: 'The automatic policy: thresholds and the control it applies' })
   async policy() {
@@ -169,6 +174,7 @@ export class SourcesAdminController {
     return row;
   }
 
+  @ApiResponse({ status: 200, description: 'The policy as stored' })
   @Put('sources/policy')
   @HttpCode(200)
   @ApiOperation({
@@ -199,6 +205,7 @@ export class SourcesAdminController {
     });
   }
 
+  @ApiResponse({ status: 200, description: 'Every deny rule' })
   @Get('traffic-rules')
   @ApiOperation({
     summary: 'Traffic-quality deny rules: clicks matching them convert as traffic_quality rejects',
@@ -209,6 +216,7 @@ export class SourcesAdminController {
     );
   }
 
+  @ApiResponse({ status: 201, description: 'The rule as stored, with its id' })
   @Post('traffic-rules')
   @ApiOperation({ summary: 'Add a deny rule: an IP address or CIDR range, or a user-agent substring' })
   async addRule(@Body() dto: TrafficRuleDto, @CurrentOperator() op: OperatorIdentity) {
@@ -237,6 +245,7 @@ export class SourcesAdminController {
     });
   }
 
+  @ApiResponse({ status: 200, description: '{"status": "removed", "id"}' })
   @Delete('traffic-rules/:id')
   @ApiOperation({ summary: 'Remove a deny rule' })
   async removeRule(@Param('id') id: string, @CurrentOperator() op: OperatorIdentity) {

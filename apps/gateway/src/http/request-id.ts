@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
+import { requestContext } from '@app/config';
 import { ulidFactory } from '@app/domain';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -18,12 +19,14 @@ export function requestIdOf(raw: IncomingMessage): string {
 /**
  * Every answer carries the request id in `x-request-id`, and every JSON error body in
  * `error.request_id`: set in the first hook, so early answers (429 from the address limits) have
- * it too. Registered before any other hook.
+ * it too. Registered before any other hook. Everything the request runs sees it in
+ * `requestContext`, so each line logged meanwhile carries it (libs/config/src/logger.ts).
  */
 export function registerRequestId(app: FastifyInstance): void {
   app.addHook('onRequest', (req, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, req.id);
-    done();
+    // The rest of the request (hooks, body parsing, handler) runs inside: request-id.spec.ts.
+    requestContext.run({ requestId: req.id }, done);
   });
   // Only object payloads reach this hook (strings and streams do not): cheap on the hot path.
   app.addHook('preSerialization', (req, _reply, payload: unknown, done) => {

@@ -168,6 +168,19 @@ export class DeliveryLoop implements OnApplicationBootstrap, OnApplicationShutdo
       attemptedAt,
     });
     this.metrics.attempted(d, outcome, answer.latencyMs);
+    if (this.env.LOG_LEVEL === 'debug')
+      this.log.debug({
+        msg: 'publisher postback attempted',
+        // The postback's event id: the same correlation id as the gateway's and processor's lines.
+        correlation_id: d.entry.source_event_id,
+        request_id: d.requestId,
+        entry_id: d.entryId,
+        entry_type: d.entry.entry_type,
+        publisher_id: d.publisherId,
+        attempt: d.attempt,
+        outcome,
+        status_code: answer.status ?? null,
+      });
     if (outcome === 'dead')
       this.log.warn({
         msg: 'publisher postback dead-lettered',

@@ -22,6 +22,8 @@ export interface ClaimedDelivery {
   attempt: number;
   firstAttemptAt: Date;
   entryRecordedAt: Date;
+  /** The request id of the gateway answer to the postback the entry came from (logs only); null for other sources. */
+  requestId: string | null;
   /** Secrets opened (they are stored sealed); empty when they did not open (see sealError). */
   config: PublisherPostbackConfig;
   /** Why the publisher's stored secrets did not open (a key missing from the key ring). */
@@ -51,6 +53,7 @@ interface ClaimRow {
   attempts: number;
   first_attempt_at: Date;
   entry_recorded_at: Date;
+  request_id: string | null;
   url: string | null;
   approved_url: string | null;
   reversed_url: string | null;
@@ -124,7 +127,8 @@ export class DeliveryStore {
         WHERE d.entry_id = due.entry_id AND p.publisher_id = d.publisher_id
        RETURNING d.entry_id, d.publisher_id, d.conversion_id, d.entry_type, d.entry, d.attempts,
                  d.first_attempt_at, d.entry_recorded_at, p.url, p.approved_url, p.reversed_url, p.secrets,
-                 p.legacy_hash_algorithm, p.legacy_hash_param, p.legacy_hash_fields, p.legacy_hash_secret`,
+                 p.legacy_hash_algorithm, p.legacy_hash_param, p.legacy_hash_fields, p.legacy_hash_secret,
+                 (SELECT pb.request_id FROM postbacks pb WHERE pb.event_id = d.entry->>'source_event_id') AS request_id`,
       [limit, leaseMs, [...busy.keys()], [...busy.values()], this.env.PUBLISHER_CONCURRENCY],
     );
     return rows.map((r) => {
@@ -137,6 +141,7 @@ export class DeliveryStore {
         attempt: r.attempts,
         firstAttemptAt: r.first_attempt_at,
         entryRecordedAt: r.entry_recorded_at,
+        requestId: r.request_id,
         config: {
           url: r.url,
           approvedUrl: r.approved_url,

@@ -27,6 +27,8 @@ export interface Work {
 export interface DecisionRecord {
   eventId: string;
   correlationId: string;
+  /** The gateway's request id (x-request-id of its answer); null on replays and older events. */
+  requestId: string | null;
   partnerId: string;
   outcome: string;
   reason: string | null;
@@ -155,6 +157,7 @@ export function planDecisions(ctx: DecisionContext, work: readonly Work[], o: Pl
       plan.stats.decisions.push({
         eventId: f.eventId,
         correlationId: w.event.correlation_id,
+        requestId: w.event.payload.request_id ?? null,
         partnerId: f.partnerId,
         outcome: kind,
         reason,

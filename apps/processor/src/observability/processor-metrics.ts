@@ -73,6 +73,7 @@ export class ProcessorMetrics {
         this.decisionLog.debug({
           msg: 'postback decided',
           correlation_id: d.correlationId,
+          request_id: d.requestId,
           event_id: d.eventId,
           partner_id: d.partnerId,
           outcome: d.outcome,
