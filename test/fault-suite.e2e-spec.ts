@@ -6,12 +6,15 @@ import {
   FAULT_CATALOG,
   faultPlan,
   faultSystem,
-  type FaultSystem,
   producePlan,
   progressed,
   sendThroughGateway,
   sleep,
   verifyFaultRun,
+  withSystem,
+  FAULT_EVENTS_AT_LEAST,
+  FAULT_TRANSACTIONS,
+  LONG_RETRIES,
 } from './fault-support';
 
 /**
@@ -26,37 +29,17 @@ import {
  * each conversion's entries in the planned order, no entry or revenue twice, every entry on the
  * ledger topic, read models equal to a rebuild. The whole suite is bounded for CI (about 5 min).
  */
-const TRANSACTIONS = 23_000;
-const EVENTS_AT_LEAST = 50_000;
-// Through the gateway a postback can overtake its click's storage by more than the shared
-// harness's 15.5 s budget while a fault is healing: a budget of 63.5 s keeps "unknown_click" out.
-const LONG_RETRIES = { RETRY_DELAYS_MS: '500,1000,2000,4000,8000,16000,32000' };
 const random = (min: number, max: number) => min + Math.random() * (max - min);
-
-async function withSystem(sys: FaultSystem, fn: () => Promise<void>): Promise<void> {
-  try {
-    await fn();
-  } catch (e) {
-    // What the apps said (warnings and errors) is the first thing to read when a scenario fails.
-    for (const app of [...sys.processors, ...sys.gateways, ...sys.notifiers])
-      console.error(
-        `--- ${app.name} (pid ${app.proc.pid ?? '?'}), last of its log:\n${app.logs().slice(-6000)}`,
-      );
-    throw e;
-  } finally {
-    await sys.stop();
-  }
-}
 
 describe('fault suite', () => {
   it('kill -9 of the processor four times at random moments loses nothing and pays nothing twice', async () => {
     const sys = await faultSystem('kill-proc');
     await withSystem(sys, async () => {
-      const plan = faultPlan(TRANSACTIONS, 11);
+      const plan = faultPlan(FAULT_TRANSACTIONS, 11);
       await sys.seed();
       await sys.spawnProcessor();
       const events = await producePlan(sys, plan);
-      expect(events).toBeGreaterThanOrEqual(EVENTS_AT_LEAST);
+      expect(events).toBeGreaterThanOrEqual(FAULT_EVENTS_AT_LEAST);
       for (let k = 0; k < 4; k++) {
         await sleep(random(400, 1600));
         await sys.processors[sys.processors.length - 1]!.stop('SIGKILL');
@@ -73,7 +56,7 @@ describe('fault suite', () => {
   it('kill -9 of the gateway three times mid-traffic: every 2xx has exactly one outcome', async () => {
     const sys = await faultSystem('kill-gw', { processorEnv: LONG_RETRIES });
     await withSystem(sys, async () => {
-      const plan = faultPlan(TRANSACTIONS, 17);
+      const plan = faultPlan(FAULT_TRANSACTIONS, 17);
       await sys.spawnGateway();
       await sys.spawnProcessor();
       await sys.seed();
@@ -90,7 +73,7 @@ describe('fault suite', () => {
           `${run.stats.networkErrors} requests retried after no answer, ${run.stats.retried503} after 503`,
       );
       expect(run.failures.slice(0, 5)).toEqual([]);
-      expect(run.clicks + run.acceptedIds.length).toBeGreaterThanOrEqual(EVENTS_AT_LEAST);
+      expect(run.clicks + run.acceptedIds.length).toBeGreaterThanOrEqual(FAULT_EVENTS_AT_LEAST);
       expect(run.stats.networkErrors).toBeGreaterThan(0);
       const received = await topicMessageCount(`${sys.prefix}postbacks.received`, sys.brokers);
       await verifyFaultRun(sys, {
@@ -106,11 +89,11 @@ describe('fault suite', () => {
   it('two processors in one group with rebalances mid-stream give the same ledger', async () => {
     const sys = await faultSystem('rebalance');
     await withSystem(sys, async () => {
-      const plan = faultPlan(TRANSACTIONS, 23);
+      const plan = faultPlan(FAULT_TRANSACTIONS, 23);
       await sys.seed();
       const first = await sys.spawnProcessor();
       const events = await producePlan(sys, plan);
-      expect(events).toBeGreaterThanOrEqual(EVENTS_AT_LEAST);
+      expect(events).toBeGreaterThanOrEqual(FAULT_EVENTS_AT_LEAST);
       await sleep(500);
       await sys.spawnProcessor(); // joins: rebalance
       await sleep(1500);
@@ -138,7 +121,7 @@ describe('fault suite', () => {
     });
     try {
       await withSystem(sys, async () => {
-        const plan = faultPlan(TRANSACTIONS, 29);
+        const plan = faultPlan(FAULT_TRANSACTIONS, 29);
         await sys.seed();
         await sys.db.ds.query(
           `INSERT INTO publisher_postbacks (publisher_id, url, secrets) VALUES ($1, $2, $3)`,
@@ -158,7 +141,7 @@ describe('fault suite', () => {
         await sys.spawnNotifier();
         await sys.spawnNotifier(); // two in the notifier's group: the ledger's partitions split
         const events = await producePlan(sys, plan);
-        expect(events).toBeGreaterThanOrEqual(EVENTS_AT_LEAST);
+        expect(events).toBeGreaterThanOrEqual(FAULT_EVENTS_AT_LEAST);
         const expectedDeliveries = [...plan.expected.values()].reduce(
           (n, s) => n + s.filter((t) => t === 'approved' || t === 'reversed').length,
           0,
@@ -238,7 +221,7 @@ describe('fault suite', () => {
         processorEnv: LONG_RETRIES,
       });
       await withSystem(sys, async () => {
-        const plan = faultPlan(TRANSACTIONS, 31);
+        const plan = faultPlan(FAULT_TRANSACTIONS, 31);
         await sys.spawnGateway();
         await sys.spawnProcessor();
         await sys.seed();
@@ -266,7 +249,7 @@ describe('fault suite', () => {
         expect(during.headers.get('retry-after')).toBeTruthy();
         expect(retried503).toBeGreaterThan(0);
         expect(run.failures.slice(0, 5)).toEqual([]);
-        expect(run.clicks + run.acceptedIds.length).toBeGreaterThanOrEqual(EVENTS_AT_LEAST);
+        expect(run.clicks + run.acceptedIds.length).toBeGreaterThanOrEqual(FAULT_EVENTS_AT_LEAST);
         const received = await topicMessageCount(`${sys.prefix}postbacks.received`, sys.brokers);
         await verifyFaultRun(sys, {
           label: `Kafka down 20 s (${run.clicks} clicks, ${run.acceptedIds.length} postbacks answered 2xx)`,
@@ -290,11 +273,11 @@ describe('fault suite', () => {
       pg.start();
       const sys = await faultSystem('pg-down', { databaseBaseUrl: pg.url });
       await withSystem(sys, async () => {
-        const plan = faultPlan(TRANSACTIONS, 37);
+        const plan = faultPlan(FAULT_TRANSACTIONS, 37);
         await sys.seed();
         await sys.spawnProcessor();
         const events = await producePlan(sys, plan);
-        expect(events).toBeGreaterThanOrEqual(EVENTS_AT_LEAST);
+        expect(events).toBeGreaterThanOrEqual(FAULT_EVENTS_AT_LEAST);
         await sleep(800);
         pg.stop();
         await sleep(30_000);

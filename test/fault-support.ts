@@ -34,6 +34,16 @@ import { Prng } from '../infra/replay/prng';
  * gateway would, or through the real gateway as partners do, retrying what got no answer); and
  * the checks every scenario ends with.
  */
+
+/** Each fault scenario's traffic: transactions planned, and the events it must reach at least. */
+export const FAULT_TRANSACTIONS = 23_000;
+export const FAULT_EVENTS_AT_LEAST = 50_000;
+/**
+ * Through the gateway a postback can overtake its click's storage by more than the default
+ * 15.5 s retry budget while a fault is healing: a budget of 63.5 s keeps "unknown_click" out.
+ */
+export const LONG_RETRIES = { RETRY_DELAYS_MS: '500,1000,2000,4000,8000,16000,32000' };
+
 export type PlannedStatus = 'pending' | 'approved' | 'reversed';
 
 export interface PlannedTx {
@@ -223,6 +233,22 @@ export async function faultSystem(
     },
   };
   return sys;
+}
+
+/** Runs a scenario on a system, prints its apps' last logs when it fails, and stops it. */
+export async function withSystem(sys: FaultSystem, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    // What the apps said (warnings and errors) is the first thing to read when a scenario fails.
+    for (const app of [...sys.processors, ...sys.gateways, ...sys.notifiers])
+      console.error(
+        `--- ${app.name} (pid ${app.proc.pid ?? '?'}), last of its log:\n${app.logs().slice(-6000)}`,
+      );
+    throw e;
+  } finally {
+    await sys.stop();
+  }
 }
 
 /** Straight to Kafka, as the gateway would have produced it (the processor scenarios). */

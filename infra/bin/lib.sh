@@ -30,8 +30,14 @@ ensure_build() {
   fi
 }
 
-# Defaults every script and app agrees on.
-export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:9092}"
+# Defaults every script and app agrees on. KAFKA_NODES=3: a three-node cluster on this machine
+# (infra/kafka/kafka.sh, docs/kafka-cluster.md), and the apps get every node's address.
+if [ -z "${KAFKA_BROKERS:-}" ]; then
+  KAFKA_BROKERS=""
+  for _n in $(seq 1 "${KAFKA_NODES:-1}"); do KAFKA_BROKERS+="${KAFKA_BROKERS:+,}127.0.0.1:$((${KAFKA_PORT:-9092} + _n - 1))"; done
+  unset _n
+fi
+export KAFKA_BROKERS
 # The schema's owner (migrations, creating the database) and the role the apps connect as
 # (ledger_app: rows only, and on the ledger only INSERT and SELECT). docs/ledger.md says why.
 export OWNER_DATABASE_URL="${OWNER_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"

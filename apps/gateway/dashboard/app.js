@@ -204,6 +204,16 @@
     );
   }
 
+  // Where the reports were read (REPORTS_DATABASE_URL: a replica) and how far behind it is.
+  function showSource(report) {
+    const s = report && report.source;
+    if (!s) return;
+    $('report-source').textContent =
+      s.database === 'replica'
+        ? `reports from the replica, ${s.replica_lag_seconds === null ? 'lag unknown' : `${s.replica_lag_seconds} s behind`}`
+        : 'reports from the primary';
+  }
+
   function showBanner(text) {
     $('banner').textContent = text || '';
     $('banner').hidden = !text;
@@ -222,6 +232,7 @@
     for (const t of document.querySelectorAll('main table')) t.replaceChildren();
     for (const id of ['acc-cards', 'lat-metrics', 'reviews-list', 'lag-cards']) $(id).replaceChildren();
     $('review-count').textContent = '';
+    $('report-source').textContent = '';
     $('app').hidden = true;
     $('range').hidden = true;
     $('session').hidden = true;
@@ -281,6 +292,7 @@
   async function loadAcceptance() {
     const { from, to } = range();
     const r = await api(`/v1/reports/reconciliation?${query({ from, to, group_by: 'day,partner' })}`);
+    showSource(r);
     const days = daysBetween(from, to);
     // Rows are per currency too: rates add up the counts of every currency of a partner's day.
     const byPartner = new Map();
@@ -405,6 +417,7 @@
     const filters = Object.fromEntries(state.drill.map((f) => [f.param, f.value]));
     const params = { from, to, group_by: level.dim, ...filters };
     const r = await api(`/v1/reports/reconciliation?${query(params)}`);
+    showSource(r);
     state.reconParams = params;
 
     const crumbs = [el('a', { onclick: () => drillTo(0) }, 'All offers')];
@@ -498,6 +511,7 @@
       api(`/v1/reports/latency?${query({ from, to, group_by: '' })}`),
       api(`/v1/reports/latency?${query({ from, to, group_by: 'offer' })}`),
     ]);
+    showSource(all);
     const titles = {
       click_to_conversion: 'Click to conversion',
       postback_delay: 'Postback delay (first postback to a later status)',

@@ -18,6 +18,7 @@ import { PostbackLogAdminController } from './admin/postback-log.controller';
 import { OperatorAuth } from './admin/operator-auth';
 import { SourcesAdminController } from './admin/sources.controller';
 import { ReportsController } from './admin/reports.controller';
+import { ReportsDatabase } from './admin/reports-database';
 import { LaunchAdminController } from './admin/launch.controller';
 import { DisputesAdminController } from './admin/disputes.controller';
 import { ReviewsAdminController } from './admin/reviews.controller';
@@ -76,6 +77,7 @@ export class GatewayModule {
         PartnerAuthenticator,
         CatalogAdminService,
         ConsumerLagService,
+        ReportsDatabase,
         AdminGuard,
         OperatorAuth,
         { provide: SecretBox, useFactory: () => secretBoxFromEnv(env) },

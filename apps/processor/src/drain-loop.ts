@@ -1,9 +1,12 @@
 import type { Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { RoleLease } from './leadership/leadership';
 
 /**
  * A background loop that drains some queue (the ledger outbox, the projection queue): every
  * `intervalMs` and whenever kicked, one drain at a time; a kick during a drain runs another
  * right after it. A failure is logged once per distinct message and kept for health checks.
+ * Only the instance holding the loop's role drains (leadership/leadership.ts); it drains at once
+ * when it takes the role.
  */
 export abstract class DrainLoop implements OnApplicationBootstrap, OnApplicationShutdown {
   protected abstract readonly log: Logger;
@@ -14,7 +17,12 @@ export abstract class DrainLoop implements OnApplicationBootstrap, OnApplication
   private running: Promise<void> | undefined;
   private again = false;
 
-  protected constructor(private readonly intervalMs: number) {}
+  protected constructor(
+    private readonly intervalMs: number,
+    private readonly lease: RoleLease,
+  ) {
+    lease.onAcquired(() => this.kick());
+  }
 
   /** Drains until there is nothing left (or another instance holds the work). */
   protected abstract drain(): Promise<void>;
@@ -30,6 +38,7 @@ export abstract class DrainLoop implements OnApplicationBootstrap, OnApplication
 
   /** Drain now (e.g. right after a decision batch committed). */
   kick(): void {
+    if (!this.lease.held) return;
     if (this.running) {
       this.again = true;
       return;

@@ -91,6 +91,29 @@ export class ProcessorEnv extends AlertsEnv {
   @Max(3650)
   CLICK_RETENTION_DAYS = 120;
 
+  /**
+   * How often an instance that does not hold a background role (relay, projector, retry
+   * scheduler, alert evaluator, retention) tries to take it, and how often the holder checks its
+   * lock connection: a dead holder's roles are taken over within about this much
+   * (docs/deployment.md#background-roles).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(60000)
+  LEADER_POLL_MS = 1000;
+
+  /**
+   * TCP keepalive of the lock connection, both ends (seconds idle before the first probe; probes
+   * then every LEADER_KEEPALIVE_S / 2 s, 3 of them): bounds how long Postgres keeps the roles of
+   * a holder whose host vanished without closing its connection.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  LEADER_KEEPALIVE_S = 10;
+
   /** Refused postbacks (the postback log) older than this many days are deleted. */
   @Transform(toInt)
   @IsInt()

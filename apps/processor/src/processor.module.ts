@@ -10,6 +10,7 @@ import { AlertGauges } from './alerts/alert-gauges';
 import { AlertNotifier } from './alerts/alert-notifier';
 import { ClickProjectionHandler } from './clicks/click-projection.handler';
 import { ClickWatermark } from './conversions/click-watermark';
+import { Leadership } from './leadership/leadership';
 import { LedgerRelay } from './conversions/ledger-relay';
 import { PostbackDecider } from './conversions/postback-decider';
 import { SoftFailureLog } from './conversions/soft-failures';
@@ -50,6 +51,7 @@ export class ProcessorModule {
       ],
       controllers: [ClickProjectionHandler, PostbackHandler, RefusedPostbacksHandler],
       providers: [
+        Leadership,
         ClickWatermark,
         PostbackDecider,
         TrafficRuleCache,

@@ -11,9 +11,10 @@ export interface BatchingProducerOptions {
   /** A caller is answered with an error when its message is not acknowledged in time. */
   sendTimeoutMs: number;
   /**
-   * Batches in flight at once. 1 keeps the idempotent producer's strict per-partition order
-   * (the ledger relay); the gateway sends several, since each of its events is independent
-   * and a rare duplicate from a retried batch is absorbed downstream by the event id.
+   * Batches in flight at once. 1 keeps strict per-partition order (the ledger relay): after a
+   * failed batch nothing queued is sent, its callers are all told, and they send again in order.
+   * The gateway sends several, since each of its events is independent: a failed batch is sent
+   * again whole, and a duplicate from that is absorbed downstream by the event id.
    */
   maxInFlight?: number;
 }
@@ -53,6 +54,10 @@ export class BatchingProducer {
   private lastAckAt = 0;
 
   private readonly maxInFlight: number;
+  /** One batch at a time, and nothing sent after a batch that failed until its caller sends again. */
+  private readonly ordered: boolean;
+  /** Failed sends in a row: the backoff before the next attempt. */
+  private failures = 0;
   private observer: ProduceObserver | undefined;
 
   constructor(
@@ -60,17 +65,21 @@ export class BatchingProducer {
     private readonly opts: BatchingProducerOptions,
   ) {
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? 1);
-    const ordered = (opts.maxInFlight ?? 1) <= 1;
+    this.ordered = this.maxInFlight === 1;
     this.producer = kafka.producer({
-      idempotent: ordered,
-      maxInFlightRequests: ordered ? 1 : undefined,
+      // No retries inside kafkajs, and so no idempotence (which requires them): kafkajs 2.2.4
+      // skips, on a retry, every broker that already answered, so when a partition's leadership
+      // moves to such a broker (a broker restart on a cluster) its messages are never resent, yet
+      // the send resolves: acknowledged and lost (test/kafka-cluster-fault.cluster-spec.ts,
+      // tulios/kafkajs PR #1798); and an idempotent producer whose sequence broke on a leader
+      // change fails every later send with OUT_OF_ORDER_SEQUENCE_NUMBER. A failed batch is sent
+      // again whole, by a fresh send that maps every partition to its leader anew (see flush):
+      // a partition that had taken it gets a second copy, which consumers drop by id.
+      idempotent: false,
+      maxInFlightRequests: this.ordered ? 1 : undefined,
       allowAutoTopicCreation: false,
       createPartitioner: Partitioners.DefaultPartitioner,
-      // The idempotent producer keeps retrying a batch until Kafka takes it (its sequence
-      // numbers stay valid); callers are answered by sendTimeoutMs meanwhile.
-      retry: ordered
-        ? { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5000 }
-        : { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
+      retry: { retries: 0 },
     });
     this.producer.on(this.producer.events.DISCONNECT, () => {
       this.connected = false;
@@ -186,6 +195,7 @@ export class BatchingProducer {
       .then(
         () => {
           this.lastError = undefined;
+          this.failures = 0;
           this.lastAckAt = Date.now();
           report(false);
           for (const p of batch) this.settle(p);
@@ -194,13 +204,27 @@ export class BatchingProducer {
           const msg = e instanceof Error ? e.message : String(e);
           if (this.lastError !== msg) this.log.warn(`produce failed: ${msg}`);
           this.lastError = msg;
+          this.failures++;
           report(true);
-          for (const p of batch) this.settle(p, new KafkaUnavailableError(msg));
+          if (this.ordered) {
+            // Nothing behind a failed message may land before it: its callers are told, and so
+            // is everyone queued behind it (the ledger relay then sends its outbox again, in order).
+            for (const p of [...batch, ...this.queue.splice(0)])
+              this.settle(p, new KafkaUnavailableError(msg));
+          } else {
+            // Independent events: the batch goes again, whole, until its callers' deadlines.
+            this.queue.unshift(...batch.filter((p) => !p.settled));
+          }
         },
       )
       .finally(() => {
         this.inFlight--;
-        if (this.queue.length > 0) this.flush();
+        if (this.queue.length === 0) return;
+        if (this.failures === 0) this.flush();
+        else {
+          clearTimeout(this.linger);
+          this.linger = setTimeout(() => this.flush(), Math.min(2000, 50 * 2 ** Math.min(this.failures, 6)));
+        }
       });
   }
 

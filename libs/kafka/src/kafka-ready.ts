@@ -2,6 +2,7 @@
  * Waits until the broker really serves the project: the admin client lists topics AND a
  * consumer group can join (the group coordinator loads a few seconds after "started").
  * Used by infra before anything else starts, and by fault tests after a broker restart.
+ * Given several addresses (a cluster), it also waits until that many brokers are registered.
  */
 import { Kafka, logLevel } from 'kafkajs';
 
@@ -9,6 +10,7 @@ export async function waitForKafka(
   brokers: string[],
   timeoutMs: number,
   say: (s: string) => void = () => undefined,
+  expectBrokers = brokers.length,
 ): Promise<void> {
   const kafka = new Kafka({
     clientId: 'ready-check',
@@ -24,6 +26,8 @@ export async function waitForKafka(
     try {
       await admin.connect();
       await admin.listTopics();
+      const live = (await admin.describeCluster()).brokers.length;
+      if (live < expectBrokers) throw new Error(`${live} of ${expectBrokers} brokers registered`);
       // A group join proves the group coordinator is loaded; the group holds no offsets.
       const consumer = kafka.consumer({ groupId: `ready-check-${process.pid}`, retry: { retries: 0 } });
       try {

@@ -6,3 +6,5 @@ export * from './partner-client';
 export * from './topic-count';
 export * from './traffic';
 export * from './own-postgres';
+export * from './own-kafka-cluster';
+export * from './chromium';

@@ -36,3 +36,38 @@ export async function ownPostgres(tag: string): Promise<OwnPostgres> {
     },
   };
 }
+
+/**
+ * A streaming replica of a private server (`postgres.sh start-replica`: pg_basebackup -R, its own
+ * port and data directory). `url` names the replica with the primary URL's role and database.
+ */
+export async function ownReplica(tag: string, primaryUrl: string): Promise<OwnPostgres> {
+  const port = await freePort();
+  const primary = new URL(primaryUrl);
+  const replica = new URL(primaryUrl);
+  replica.port = String(port);
+  const data = join(ROOT, '.run', `pg-replica-${tag}-${port}`);
+  const env = {
+    ...process.env,
+    PG_PORT: String(port),
+    PG_DATA: data,
+    PRIMARY_PORT: primary.port,
+    OWNER_DATABASE_URL: replica.toString(),
+  };
+  const script = join(ROOT, 'infra/postgres/postgres.sh');
+  const run = (cmd: string) =>
+    execFileSync('bash', [script, cmd], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const dataDir = execFileSync('bash', [script, 'data-dir'], { env, encoding: 'utf8' }).trim();
+  return {
+    url: replica.toString(),
+    start: () => run('start-replica'),
+    stop: () => run('stop-private'),
+    destroy: () => {
+      try {
+        run('stop-private');
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
+  };
+}

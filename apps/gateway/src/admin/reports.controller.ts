@@ -1,8 +1,7 @@
 import { Controller, Get, Inject, Query, Res, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { IsIn, IsOptional, IsString, Length } from 'class-validator';
-import { DataSource } from 'typeorm';
 import {
   DEFAULT_GROUP_BY,
   latencyReport,
@@ -14,6 +13,7 @@ import {
 } from '@app/read-models';
 import { ApiError } from '../http/api-error';
 import { AdminGuard } from './admin.guard';
+import { ReportsDatabase, type ReportSource } from './reports-database';
 
 export class ReportQueryDto {
   /** First UTC day (YYYY-MM-DD), inclusive. */
@@ -55,21 +55,39 @@ function toQuery(dto: ReportQueryDto, defaults: ReportDimension[]): ReportQuery 
   };
 }
 
-/** Reports over the read models. Days are UTC. */
+/**
+ * Reports over the read models. Days are UTC. They read REPORTS_DATABASE_URL when set (a
+ * replica); each answer says where it was read and how far that replica is behind (`source`
+ * in JSON, `X-Report-Source` and `X-Replica-Lag-Seconds` headers with CSV too).
+ */
 @ApiTags('reports')
 @ApiBearerAuth()
 @UseGuards(AdminGuard)
 @Controller('v1/reports')
 export class ReportsController {
-  constructor(@Inject(DataSource) private readonly ds: DataSource) {}
+  constructor(@Inject(ReportsDatabase) private readonly db: ReportsDatabase) {}
 
+  private async source(reply: FastifyReply): Promise<ReportSource> {
+    const source = await this.db.source();
+    void reply
+      .header('x-report-source', source.database)
+      .header('x-replica-lag-seconds', String(source.replica_lag_seconds ?? ''));
+    return source;
+  }
+
+  @ApiResponse({
+    status: 200,
+    description: 'Rows per group and totals (JSON, or CSV with format=csv or Accept: text/csv)',
+  })
   @Get('reconciliation')
   @ApiOperation({
     summary:
       'Reconciliation per group (JSON, or CSV with format=csv or Accept: text/csv); totals equal the ledger',
   })
   async reconciliation(@Query() dto: ReportQueryDto, @Res({ passthrough: true }) reply: FastifyReply) {
-    const report = await reconciliationReport(this.ds.manager, toQuery(dto, DEFAULT_GROUP_BY));
+    const query = toQuery(dto, DEFAULT_GROUP_BY);
+    const source = await this.source(reply);
+    const report = await reconciliationReport(await this.db.manager(), query);
     const accept = String(reply.request.headers.accept ?? '');
     if (dto.format === 'csv' || (dto.format === undefined && accept.includes('text/csv'))) {
       void reply
@@ -77,23 +95,36 @@ export class ReportsController {
         .header('content-disposition', `attachment; filename="reconciliation_${dto.from}_${dto.to}.csv"`);
       return reconCsv(report);
     }
-    return report;
+    return { ...report, source };
   }
 
+  @ApiResponse({
+    status: 200,
+    description: 'Histograms and p50/p90/p99 per group (JSON, or CSV with format=csv)',
+  })
   @Get('latency')
   @ApiOperation({ summary: 'Click-to-conversion and postback-delay histograms with p50/p90/p99 per group' })
-  async latency(@Query() dto: ReportQueryDto) {
+  async latency(@Query() dto: ReportQueryDto, @Res({ passthrough: true }) reply: FastifyReply) {
     if (dto.source !== undefined)
       throw ApiError.badField('source', 'source: latency histograms are not split by source');
-    return latencyReport(this.ds.manager, toQuery(dto, ['offer', 'publisher']));
+    const query = toQuery(dto, ['offer', 'publisher']);
+    const source = await this.source(reply);
+    return { ...(await latencyReport(await this.db.manager(), query)), source };
   }
 
+  @ApiResponse({
+    status: 200,
+    description: 'Rates per partner, placement and UTC day (JSON, or CSV with format=csv)',
+  })
   @Get('soft-rejects')
   @ApiOperation({ summary: 'Soft-reject and reject rates per partner and placement per day (UTC)' })
-  async softRejects(@Query() dto: ReportQueryDto) {
-    const report = await reconciliationReport(this.ds.manager, toQuery(dto, ['day', 'partner', 'placement']));
+  async softRejects(@Query() dto: ReportQueryDto, @Res({ passthrough: true }) reply: FastifyReply) {
+    const query = toQuery(dto, ['day', 'partner', 'placement']);
+    const source = await this.source(reply);
+    const report = await reconciliationReport(await this.db.manager(), query);
     return {
       ...report,
+      source,
       rows: report.rows.map((r) => ({
         day: r.day,
         partner_id: r.partner_id,

@@ -11,6 +11,7 @@ import { DataSource } from 'typeorm';
 import { Topics } from '@app/contracts';
 import { KAFKA, KafkaBatchServer, withTimeout } from '@app/kafka';
 import { ALERTS_LOCK, readAlertInputs, reconcileAlerts, recordSample } from '@app/alerts';
+import { Leadership, type RoleLease } from '../leadership/leadership';
 import { ProcessorEnv } from '../processor.env';
 import { type DeadLetterState, evaluateAlerts, type LagState } from './alert-rules';
 import { alertThresholds } from './alerts.env';
@@ -20,8 +21,9 @@ export const DEAD_LETTER_REPLAY_GROUP = 'dead-letter-replay';
 const KAFKA_TIMEOUT_MS = 5000;
 
 /**
- * Evaluates the alert rules every ALERT_EVAL_MS: one evaluator at a time across instances (an
- * advisory lock held by the evaluation's transaction), which reads the read models and Kafka
+ * Evaluates the alert rules every ALERT_EVAL_MS: one evaluator at a time across instances (the
+ * holder of the `alert_evaluator` role, and an advisory lock held by the evaluation's
+ * transaction as a fence), which reads the read models and Kafka
  * offsets, then fires, refreshes and resolves alerts and queues their webhook events in the same
  * transaction. Kafka inputs that do not answer skip their rules (their alerts stay as they are).
  */
@@ -32,13 +34,17 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnApplicationShut
   private running: Promise<void> | undefined;
   private lastError: string | undefined;
   private admin: Admin | undefined;
+  private readonly lease: RoleLease;
 
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
     @Inject(ProcessorEnv) private readonly env: ProcessorEnv,
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Optional() @Inject(KafkaBatchServer) private readonly server: KafkaBatchServer | null,
-  ) {}
+    @Inject(Leadership) leadership: Leadership,
+  ) {
+    this.lease = leadership.lease('alert_evaluator');
+  }
 
   onApplicationBootstrap(): void {
     if (this.env.ALERT_EVAL_MS === 0) return;
@@ -52,7 +58,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnApplicationShut
   }
 
   kick(): void {
-    if (this.running) return;
+    if (this.running || !this.lease.held) return;
     this.running = this.evaluate()
       .then(() => (this.lastError = undefined))
       .catch((e: unknown) => {

@@ -1,6 +1,8 @@
+import { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { createDataSource } from '@app/persistence';
 import { createTestDatabase, seedOffer, type TestDatabase } from '@app/testing';
+import { Leadership } from '../leadership/leadership';
 import { ProcessorEnv } from '../processor.env';
 import { ClickRetention } from './click-retention';
 
@@ -59,7 +61,7 @@ describe('click store partitions and retention (real Postgres, application role)
 
   it('drops whole months past the retention, never one an offer may still convert', async () => {
     const env = Object.assign(new ProcessorEnv(), { CLICK_RETENTION_DAYS: 30 });
-    const retention = new ClickRetention(app, env);
+    const retention = new ClickRetention(app, env, new Leadership(env, new Registry()));
     await seedOffer(db.ds, { id: 'long-window' });
     await db.ds.query(`UPDATE offers SET attribution_window_hours = 24 * 60 WHERE id = 'long-window'`);
     // On 2026-04-10 with a 60-day window (+31 days): the cutoff is 91 days back, 2026-01-09.

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DrainLoop } from '../drain-loop';
+import { Leadership } from '../leadership/leadership';
 import { ProcessorEnv } from '../processor.env';
 
 const DAY_MS = 86_400_000;
@@ -22,8 +23,9 @@ export class ClickRetention extends DrainLoop {
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
     @Inject(ProcessorEnv) env: ProcessorEnv,
+    @Inject(Leadership) leadership: Leadership,
   ) {
-    super(3_600_000);
+    super(3_600_000, leadership.lease('click_retention'));
     this.days = env.CLICK_RETENTION_DAYS;
   }
 

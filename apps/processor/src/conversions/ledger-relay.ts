@@ -5,14 +5,16 @@ import { BatchingProducer } from '@app/kafka';
 import type { HealthCheckResult, HealthIndicator } from '@app/health';
 import { ProcessorMetrics, type PublishedEntry } from '../observability/processor-metrics';
 import { DrainLoop } from '../drain-loop';
+import { Leadership } from '../leadership/leadership';
 import { ProcessorEnv } from '../processor.env';
 
 const RELAY_LOCK = 7_331_001;
 
 /**
  * Publishes committed ledger entries to `conversions.ledger` in commit order (transactional
- * outbox). One relay runs at a time across instances (advisory lock), so per-conversion order
- * holds. An entry leaves the outbox only after Kafka acknowledged it (acks=all); a crash in
+ * outbox). Only the holder of the `ledger_relay` role drains, and each drain transaction also
+ * takes a lock of its own (a fence for the moment a lost holder has not noticed yet), so one
+ * relay runs at a time across instances and per-conversion order holds. An entry leaves the outbox only after Kafka acknowledged it (acks=all); a crash in
  * between republishes it with the same entry_id, which consumers dedupe on.
  */
 @Injectable()
@@ -28,8 +30,9 @@ export class LedgerRelay extends DrainLoop implements HealthIndicator {
     @Inject(BatchingProducer) private readonly producer: BatchingProducer,
     @Inject(ProcessorEnv) private readonly env: ProcessorEnv,
     @Inject(ProcessorMetrics) private readonly metrics: ProcessorMetrics,
+    @Inject(Leadership) leadership: Leadership,
   ) {
-    super(200);
+    super(200, leadership.lease('ledger_relay'));
   }
 
   protected async drain(): Promise<void> {

@@ -61,6 +61,8 @@ export class PostbackHandler {
       {
         eventId: row.event_id,
         correlationId: row.event_id,
+        // The payload could not be read, so neither could its request id.
+        requestId: null,
         partnerId: row.partner_id,
         outcome: row.outcome,
         reason: row.reason_code,
@@ -97,8 +99,14 @@ export class PostbackHandler {
           )
         ).map((r) => r.event_id),
       );
+      // A producer retry after a lost acknowledgement (a broker failover) can put the same event
+      // twice on the partition, even in one batch: decide it once (its outcome row is keyed by id).
       const todo = events
-        .filter((e) => !done.has(e.id))
+        .filter((e) => {
+          if (done.has(e.id)) return false;
+          done.add(e.id);
+          return true;
+        })
         .map((event) => {
           const failed = this.softFailures.of(event.id);
           return { event, attempts: 0, errors: [...failed], failedTries: failed.length, parked: false };

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { PostbackReceived } from '@app/contracts';
+import { Leadership, type RoleLease } from '../leadership/leadership';
 import { ProcessorMetrics } from '../observability/processor-metrics';
 import { LedgerRelay } from './ledger-relay';
 import { type DecisionRecord, PostbackDecider, type Work } from './postback-decider';
@@ -14,23 +15,30 @@ import { type DecisionRecord, PostbackDecider, type Work } from './postback-deci
 /**
  * Retries soft-rejected postbacks when due. Each due transaction is re-decided whole, in the
  * order its postbacks arrived, under the same per-transaction lock as fresh traffic; fresh
- * traffic never waits for retries (they run in their own loop and transactions).
+ * traffic never waits for retries (they run in their own loop and transactions). Only the holder
+ * of the `retry_scheduler` role runs passes (the per-transaction locks keep a pass correct even
+ * beside another one, as when a lost holder has not noticed yet).
  */
 @Injectable()
 export class RetryScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger(RetryScheduler.name);
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private readonly lease: RoleLease;
 
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
     @Inject(PostbackDecider) private readonly decider: PostbackDecider,
     @Inject(LedgerRelay) private readonly relay: LedgerRelay,
     @Inject(ProcessorMetrics) private readonly metrics: ProcessorMetrics,
-  ) {}
+    @Inject(Leadership) leadership: Leadership,
+  ) {
+    this.lease = leadership.lease('retry_scheduler');
+  }
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => {
+      if (!this.lease.held) return;
       this.running ??= this.runDue()
         .then(() => undefined)
         .catch((e: unknown) =>

@@ -1,5 +1,7 @@
 import { loadEnv } from '@app/config';
+import { Registry } from 'prom-client';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
+import { Leadership } from '../leadership/leadership';
 import { ProcessorEnv } from '../processor.env';
 import { RefusedRetention } from './refused-retention';
 
@@ -23,7 +25,8 @@ describe('refused postbacks retention', () => {
          FROM generate_series(1, 1503) i`,
       [new Date(now.getTime() - 15 * day), new Date(now.getTime() - 13 * day)],
     );
-    const retention = new RefusedRetention(db.ds, loadEnv(ProcessorEnv, {}));
+    const env = loadEnv(ProcessorEnv, {});
+    const retention = new RefusedRetention(db.ds, env, new Leadership(env, new Registry()));
     expect(await retention.purge(now)).toBe(1000);
     expect(await retention.purge(now)).toBe(500);
     expect(await retention.purge(now)).toBe(0);

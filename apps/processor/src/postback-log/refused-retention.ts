@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DrainLoop } from '../drain-loop';
+import { Leadership } from '../leadership/leadership';
 import { ProcessorEnv } from '../processor.env';
 
 const BATCH = 1000;
@@ -18,8 +19,9 @@ export class RefusedRetention extends DrainLoop {
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
     @Inject(ProcessorEnv) env: ProcessorEnv,
+    @Inject(Leadership) leadership: Leadership,
   ) {
-    super(60_000);
+    super(60_000, leadership.lease('refused_retention'));
     this.days = env.REFUSED_RETENTION_DAYS;
   }
 

@@ -3,12 +3,15 @@ import { DataSource } from 'typeorm';
 import type { HealthCheckResult, HealthIndicator } from '@app/health';
 import { projectQueued } from '@app/read-models';
 import { DrainLoop } from '../drain-loop';
+import { Leadership } from '../leadership/leadership';
 
 const BATCH = 5000;
 
 /**
  * Keeps the read models (reconciliation, latency, review queue) up to date from the projection
- * queue the decisions fill. One projector writes at a time across instances (advisory lock);
+ * queue the decisions fill. Only the holder of the `read_models` role drains, and each batch
+ * also takes the projector's transaction lock (which a rebuild takes too), so one projector
+ * writes at a time across instances;
  * each batch and its checkpoint commit together, so crashes and restarts never double count.
  */
 @Injectable()
@@ -18,8 +21,11 @@ export class ReadModelProjector extends DrainLoop implements HealthIndicator {
   protected readonly label = 'read-model projector';
   private projected = 0;
 
-  constructor(@Inject(DataSource) private readonly ds: DataSource) {
-    super(250);
+  constructor(
+    @Inject(DataSource) private readonly ds: DataSource,
+    @Inject(Leadership) leadership: Leadership,
+  ) {
+    super(250, leadership.lease('read_models'));
   }
 
   protected async drain(): Promise<void> {
