@@ -17,6 +17,7 @@ import { type RunningSystem, startSystem } from './support';
 describe('processing', () => {
   let sys: RunningSystem;
   const P = 'partner-p';
+  const PER_TRANSACTION = 7;
   const topic = (t: string) => `${sys.prefix}${t}`;
   const entriesOf = async (tx: string) =>
     (await sys.db.ds.query(
@@ -50,7 +51,12 @@ describe('processing', () => {
 
   beforeAll(async () => {
     sys = await startSystem('processing', {
-      env: { RETRY_DELAYS_MS: '800,1500,2500', CLICK_WATERMARK_MARGIN_MS: '3000' },
+      // Small decision transactions: every test here also runs batches split over several.
+      env: {
+        RETRY_DELAYS_MS: '800,1500,2500',
+        CLICK_WATERMARK_MARGIN_MS: '3000',
+        DECISIONS_PER_TRANSACTION: String(PER_TRANSACTION),
+      },
     });
     await seedOffer(sys.db.ds, { id: 'o-main', payout: '2000000', allowedGeos: ['US', 'DE'] });
     await seedOffer(sys.db.ds, { id: 'o-other' });
@@ -329,6 +335,49 @@ describe('processing', () => {
       `SELECT first_received_at FROM conversions WHERE transaction_id = 'tx-first'`,
     );
     expect((conv.first_received_at as Date).toISOString()).toBe(pendingAt.toISOString());
+  });
+
+  it('decides a batch larger than DECISIONS_PER_TRANSACTION in several transactions, in order, each postback once', async () => {
+    const clicks = Array.from({ length: 20 }, () =>
+      clickEvent('o-main', 'pub-1', new Date(Date.now() - 600_000)),
+    );
+    await produceEvents(topic('clicks.recorded'), clicks);
+    await poll('clicks stored', async () =>
+      (
+        await sys.db.ds.query(`SELECT count(*)::int AS n FROM clicks WHERE click_id = ANY($1)`, [
+          clicks.map((c) => c.id),
+        ])
+      )[0].n === 20
+        ? true
+        : undefined,
+    );
+    // One produce call, one partition key per transaction: pending, approved (twice), reversed.
+    const events = clicks.flatMap((c, i) =>
+      (['pending', 'approved', 'approved', 'reversed'] as const).map((status) =>
+        postbackEvent(P, c.id, `tx-split-${i}`, status),
+      ),
+    );
+    await produceEvents(topic('postbacks.received'), events);
+    const ids = events.map((e) => e.id);
+    const byTx = await poll(
+      'every split postback decided',
+      async () => {
+        const rows = (await sys.db.ds.query(
+          `SELECT xmin::text AS tx, count(*)::int AS n FROM postback_outcomes WHERE event_id = ANY($1) AND outcome <> 'retry_scheduled' GROUP BY 1`,
+          [ids],
+        )) as { tx: string; n: number }[];
+        return rows.reduce((a, r) => a + r.n, 0) === ids.length ? rows : undefined;
+      },
+      60000,
+    );
+    // No transaction decided more than its share, so more than one decided them.
+    expect(Math.max(...byTx.map((r) => r.n))).toBeLessThanOrEqual(PER_TRANSACTION);
+    for (let i = 0; i < 20; i++)
+      expect((await entriesOf(`tx-split-${i}`)).map((e) => e.entry_type)).toEqual([
+        'pending',
+        'approved',
+        'reversed',
+      ]);
   });
 
   it('the database refuses UPDATE, DELETE and TRUNCATE on the ledger', async () => {

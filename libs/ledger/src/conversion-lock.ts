@@ -47,25 +47,48 @@ export function stateOf(r: ConversionRow): ConversionState {
   };
 }
 
+/** A conversion key to lock: its id, and the partner transaction id it was reported under. */
+export interface ConversionLockKey {
+  conversionId: string;
+  transactionId: string;
+}
+
 /**
- * Takes the lock of each conversion key (offer + transaction + goal, as its id) for the rest of
- * the caller's transaction, then reads the conversions that exist. Every writer of the ledger
- * takes it before reading the state it decides on: the processor (any partition, any instance),
- * operator review, dispute adjustments and replays. A transaction-scoped advisory lock covers a
- * conversion that has no row yet, so two partners reporting one transaction at the same moment
- * are decided one after the other. Locks are taken in the order of their keys, so writers never
- * deadlock on them (and a processor takes them only after its partner-transaction locks).
+ * The ledger's lock: one transaction-scoped advisory lock per transaction id, taken in key order
+ * (so writers never deadlock on them) for the rest of the caller's transaction. Every conversion
+ * key (offer + transaction + goal) and every partner transaction (partner + transaction) holds
+ * one transaction id, so one lock serialises both: two partners reporting one conversion, and
+ * one partner's postbacks of a transaction across the consumer, the retry queue and instances.
+ * Unrelated postbacks that share a transaction id wait for each other, which is rare and only
+ * costs time. One lock per postback matters: Postgres keeps every transaction's locks in one
+ * shared table (max_locks_per_transaction x max_connections).
  */
-export async function lockConversions(
-  em: EntityManager,
-  conversionIds: readonly string[],
-): Promise<Map<string, LockedConversion>> {
-  const ids = [...new Set(conversionIds)].sort();
-  if (ids.length === 0) return new Map();
+export async function lockTransactions(em: EntityManager, transactionIds: readonly string[]): Promise<void> {
+  const ids = [...new Set(transactionIds)];
+  if (ids.length === 0) return;
   await em.query(
     `SELECT pg_advisory_xact_lock(${LOCK_NAMESPACE}, h) FROM (SELECT DISTINCT hashtext(id) AS h FROM unnest($1::text[]) id ORDER BY 1) s`,
     [ids],
   );
+}
+
+/**
+ * Takes the ledger's lock for each conversion key (`lockTransactions`), then reads the
+ * conversions that exist, `FOR UPDATE`. Every writer of the ledger takes it before reading the
+ * state it decides on: the processor (any partition, any instance), operator review, dispute
+ * adjustments and replays. An advisory lock also covers a conversion that has no row yet, so two
+ * partners reporting one transaction at the same moment are decided one after the other.
+ */
+export async function lockConversions(
+  em: EntityManager,
+  keys: readonly ConversionLockKey[],
+): Promise<Map<string, LockedConversion>> {
+  if (keys.length === 0) return new Map();
+  await lockTransactions(
+    em,
+    keys.map((k) => k.transactionId),
+  );
+  const ids = [...new Set(keys.map((k) => k.conversionId))].sort();
   const rows = await em.query<ConversionRow[]>(
     `SELECT conversion_id, offer_id, transaction_id, goal, partner_id, click_id, publisher_id, status, requested,
             amount_micros, currency, reason_code, sub1, sub2, sub3, sub4, sub5, placement, geo, device, clicked_at,
@@ -76,5 +99,5 @@ export async function lockConversions(
   return new Map(rows.map((r) => [r.conversion_id, { row: r, state: stateOf(r) }]));
 }
 
-/** The advisory-lock namespace of conversion keys (two-key form: never meets another lock of ours). */
+/** The advisory-lock namespace of the ledger's lock (two-key form: never meets another lock of ours). */
 export const LOCK_NAMESPACE = 7_100;

@@ -79,7 +79,7 @@ describe('ledger writer (real Postgres, application role)', () => {
     app.transaction(async (em: EntityManager) => {
       const locked = await lockConversions(
         em,
-        writes.map((w) => w.entry.conversion_id),
+        writes.map((w) => ({ conversionId: w.entry.conversion_id, transactionId: w.entry.transaction_id })),
       );
       return appendEntries(em, writes, new Map([...locked].map(([id, c]) => [id, c.state])));
     });
@@ -178,6 +178,7 @@ describe('ledger writer (real Postgres, application role)', () => {
   });
 
   it('serialises two writers of one new conversion: the second sees the first', async () => {
+    const RACE = { conversionId: 'cv-race', transactionId: 'cv-race' };
     // Two transactions on the same conversion key; the second waits for the first's lock, then
     // reads its row: it would have written a second approval without the lock.
     const seen: (string | undefined)[] = [];
@@ -186,7 +187,7 @@ describe('ledger writer (real Postgres, application role)', () => {
     let locked!: () => void;
     const firstLocked = new Promise<void>((r) => (locked = r));
     const first = app.transaction(async (em) => {
-      const c = await lockConversions(em, ['cv-race']);
+      const c = await lockConversions(em, [RACE]);
       await appendEntries(em, [write('cv-race', 'approved', 'approved')], new Map());
       seen.push(c.get('cv-race')?.state.status);
       locked();
@@ -196,7 +197,7 @@ describe('ledger writer (real Postgres, application role)', () => {
     // The first holds the lock with its approval uncommitted: without the lock the second would
     // read no conversion (undefined) and decide a second approval.
     const second = app.transaction(async (em) => {
-      seen.push((await lockConversions(em, ['cv-race'])).get('cv-race')?.state.status);
+      seen.push((await lockConversions(em, [RACE])).get('cv-race')?.state.status);
     });
     release();
     await Promise.all([first, second]);

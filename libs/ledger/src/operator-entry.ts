@@ -60,7 +60,13 @@ export async function lockConversion(
   em: EntityManager,
   conversionId: string,
 ): Promise<LockedConversion | undefined> {
-  return (await lockConversions(em, [conversionId])).get(conversionId);
+  // Its transaction id names its lock; it never changes, so reading it before the lock is safe.
+  const [row] = await em.query<{ transaction_id: string }[]>(
+    `SELECT transaction_id FROM conversions WHERE conversion_id = $1`,
+    [conversionId],
+  );
+  if (!row) return undefined;
+  return (await lockConversions(em, [{ conversionId, transactionId: row.transaction_id }])).get(conversionId);
 }
 
 /** Appends an operator's entry on a conversion locked by `lockConversion`, through the one write path. */

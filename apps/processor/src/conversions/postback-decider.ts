@@ -4,7 +4,8 @@ import type { PostbackReceived } from '@app/contracts';
 import { CatalogCache } from '@app/catalog';
 import { ProcessorEnv } from '../processor.env';
 import { ClickWatermark } from './click-watermark';
-import { loadDecisionContext, pairOf } from './postback-loader';
+import { lockTransactions } from '@app/ledger';
+import { loadDecisionContext } from './postback-loader';
 import { type DecideStats, planDecisions, type Work } from './postback-plan';
 import { writeDecisionPlan } from './postback-writer';
 import { TrafficRuleCache } from './routing-controls';
@@ -36,14 +37,13 @@ export class PostbackDecider {
 
   /**
    * Serialises work on the same partner transactions (consumer, retries, other instances), so
-   * the retry queue keeps each transaction's postbacks in order. Taken before the conversions'
-   * locks, by every path that takes both.
+   * the retry queue keeps each transaction's postbacks in order: the ledger's own lock, taken
+   * before anything is read (the conversion keys, locked again later, hold the same ones).
    */
   async lockPairs(em: EntityManager, events: PostbackReceived[]): Promise<void> {
-    const keys = [...new Set(events.map((e) => pairOf(e.payload.partner_id, e.payload.transaction_id)))];
-    await em.query(
-      `SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 7) AS h FROM unnest($1::text[]) k ORDER BY 1) s`,
-      [keys],
+    await lockTransactions(
+      em,
+      events.map((e) => e.payload.transaction_id),
     );
   }
 

@@ -67,8 +67,9 @@ export const pairOf = (partnerId: string, transactionId: string) =>
 
 /**
  * Reads the state a batch is decided on. Locks, in this order (every writer's order): the
- * partner transactions (taken by the caller), then each conversion key (the ledger's lock),
- * then the offers' daily usage rows, then the capped sources' rows.
+ * partner transactions (the ledger's lock, by transaction id, taken by the caller), the
+ * conversions' rows under that same lock, then the offers' daily usage rows, then the capped
+ * sources' rows.
  */
 export async function loadDecisionContext(
   em: EntityManager,
@@ -122,7 +123,7 @@ export async function loadDecisionContext(
   const keys = facts.map((f, i) => conversionKey(f, lookups[i]!, offers[i]));
   const locked = await lockConversions(
     em,
-    keys.map((k) => k.conversionId),
+    keys.map((k, i) => ({ conversionId: k.conversionId, transactionId: facts[i]!.transactionId })),
   );
   const conversions = new Map([...locked].map(([id, c]) => [id, c.state]));
 

@@ -119,6 +119,7 @@ export interface PlanOptions {
  */
 export function planDecisions(ctx: DecisionContext, work: readonly Work[], o: PlanOptions): DecisionPlan {
   const { now } = o;
+  const decidedAt = now.toISOString();
   const states = new Map(ctx.conversions);
   const usage = new Map(ctx.usage);
   const blocked = new Set(ctx.blocked);
@@ -164,8 +165,16 @@ export function planDecisions(ctx: DecisionContext, work: readonly Work[], o: Pl
         entryId,
         retryAttempt,
       });
+      // One literal (no spread of a base object): this runs once per postback.
       plan.outcomes.push({
-        ...outcomeBase(f, w, now),
+        event_id: f.eventId,
+        partner_id: f.partnerId,
+        click_id: f.clickId,
+        transaction_id: f.transactionId,
+        status: f.status,
+        attempts: w.attempts + (w.failedTries ?? 0),
+        received_at: f.receivedAt.toISOString(),
+        decided_at: decidedAt,
         conversion_id: kind === 'retry_scheduled' ? null : key.conversionId,
         offer_id: key.offerId === '-' ? null : key.offerId,
         publisher_id: click?.publisherId ?? null,
@@ -290,34 +299,6 @@ export function planDecisions(ctx: DecisionContext, work: readonly Work[], o: Pl
     plan.stats.decided++;
   });
   return plan;
-}
-
-/** The fields of an outcome that come from the postback itself. */
-export function outcomeBase(
-  f: Pick<PostbackFacts, 'eventId' | 'partnerId' | 'clickId' | 'transactionId' | 'status' | 'receivedAt'>,
-  w: Pick<Work, 'attempts' | 'failedTries'>,
-  now: Date,
-): Pick<
-  OutcomeRow,
-  | 'event_id'
-  | 'partner_id'
-  | 'click_id'
-  | 'transaction_id'
-  | 'status'
-  | 'attempts'
-  | 'received_at'
-  | 'decided_at'
-> {
-  return {
-    event_id: f.eventId,
-    partner_id: f.partnerId,
-    click_id: f.clickId,
-    transaction_id: f.transactionId,
-    status: f.status,
-    attempts: w.attempts + (w.failedTries ?? 0),
-    received_at: f.receivedAt.toISOString(),
-    decided_at: now.toISOString(),
-  };
 }
 
 function deadLetter(w: Work, f: PostbackFacts, entryId: string, reasonCode: string, now: Date): DeadRow {

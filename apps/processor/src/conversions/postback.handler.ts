@@ -7,6 +7,7 @@ import { clip } from '@app/domain';
 import { KafkaBatchServer, type MessageBatch } from '@app/kafka';
 import { type Decoded, decodeBatch, runIsolatingPoison } from '../batch-decoder';
 import { ProcessorMetrics } from '../observability/processor-metrics';
+import { ProcessorEnv } from '../processor.env';
 import { LedgerRelay } from './ledger-relay';
 import { invalidPayloadOutcome } from './invalid-payload';
 import { PostbackDecider } from './postback-decider';
@@ -14,8 +15,8 @@ import { writeOutcomes } from './postback-writer';
 import { classifyDependencyFailure, SoftFailureLog } from './soft-failures';
 
 /**
- * `postbacks.received`, one transaction per partition batch: the raw postback into the inbox,
- * then its decision. A postback already decided (replay after a crash or rebalance) is
+ * `postbacks.received`, one transaction per partition batch (or per DECISIONS_PER_TRANSACTION of
+ * it): the raw postback into the inbox, then its decision. A postback already decided (replay after a crash or rebalance) is
  * recognised by its event id and skipped, so the effect is exactly once.
  */
 @Controller()
@@ -27,6 +28,7 @@ export class PostbackHandler {
     @Inject(LedgerRelay) private readonly relay: LedgerRelay,
     @Inject(ProcessorMetrics) private readonly metrics: ProcessorMetrics,
     @Inject(SoftFailureLog) private readonly softFailures: SoftFailureLog,
+    @Inject(ProcessorEnv) private readonly env: ProcessorEnv,
   ) {}
 
   @EventPattern(Topics.postbacksReceived)
@@ -37,7 +39,13 @@ export class PostbackHandler {
       const decoded = await decodeBatch<PostbackReceived>(this.server, batch, 'postback.received', onPoison);
       if (decoded.length === 0) return;
       ids = decoded.map((d) => d.event.id);
-      await runIsolatingPoison(this.server, batch, decoded, (items) => this.process(batch, items), onPoison);
+      // In transactions of at most DECISIONS_PER_TRANSACTION, in order: a failure after some of
+      // them committed fetches the batch again, and what was decided is skipped by its event id.
+      const size = this.env.DECISIONS_PER_TRANSACTION;
+      for (let i = 0; i < decoded.length; i += size) {
+        const part = decoded.slice(i, i + size);
+        await runIsolatingPoison(this.server, batch, part, (items) => this.process(batch, items), onPoison);
+      }
     } catch (e) {
       // Nothing of the batch was written: a soft reject of each of its postbacks. The consumer
       // fetches the batch again after a back-off (KafkaBatchServer), in order, until it commits.
