@@ -4,7 +4,9 @@ import { createDataSource } from '@app/persistence';
 import { createTestDatabase, seedOffer, type TestDatabase } from '@app/testing';
 import { Leadership } from '../leadership/leadership';
 import { ProcessorEnv } from '../processor.env';
+import { Topics } from '@app/contracts';
 import { ClickRetention } from './click-retention';
+import { CLICK_PROJECTION } from './click-projection.handler';
 
 /** The click store's monthly partitions against real Postgres, as the apps' role uses them. */
 describe('click store partitions and retention (real Postgres, application role)', () => {
@@ -73,5 +75,19 @@ describe('click store partitions and retention (real Postgres, application role)
       `SELECT click_id FROM clicks WHERE click_id LIKE 'C-%'`,
     );
     expect(left.map((r) => r.click_id)).toEqual(['C-MAR']);
+  });
+
+  it("counts the retention from the store's clock: a replay of an earlier period keeps its clicks", async () => {
+    const env = Object.assign(new ProcessorEnv(), { CLICK_RETENTION_DAYS: 30 });
+    const retention = new ClickRetention(app, env, new Leadership(env, new Registry()));
+    // The projection's newest click is of 2026-03-05 (virtual times of a replay); today is later.
+    await db.ds.query(
+      `INSERT INTO projection_checkpoints (projection, topic, partition, next_offset, watermark, updated_at)
+       VALUES ($1, $2, 0, 10, '2026-03-05T00:00:00Z', now())`,
+      [CLICK_PROJECTION, Topics.clicksRecorded],
+    );
+    // 91 days (the long window) before 2026-03-05 keeps March whatever the wall clock says.
+    expect(await retention.dropExpired(new Date('2027-01-01T00:00:00Z'))).toEqual([]);
+    expect(await partitions()).toContain('clicks_2026_03');
   });
 });

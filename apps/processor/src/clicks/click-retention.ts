@@ -1,8 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { Topics } from '@app/contracts';
 import { DrainLoop } from '../drain-loop';
 import { Leadership } from '../leadership/leadership';
 import { ProcessorEnv } from '../processor.env';
+import { CLICK_PROJECTION } from './click-projection.handler';
 
 const DAY_MS = 86_400_000;
 /** Kept beyond the longest attribution window, so a late postback still finds its click. */
@@ -10,9 +12,12 @@ const MARGIN_DAYS = 31;
 
 /**
  * Retention of the click store: every hour, the month partitions that ended before the cutoff
- * are dropped (not rows deleted). The cutoff is CLICK_RETENTION_DAYS ago, and never less than the
- * longest attribution window of any offer plus a month: a click a postback may still convert is
- * never dropped.
+ * are dropped (not rows deleted). The cutoff is CLICK_RETENTION_DAYS before the store's clock,
+ * and never less than the longest attribution window of any offer plus a month: a click a
+ * postback may still convert is never dropped. The store's clock is now, or the newest click
+ * the projection stored lately if that is earlier: a staging replay of an earlier period
+ * (clicks stamped with virtual times months back) keeps its clicks, where "now" dropped them as
+ * soon as a processor started mid-replay and turned their postbacks into unknown_click.
  */
 @Injectable()
 export class ClickRetention extends DrainLoop {
@@ -40,9 +45,14 @@ export class ClickRetention extends DrainLoop {
       `SELECT max(attribution_window_hours)::int AS hours FROM offers`,
     );
     const keepDays = Math.max(this.days, Math.ceil((w?.hours ?? 0) / 24) + MARGIN_DAYS);
+    const [c] = await this.ds.query<{ newest: Date | null }[]>(
+      `SELECT max(watermark) AS newest FROM projection_checkpoints WHERE projection = $1 AND topic = $2`,
+      [CLICK_PROJECTION, Topics.clicksRecorded],
+    );
+    const clock = Math.min(now.getTime(), c?.newest?.getTime() ?? now.getTime());
     const [r] = await this.ds.query<{ dropped: string[] }[]>(
       `SELECT click_partitions_drop_before($1::timestamptz) AS dropped`,
-      [new Date(now.getTime() - keepDays * DAY_MS)],
+      [new Date(clock - keepDays * DAY_MS)],
     );
     return r?.dropped ?? [];
   }
