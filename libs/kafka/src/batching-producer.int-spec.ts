@@ -1,6 +1,6 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { BatchingProducer, createKafka, KafkaUnavailableError } from '@app/kafka';
-import { createTestTopics, TEST_BROKERS, uniquePrefix } from '@app/testing';
+import { createTestTopics, TEST_BROKERS, topicMessageCount, uniquePrefix } from '@app/testing';
 
 describe('BatchingProducer (real broker)', () => {
   const prefix = uniquePrefix('producer');
@@ -41,6 +41,41 @@ describe('BatchingProducer (real broker)', () => {
     await consumer.disconnect();
     expect(seen.size).toBe(n);
     expect([...seen.values()].every((c) => c === 1)).toBe(true);
+  });
+
+  // A batch that fails (here: a topic that does not exist, which kafkajs refuses without
+  // retrying) stands in for a batch caught in a leader change.
+  it('one batch in flight: after a failed batch nothing queued behind it is sent, and its callers are told', async () => {
+    const kafka = createKafka({ brokers: TEST_BROKERS, clientId: 'test', topicPrefix: prefix });
+    const producer = new BatchingProducer(kafka, { lingerMs: 1, maxBatch: 1, sendTimeoutMs: 10000 });
+    await producer.connect();
+    const topic = `${prefix}postbacks.dead`;
+    const failed = producer.send(`${prefix}no-such-topic`, { value: 'a' });
+    const behind = [producer.send(topic, { value: 'b' }), producer.send(topic, { value: 'c' })];
+    const results = await Promise.allSettled([failed, ...behind]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(await topicMessageCount(topic, TEST_BROKERS)).toBe(0);
+    // The caller sends again, in order, and it lands.
+    await producer.send(topic, { value: 'b' });
+    expect(await topicMessageCount(topic, TEST_BROKERS)).toBe(1);
+    await producer.disconnect();
+  });
+
+  it('several batches in flight: a failed batch does not hold back the others', async () => {
+    const kafka = createKafka({ brokers: TEST_BROKERS, clientId: 'test', topicPrefix: prefix });
+    const producer = new BatchingProducer(kafka, {
+      lingerMs: 1,
+      maxBatch: 1,
+      sendTimeoutMs: 1500,
+      maxInFlight: 2,
+    });
+    await producer.connect();
+    const topic = `${prefix}publisher.deliveries.dead`;
+    const failed = producer.send(`${prefix}no-such-topic`, { value: 'a' });
+    await producer.send(topic, { value: 'b' });
+    await expect(failed).rejects.toBeInstanceOf(KafkaUnavailableError);
+    expect(await topicMessageCount(topic, TEST_BROKERS)).toBe(1);
+    await producer.disconnect();
   });
 
   it('rejects with KafkaUnavailableError within its timeout when no broker answers', async () => {
