@@ -8,7 +8,9 @@ const BATCH = 1000;
 
 /**
  * Bounded retention of refused postbacks: every minute, rows older than REFUSED_RETENTION_DAYS
- * are deleted in batches of 1000 (short statements, no long lock), until none is left.
+ * are deleted in batches of 1000 (short statements, no long lock), until none is left. Like the
+ * click store's, the clock is now or the newest refusal stored if that is earlier (an index
+ * lookup), so a staging replay of an earlier period keeps its refusals in the postback log.
  */
 @Injectable()
 export class RefusedRetention extends DrainLoop {
@@ -37,7 +39,8 @@ export class RefusedRetention extends DrainLoop {
     const [r] = await this.ds.query<{ n: number }[]>(
       `WITH gone AS (
          DELETE FROM refused_postbacks WHERE event_id IN (
-           SELECT event_id FROM refused_postbacks WHERE received_at < $1::timestamptz - make_interval(days => $2)
+           SELECT event_id FROM refused_postbacks
+            WHERE received_at < LEAST($1::timestamptz, (SELECT max(received_at) FROM refused_postbacks)) - make_interval(days => $2)
            LIMIT ${BATCH})
          RETURNING 1)
        SELECT count(*)::int AS n FROM gone`,
