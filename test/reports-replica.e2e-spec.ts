@@ -48,7 +48,7 @@ describe('reports read from a streaming replica', () => {
         });
         return c;
       });
-      cleanup.unshift(() => su.end());
+      cleanup.unshift(() => su.end().catch(() => undefined));
       await poll('the schema reached the replica', async () => {
         await su.query(`SELECT 1 FROM recon_daily LIMIT 1`);
         return true;
@@ -132,6 +132,17 @@ describe('reports read from a streaming replica', () => {
       await poll('reports_replica_lag_seconds back to 0', async () =>
         (await lagMetric()) === 0 ? true : undefined,
       );
+      // The replica goes away: reports answer 503 (retry later), the gateway keeps serving the rest.
+      await su.end();
+      replica.stop();
+      const down = await httpJson(
+        `${base}/v1/reports/reconciliation?from=${today}&to=${today}&group_by=offer`,
+        auth,
+      );
+      expect(down).toMatchObject({ status: 503, body: { error: { code: 'unavailable' } } });
+      expect(down.headers.get('retry-after')).toBe('5');
+      expect((await httpJson(`${base}/v1/admin/offers`, auth)).status).toBe(200);
+      expect((await fetch(`${base}/health/live`)).status).toBe(200);
       console.log(
         `reports replica: paused replay showed ${behind.source.replica_lag_seconds} s in the answer and ${lagged} s in the metric; 0 after resuming`,
       );

@@ -22,14 +22,33 @@ const FASTIFY_ERRORS: Record<string, [number, string]> = {
   FST_ERR_ASYNC_CONSTRAINT: [400, 'bad_request'],
 };
 
+/** Network failures reaching a database, and Postgres's connection (08) and shutdown (57P0x) states. */
+const DATABASE_UNREACHABLE =
+  /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|08...|57P0[123])$/;
+
+/** A database (the primary or REPORTS_DATABASE_URL) that cannot be reached or went away mid-query. */
+export function isDatabaseUnreachable(e: unknown): boolean {
+  const err = e as { code?: unknown; driverError?: { code?: unknown; message?: unknown }; message?: unknown };
+  const code = err?.code ?? err?.driverError?.code;
+  if (typeof code === 'string' && DATABASE_UNREACHABLE.test(code)) return true;
+  const message = err?.driverError?.message ?? err?.message;
+  // node-postgres's own words when the server closes a pooled connection (no code).
+  return typeof message === 'string' && /^Connection terminated/.test(message);
+}
+
 /**
- * Every error leaves as JSON in one shape. Client mistakes are 4xx with a reason; Kafka being
- * down is 503 with Retry-After (the partner retries); only our own bugs are 500.
+ * Every error leaves as JSON in one shape. Client mistakes are 4xx with a reason; Kafka or a
+ * database being down is 503 with Retry-After (the caller retries); only our own bugs are 500.
  */
 export function toApiError(exception: unknown): ApiError {
   if (exception instanceof ApiError) return exception;
   if (exception instanceof KafkaUnavailableError) {
     return new ApiError(503, 'unavailable', 'the event log is unavailable; retry later', undefined, {
+      'retry-after': '5',
+    });
+  }
+  if (isDatabaseUnreachable(exception)) {
+    return new ApiError(503, 'unavailable', 'the database is unavailable; retry later', undefined, {
       'retry-after': '5',
     });
   }
