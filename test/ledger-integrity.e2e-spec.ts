@@ -129,6 +129,34 @@ describe('ledger integrity', () => {
     expect(twice!.n).toBe(0);
   });
 
+  it('one transaction id on two offers at the same moment: two conversions, each approved once (the shared lock only orders them)', async () => {
+    const second = await sys.admin('POST', '/v1/admin/offers', {
+      id: 'offer-open-2',
+      name: 'Any partner, too',
+      landing_url: 'https://adv.example/?c={click_id}',
+      payout: '3.00',
+      currency: 'USD',
+    });
+    expect(second.status).toBe(201);
+    const [c1, c2] = await Promise.all([storedClick('offer-open'), storedClick('offer-open-2')]);
+    const tries = Array.from({ length: 30 }, (_, i) => `shared-${i}`);
+    const answers = await Promise.all(
+      tries.flatMap((tx) => [
+        send(partners.a, { click_id: c1, transaction_id: tx, status: 'approved', offer_id: 'offer-open' }),
+        send(partners.b, { click_id: c2, transaction_id: tx, status: 'approved', offer_id: 'offer-open-2' }),
+      ]),
+    );
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+    for (const tx of tries) {
+      expect((await decided(tx, 2)).map((x) => x.outcome)).toEqual(['accepted', 'accepted']);
+      const e = await entries(tx);
+      expect(e.map((x) => `${x.partner_id}:${x.entry_type}:${x.amount_micros}`).sort()).toEqual([
+        `${partners.a}:approved:2000000`,
+        `${partners.b}:approved:3000000`,
+      ]);
+    }
+  });
+
   it("another partner's reversal (or any status) of a conversion never changes it; its owner's does", async () => {
     const click = await storedClick('offer-open');
     expect(
