@@ -1,4 +1,5 @@
-import { Kafka, logLevel } from 'kafkajs';
+import { Logger } from '@nestjs/common';
+import { type Consumer, Kafka, logLevel } from 'kafkajs';
 import { BatchingProducer, createKafka, KafkaBatchServer, type MessageBatch } from '@app/kafka';
 import { createTestTopics, TEST_BROKERS, uniquePrefix } from '@app/testing';
 
@@ -167,5 +168,44 @@ describe('KafkaBatchServer back-off (real broker)', () => {
     expect(failed).toBeGreaterThanOrEqual(2);
     expect([...handled.values()].every((n) => n === 1)).toBe(true);
     expect(server.failingPartitions().size).toBe(0);
+  }, 60_000);
+
+  it('restarts the consumer when a partition with messages waiting gets no batch', async () => {
+    const topic = 'clicks.recorded'; // its own topic again
+    const kafka = createKafka({ brokers: TEST_BROKERS, clientId: 'test', topicPrefix: prefix });
+    const producer = new BatchingProducer(kafka, { lingerMs: 1, maxBatch: 100, sendTimeoutMs: 10000 });
+    await producer.connect();
+    // One at a time, so each is a record batch of its own and a small fetch takes only a few.
+    for (let i = 0; i < 40; i++)
+      await producer.send(`${prefix}${topic}`, { partition: 1, value: `w-${i}`.padEnd(200, '.') });
+    const server = new KafkaBatchServer({
+      kafka,
+      groupId: 'starved',
+      topicPrefix: prefix,
+      deadLetters: producer,
+      stallGraceMs: 500,
+      // Small fetches: the first batch leaves messages behind on the partition.
+      maxBytesPerPartition: 1024,
+    });
+    let batches = 0;
+    let starved = false;
+    let restarts = 0;
+    const log = jest.spyOn(Logger.prototype, 'error').mockImplementation((m: unknown) => {
+      if (String(m).includes('no batch for')) restarts++;
+    });
+    const handled = await consumeUntil(server, topic, 40, (batch) => {
+      batches++;
+      // As if kafkajs stopped fetching this partition for good after its first batch.
+      if (!starved) {
+        starved = true;
+        server.unwrap<Consumer>().pause([{ topic: `${prefix}${topic}`, partitions: [batch.partition] }]);
+      }
+    }).finally(() => {
+      log.mockRestore();
+      return producer.disconnect();
+    });
+    expect(batches).toBeGreaterThanOrEqual(2);
+    expect(handled.size).toBe(40);
+    expect(restarts).toBeGreaterThanOrEqual(1);
   }, 60_000);
 });

@@ -29,10 +29,13 @@ export interface KafkaBatchServerOptions {
    */
   retryDelaysMs?: readonly number[];
   /**
-   * A paused partition that is still not fetched again this long after its retry was due is
+   * A paused partition that is still not fetched again this long after its retry was due, or a
+   * partition its last batch left messages behind on that gets no batch for this long, is
    * recovered by restarting the consumer (default 30 s); see `watchRetries`.
    */
   stallGraceMs?: number;
+  /** kafkajs's bound on one partition's fetch (default 1 MiB). */
+  maxBytesPerPartition?: number;
 }
 
 // kafkajs error types its runner answers by rejoining the group (errors.js isRebalancing, and
@@ -74,6 +77,15 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
   /** When each failed partition's retry is due (`topic:partition` -> ms), until a batch of it comes. */
   private readonly retryDue = new Map<string, number>();
+  /**
+   * Partitions whose last handled batch ended before the log's end (`topic:partition` -> when
+   * that batch finished): more is owed, so another batch must come soon.
+   */
+  private readonly behind = new Map<string, number>();
+  /** Batches being handled now (`topic:partition`): a long batch is not a stall. */
+  private readonly inFlight = new Set<string>();
+  /** Since when the consumer has been starting or crashed (not running). */
+  private downSince: number | undefined;
   private watchdog: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: KafkaBatchServerOptions) {
@@ -86,6 +98,12 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
 
   healthState(): ConsumerHealth {
     return this.health;
+  }
+
+  private setHealth(h: ConsumerHealth): void {
+    if (h.state === 'running' || h.state === 'stopped') this.downSince = undefined;
+    else this.downSince ??= Date.now();
+    this.health = h;
   }
 
   /** The topics this group consumes (full names, prefix included), for lag reporting. */
@@ -121,6 +139,9 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
       // A fetch returns as soon as data is there; this bounds only an idle long poll, and so how
       // long a partition resumed after a back-off waits for its next fetch (kafkajs: 5 s).
       maxWaitTimeInMs: 1000,
+      ...(this.options.maxBytesPerPartition
+        ? { maxBytesPerPartition: this.options.maxBytesPerPartition }
+        : {}),
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10000 },
     });
     this.consumer = consumer;
@@ -137,12 +158,13 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
           this.failures.delete(key);
           this.retryDue.delete(key);
         }
-      this.health = { state: 'running', assigned };
+      for (const key of [...this.behind.keys()]) if (!mine.has(key)) this.behind.delete(key);
+      this.setHealth({ state: 'running', assigned });
       this.logger.log(`joined ${this.groupId}: ${assigned} partition(s)`);
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       const error = payload.error instanceof Error ? payload.error.message : String(payload.error);
-      this.health = { state: 'crashed', error, since: Date.now() };
+      this.setHealth({ state: 'crashed', error, since: Date.now() });
       this.logger.error(`consumer crashed (${error}); restart by kafkajs: ${payload.restart}`);
       // kafkajs restarts itself on retriable errors; on the others it stops for good, and a
       // live process consuming nothing is the worst state, so restart it here.
@@ -166,20 +188,24 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
   private scheduleRestart(afterMs = 2000): void {
     clearTimeout(this.restartTimer);
     this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
       void (async () => {
-        try {
-          await this.consumer?.disconnect();
-        } catch {
-          /* already down */
+        // Bounded: a consumer whose batch hangs may never finish disconnecting; the group
+        // evicts it when its heartbeats stop, and the new member takes its partitions.
+        const old = this.consumer;
+        this.consumer = undefined;
+        if (old) {
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([
+            old.disconnect().catch(() => undefined),
+            new Promise((r) => (timer = setTimeout(r, 15_000))),
+          ]);
+          clearTimeout(timer);
         }
         try {
           await this.start();
         } catch (e) {
-          this.health = {
-            state: 'crashed',
-            error: e instanceof Error ? e.message : String(e),
-            since: Date.now(),
-          };
+          this.setHealth({ state: 'crashed', error: describe(e), since: Date.now() });
           if (!this.closing) this.scheduleRestart();
         }
       })();
@@ -189,7 +215,19 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     if (batch.messages.length === 0 || !payload.isRunning() || payload.isStale()) return;
-    this.retryDue.delete(`${batch.topic}:${batch.partition}`);
+    const key = `${batch.topic}:${batch.partition}`;
+    this.retryDue.delete(key);
+    this.behind.delete(key);
+    this.inFlight.add(key);
+    try {
+      await this.handleOwnBatch(payload, key);
+    } finally {
+      this.inFlight.delete(key);
+    }
+  }
+
+  private async handleOwnBatch(payload: EachBatchPayload, key: string): Promise<void> {
+    const { batch } = payload;
     const logical = batch.topic.slice(this.options.topicPrefix.length);
     const handler = this.getHandlerByPattern(logical);
     if (!handler) throw new Error(`no handler for topic ${batch.topic}`);
@@ -211,7 +249,8 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
       this.retryLater(payload, logical, e);
       return;
     }
-    this.failures.delete(`${batch.topic}:${batch.partition}`);
+    this.failures.delete(key);
+    if (BigInt(batch.highWatermark) > BigInt(batch.lastOffset()) + 1n) this.behind.set(key, Date.now());
     this.observer?.batchHandled(logical, batch.messages.length, (performance.now() - started) / 1000, false);
     payload.resolveOffset(batch.lastOffset());
     await payload.commitOffsetsIfNecessary({
@@ -238,7 +277,7 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
     const delay = Math.round(delays[Math.min(attempt, delays.length) - 1]! * (0.8 + Math.random() * 0.4));
     this.logger.warn(
       `${logical}[${batch.partition}] batch from offset ${batch.firstOffset() ?? '?'} failed (attempt ${attempt}): ` +
-        `${e instanceof Error ? e.message : String(e)}; again in ${delay} ms`,
+        `${describe(e)}; again in ${delay} ms`,
     );
     this.retryDue.set(key, Date.now() + delay);
     this.scheduleResume(payload.pause(), delay);
@@ -260,19 +299,40 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
    * offset. Nothing is skipped, and the batch is tried again.
    */
   private watchRetries(): void {
-    if (this.closing || this.health.state !== 'running') return;
+    if (this.closing) return;
     const grace = this.options.stallGraceMs ?? 30_000;
     const now = Date.now();
-    const stalled = [...this.retryDue].filter(([, due]) => now - due > grace).map(([key]) => key);
-    if (stalled.length === 0) return;
+    if (this.health.state !== 'running') {
+      // A restart that never got the consumer running again (a join or a disconnect that hung).
+      if (this.downSince !== undefined && now - this.downSince > 2 * grace && !this.restartTimer) {
+        this.logger.error(
+          `consumer not running for ${Math.round((now - this.downSince) / 1000)} s (${this.health.state}); restarting it`,
+        );
+        this.downSince = now;
+        this.scheduleRestart(0);
+      }
+      return;
+    }
+    const late = (m: Map<string, number>) =>
+      [...m].filter(([key, at]) => now - at > grace && !this.inFlight.has(key)).map(([key]) => key);
+    const stalled = late(this.retryDue);
+    const starved = late(this.behind);
+    if (stalled.length === 0 && starved.length === 0) return;
+    const s = Math.round(grace / 1000);
     this.logger.error(
-      `${stalled.join(', ')}: not fetched again ${Math.round(grace / 1000)} s after the retry was due; restarting the consumer`,
+      [
+        stalled.length ? `${stalled.join(', ')}: not fetched again ${s} s after the retry was due` : '',
+        starved.length ? `${starved.join(', ')}: messages waiting but no batch for ${s} s` : '',
+      ]
+        .filter(Boolean)
+        .join('; ') + '; restarting the consumer',
     );
     this.retryDue.clear();
+    this.behind.clear();
     this.failures.clear();
     for (const t of this.resumeTimers) clearTimeout(t);
     this.resumeTimers.clear();
-    this.health = { state: 'starting' };
+    this.setHealth({ state: 'starting' });
     this.scheduleRestart(0);
   }
 
@@ -305,7 +365,7 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
     for (const t of this.resumeTimers) clearTimeout(t);
     this.resumeTimers.clear();
     await this.consumer?.disconnect();
-    this.health = { state: 'stopped' };
+    this.setHealth({ state: 'stopped' });
   }
 }
 
@@ -330,4 +390,19 @@ export async function deadLetter(
       'x-failed-at': new Date().toISOString(),
     },
   });
+}
+
+/** An error's message; Nest's RPC layer rethrows a handler's error as a plain `{ status, message }`. */
+function describe(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (e && typeof e === 'object') {
+    const m = (e as { message?: unknown }).message;
+    if (typeof m === 'string') return m;
+    try {
+      return JSON.stringify(e);
+    } catch {
+      /* circular */
+    }
+  }
+  return String(e);
 }
