@@ -245,10 +245,68 @@ export async function withSystem(sys: FaultSystem, fn: () => Promise<void>): Pro
       console.error(
         `--- ${app.name} (pid ${app.proc.pid ?? '?'}), last of its log:\n${app.logs().slice(-6000)}`,
       );
+    // The same, condensed, in the failure's own message: a CI log that keeps only its head and
+    // tail still shows it under "Summary of all failing tests".
+    if (e instanceof Error)
+      e.message += `\n${await diagnose(sys).catch((d: unknown) => `diagnosis failed: ${String(d)}`)}`;
     throw e;
   } finally {
     await sys.stop();
   }
+}
+
+/**
+ * Where a scenario stands, in a few lines: outcomes by kind, the retry queue, each app's state and
+ * roles, and the last distinct warnings each app logged.
+ */
+async function diagnose(sys: FaultSystem): Promise<string> {
+  const lines: string[] = ['--- diagnosis'];
+  const q = async (label: string, sql: string) => {
+    try {
+      lines.push(`${label}: ${JSON.stringify(await sys.db.ds.query(sql))}`);
+    } catch (err) {
+      lines.push(`${label}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  await q('outcomes', `SELECT outcome, count(*)::int AS n FROM postback_outcomes GROUP BY 1 ORDER BY 1`);
+  await q(
+    'parked',
+    `SELECT reason, count(*)::int AS n, min(due_at) AS first_due, max(attempts) AS attempts FROM parked_postbacks GROUP BY 1`,
+  );
+  await q('outbox', `SELECT count(*)::int AS n FROM ledger_outbox`);
+  for (const app of [...sys.processors, ...sys.gateways, ...sys.notifiers]) {
+    const state = app.proc.exitCode ?? app.proc.signalCode ?? 'running';
+    let roles = '';
+    if (app.url && state === 'running')
+      try {
+        const m = await (await fetch(`${app.url}/metrics`, { signal: AbortSignal.timeout(3000) })).text();
+        roles = m
+          .split('\n')
+          .filter((l) => /^(leader_role_held|kafka_consumer_lag|db_pool_\w+)\{/.test(l) && !/ 0$/.test(l))
+          .map((l) => l.replace(/,?(group|app)="[^"]*"/g, '').replace(/topic="[^"]*?([a-z]+\.[a-z]+)"/, '$1'))
+          .join(' ');
+        const health = await fetch(`${app.url}/health/ready`, { signal: AbortSignal.timeout(3000) });
+        roles += ` ready ${health.status} ${(await health.text()).slice(0, 400)}`;
+      } catch (err) {
+        roles = `metrics: ${err instanceof Error ? err.message : String(err)}`;
+      }
+    const warnings = [
+      ...new Set(
+        app
+          .logs()
+          .split('\n')
+          .filter((l) => /warn|error|crash|fatal/i.test(l))
+          .map((l) =>
+            l
+              .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z?|"(timestamp|pid)":\d+,?/g, '')
+              .replace(/ \d+ ms/g, ' N ms')
+              .slice(0, 240),
+          ),
+      ),
+    ].slice(-8);
+    lines.push(`${app.name} pid ${app.proc.pid ?? '?'} ${state} ${roles}`, ...warnings.map((w) => `  ${w}`));
+  }
+  return lines.join('\n');
 }
 
 /** Straight to Kafka, as the gateway would have produced it (the processor scenarios). */
@@ -584,6 +642,28 @@ async function verifyReadModels(
   expect(check.stdout).toContain('check: the read models equal a rebuild');
   expect(check.stdout).toContain('check: conversions equal the fold of their ledger entries');
   expect(check.status).toBe(0);
+  // Double entry after the fault: debits equal credits, every money entry was posted once, and
+  // what advertisers owe is the ledger's net revenue.
+  const tb = spawnSync(
+    process.execPath,
+    [join(__dirname, '..', 'dist', 'infra', 'cli', 'ledger.js'), 'trial-balance', '--format', 'json'],
+    { env: { ...process.env, DATABASE_URL: sys.db.url }, encoding: 'utf8', timeout: 120000 },
+  );
+  const balance = JSON.parse(tb.stdout || '{}') as {
+    balanced?: boolean;
+    entries_without_postings?: number;
+    accounts?: { account: string; balance_micros: string }[];
+  };
+  const receivable = (balance.accounts ?? [])
+    .filter((a) => a.account.startsWith('advertiser_receivable:'))
+    .reduce((n, a) => n + BigInt(a.balance_micros), 0n);
+  console.log(
+    `${label}: trial balance exit ${tb.status}, balanced ${balance.balanced}, advertiser receivable ${receivable}`,
+  );
+  expect(tb.status).toBe(0);
+  expect(balance.balanced).toBe(true);
+  expect(balance.entries_without_postings).toBe(0);
+  expect(receivable.toString()).toBe(net);
 }
 
 /**
