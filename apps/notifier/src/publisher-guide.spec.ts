@@ -69,4 +69,29 @@ describe('publisher guide worked example', () => {
     ).toBe('ce84283afef1f9f14b58443215925ea3');
     expect(docText('docs/publishers/postbacks.md')).toContain('`ce84283afef1f9f14b58443215925ea3`');
   });
+
+  it('the hmac-sha1-url example is the URL the notifier sends', () => {
+    const sent =
+      'https://publisher.com/complete?uid=8cc877ee-af19-488d-b28d-216fb866b996&val=500&sig=dbcd6bb8ca677344592842a52b4fca9bec36cd4b';
+    const req = buildPostback(
+      {
+        url: 'https://publisher.com/complete?uid={uid}&val={reward}',
+        approvedUrl: null,
+        reversedUrl: null,
+        secrets: [],
+        legacyHash: {
+          algorithm: 'hmac-sha1-url',
+          param: 'sig',
+          fields: [],
+          secret: 'JLOIAUNMHFli7ZJOQVEzm98rzqnm9',
+        },
+      },
+      { ...facts, user_id: '8cc877ee-af19-488d-b28d-216fb866b996', reward_amount: '500' },
+      Number(ex.timestamp),
+    )!;
+    expect(req.url).toBe(sent);
+    const doc = docText('docs/publishers/postbacks.md');
+    expect(doc).toContain(sent);
+    expect(doc).toContain('`https://publisher.com/complete?uid={uid}&val={reward}`');
+  });
 });

@@ -45,7 +45,8 @@ function view(p: PublisherPostbackEntity) {
       ? {
           algorithm: p.legacyHashAlgorithm,
           param: p.legacyHashParam,
-          fields: p.legacyHashFields,
+          fields: p.legacyHashFields ?? [],
+          separator: p.legacyHashSeparator,
           secret_configured: p.legacyHashSecret !== null,
         }
       : null,
@@ -114,7 +115,9 @@ export class PublisherPostbacksAdminController {
         secrets,
         legacyHashAlgorithm: legacy?.algorithm ?? null,
         legacyHashParam: legacy?.param ?? null,
-        legacyHashFields: legacy?.fields ?? null,
+        // A URL hash takes no fields: stored as none.
+        legacyHashFields: legacy?.fields?.length ? legacy.fields : null,
+        legacyHashSeparator: legacy?.separator ?? '',
         legacyHashSecret: legacy ? this.box.seal(legacy.secret, secretContext.publisherLegacyHash(id)) : null,
         updatedAt: new Date(),
       });

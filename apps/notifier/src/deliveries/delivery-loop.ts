@@ -7,7 +7,13 @@ import {
 } from '@nestjs/common';
 import { type PublisherDeliveryDeadV1, Topics, topicName } from '@app/contracts';
 import { redactQuery } from '@app/config';
-import { buildPostback, classifyAttempt, nextAttemptDelay, parseRetryAfter } from '@app/domain';
+import {
+  buildPostback,
+  classifyAttempt,
+  nextAttemptDelay,
+  parseRetryAfter,
+  postbackFacts,
+} from '@app/domain';
 import type { HealthCheckResult, HealthIndicator } from '@app/health';
 import { BatchingProducer } from '@app/kafka';
 import { NotifierEnv } from '../notifier.env';
@@ -117,7 +123,7 @@ export class DeliveryLoop implements OnApplicationBootstrap, OnApplicationShutdo
       );
       return;
     }
-    const req = buildPostback(d.config, d.entry, Math.floor(attemptedAt.getTime() / 1000));
+    const req = buildPostback(d.config, postbackFacts(d.entry), Math.floor(attemptedAt.getTime() / 1000));
     if (!req) {
       // The publisher removed the template for this status since the entry was taken in.
       await this.finish(

@@ -4,8 +4,8 @@ import { SecretBox } from '@app/config';
 import type { LedgerEntryV1 } from '@app/contracts';
 import {
   isMacroName,
+  LEGACY_HASH_ALGORITHMS,
   type LegacyHash,
-  type LegacyHashAlgorithm,
   type PublisherPostbackConfig,
 } from '@app/domain';
 import { secretContext } from '@app/persistence';
@@ -62,6 +62,7 @@ interface ClaimRow {
   legacy_hash_param: string | null;
   legacy_hash_fields: string[] | null;
   legacy_hash_secret: string | null;
+  legacy_hash_separator: string | null;
 }
 
 /** An attempt's fields as the log columns hold them (varchar(4096) url, varchar(512) error, whole ms). */
@@ -73,13 +74,15 @@ function loggedFields(a: AttemptRecord): { url: string; latencyMs: number; error
   };
 }
 
+/** The stored legacy hash (whole, by the table's check), or null when there is none. */
 function legacyHashOf(r: ClaimRow, open: (sealed: string) => string): LegacyHash | null {
-  if (!r.legacy_hash_algorithm || !r.legacy_hash_param || !r.legacy_hash_fields || !r.legacy_hash_secret)
-    return null;
+  const algorithm = LEGACY_HASH_ALGORITHMS.find((a) => a === r.legacy_hash_algorithm);
+  if (!algorithm || !r.legacy_hash_param || !r.legacy_hash_secret) return null;
   return {
-    algorithm: r.legacy_hash_algorithm as LegacyHashAlgorithm,
+    algorithm,
     param: r.legacy_hash_param,
-    fields: r.legacy_hash_fields.filter(isMacroName),
+    fields: (r.legacy_hash_fields ?? []).filter(isMacroName),
+    separator: r.legacy_hash_separator ?? '',
     secret: open(r.legacy_hash_secret),
   };
 }
@@ -128,6 +131,7 @@ export class DeliveryStore {
        RETURNING d.entry_id, d.publisher_id, d.conversion_id, d.entry_type, d.entry, d.attempts,
                  d.first_attempt_at, d.entry_recorded_at, p.url, p.approved_url, p.reversed_url, p.secrets,
                  p.legacy_hash_algorithm, p.legacy_hash_param, p.legacy_hash_fields, p.legacy_hash_secret,
+                 p.legacy_hash_separator,
                  (SELECT pb.request_id FROM postbacks pb WHERE pb.event_id = d.entry->>'source_event_id') AS request_id`,
       [limit, leaseMs, [...busy.keys()], [...busy.values()], this.env.PUBLISHER_CONCURRENCY],
     );

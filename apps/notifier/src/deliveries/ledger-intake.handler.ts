@@ -82,6 +82,7 @@ export class LedgerIntakeHandler {
         entries.map((e) => e.publisher_id),
         entries.map((e) => e.conversion_id),
         entries.map((e) => e.entry_type),
+        // Whole, as published: v2's wall fields (payout, revenue, reward, user id) reach the postback.
         entries.map((e) => JSON.stringify(e)),
         entries.map((e) => e.recorded_at),
       ],

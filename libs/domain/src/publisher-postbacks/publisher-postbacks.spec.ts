@@ -10,8 +10,10 @@ import {
   macroValues,
   nextAttemptDelay,
   parseRetryAfter,
+  postbackFacts,
   type PublisherPostbackFacts,
   renderTemplate,
+  revenueShare,
   signingPayload,
 } from './index';
 
@@ -79,6 +81,75 @@ describe('postback URL templates', () => {
   });
 });
 
+describe('wall macros', () => {
+  const v2 = facts({
+    amount_micros: '2000000',
+    payout_micros: '1450000',
+    revenue_micros: '2000000',
+    reward_amount: '145',
+    reward_currency: 'coins',
+    user_id: '8cc877ee-af19-488d-b28d-216fb866b996',
+  });
+
+  it('v2: payout, revenue and their share, the reward and the user id as the entry has them', () => {
+    const url = renderTemplate(
+      'https://wall.example/pb?uid={uid}&u={user_id}&p={payout}&r={revenue}&share={revenue_share}&coins={reward}&cur={reward_currency}',
+      macroValues(v2),
+    );
+    expect(url).toBe(
+      'https://wall.example/pb?uid=8cc877ee-af19-488d-b28d-216fb866b996&u=8cc877ee-af19-488d-b28d-216fb866b996&p=1.45&r=2&share=72.5&coins=145&cur=coins',
+    );
+    expect(checkTemplate(url.replace(/=[^&]*/g, '={revenue_share}'))).toEqual({ ok: true });
+  });
+
+  it('v1: the amount is both payout and revenue (as before v2), the wall fields empty', () => {
+    const v = macroValues(facts());
+    expect(v).toMatchObject({
+      payout: '2.5',
+      revenue: '2.5',
+      revenue_share: '100',
+      reward: '',
+      reward_currency: '',
+      uid: '',
+      user_id: '',
+    });
+    expect(macroValues(facts({ payout_micros: null, revenue_micros: null })).payout).toBe('2.5');
+  });
+
+  it.each([
+    ['1400000', '2000000', '70'],
+    ['1450000', '2000000', '72.5'],
+    ['1000000', '3000000', '33.33'],
+    ['2000000', '3000000', '66.67'],
+    ['1', '20000', '0.01'], // 0.005 rounds half up
+    ['1', '30000', '0'],
+    ['2500000', '2000000', '125'],
+    ['0', '2000000', '0'],
+    ['1400000', '0', ''],
+    ['-1400000', '2000000', '-70'],
+    ['900719925474099312', '900719925474099313', '100'],
+  ])('revenue share of payout %s over revenue %s is "%s" (exact, 2 decimals at most)', (p, r, share) => {
+    expect(revenueShare(BigInt(p), BigInt(r))).toBe(share);
+    expect(macroValues(facts({ payout_micros: p, revenue_micros: r })).revenue_share).toBe(share);
+  });
+
+  it('the notifier keeps the wall fields of an entry stored as JSON, and nothing else', () => {
+    const stored = JSON.parse(
+      JSON.stringify({ ...v2, schema_version: 2, partner_id: 'p', note: null }),
+    ) as PublisherPostbackFacts;
+    expect(postbackFacts(stored)).toEqual(v2);
+    const v1 = JSON.parse(JSON.stringify({ ...facts(), schema_version: 1 })) as PublisherPostbackFacts;
+    expect(postbackFacts(v1)).toEqual({
+      ...facts(),
+      payout_micros: null,
+      revenue_micros: null,
+      reward_amount: null,
+      reward_currency: null,
+      user_id: null,
+    });
+  });
+});
+
 describe('legacy hash', () => {
   it('md5 over the values then the secret; hmac-sha256 keyed by the secret', () => {
     const v = macroValues(facts());
@@ -88,6 +159,113 @@ describe('legacy hash', () => {
     expect(legacyHash({ algorithm: 'hmac-sha256', fields: ['transaction_id'], secret: 's3cret' }, v)).toBe(
       createHmac('sha256', 's3cret').update('order 5521').digest('hex'),
     );
+  });
+
+  // Expected values are published vectors (RFC 1321, FIPS 180, RFC 2202, RFC 4231, a wall's
+  // documented example) or computed with openssl/md5sum/sha1sum, never with this code.
+  const withTx = (tx: string, sub1: string | null = null) => macroValues(facts({ transaction_id: tx, sub1 }));
+
+  it.each([
+    // RFC 1321: md5("message digest"), as value + " " + secret.
+    ['md5', ['transaction_id'], ' ', 'digest', withTx('message'), 'f96b697d7cb7938d525a2f31aaf161d0'],
+    // FIPS 180: sha1("abc").
+    ['sha1', ['transaction_id'], undefined, 'c', withTx('ab'), 'a9993e364706816aba3e25717850c26c9cd0d89d'],
+    // RFC 2202 case 2: HMAC-SHA1("Jefe", "what do ya want for nothing?"), the data split over two fields.
+    [
+      'hmac-sha1',
+      ['transaction_id', 'sub1'],
+      ' ',
+      'Jefe',
+      withTx('what do ya', 'want for nothing?'),
+      'effcdf6ae5eb2fa2d27416d5f184df9c259a7c79',
+    ],
+    // RFC 4231 case 2: HMAC-SHA256("Jefe", "what do ya want for nothing?").
+    [
+      'hmac-sha256',
+      ['transaction_id'],
+      undefined,
+      'Jefe',
+      withTx('what do ya want for nothing?'),
+      '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
+    ],
+  ] as const)(
+    '%s over %j (separator %j) matches its published vector',
+    (algorithm, fields, separator, secret, values, hex) => {
+      expect(legacyHash({ algorithm, fields: [...fields], separator, secret }, values)).toBe(hex);
+    },
+  );
+
+  it('walls that hash a:b:c:secret (md5, sha1) or HMAC the joined values (hmac-sha1)', () => {
+    const v = macroValues(
+      facts({ payout_micros: '1450000', reward_amount: '145', reward_currency: 'coins', user_id: 'user-42' }),
+    );
+    const md5 = {
+      algorithm: 'md5' as const,
+      fields: ['click_id' as const, 'payout' as const, 'currency' as const],
+    };
+    // printf '%s' '01JD7Q3W5T9YV6KX2M8N4R1B0C:1.45:USD:wall-secret' | md5sum (and sha1sum)
+    expect(legacyHash({ ...md5, separator: ':', secret: 'wall-secret' }, v)).toBe(
+      'daf005faab588848c0dfcbb0f599aef5',
+    );
+    expect(legacyHash({ ...md5, algorithm: 'sha1', separator: ':', secret: 'wall-secret' }, v)).toBe(
+      '4f61a8923bbd2e0970226e29b49591460e8161e5',
+    );
+    // printf '%s' 'user-42|145|coins' | openssl dgst -sha1 -hmac wall-secret
+    expect(
+      legacyHash(
+        {
+          algorithm: 'hmac-sha1',
+          fields: ['uid', 'reward', 'reward_currency'],
+          separator: '|',
+          secret: 'wall-secret',
+        },
+        v,
+      ),
+    ).toBe('dfd95b81df5267935ed037febb11b31bc98c288a');
+  });
+
+  const urlConfig = (url: string) => ({
+    url,
+    approvedUrl: null,
+    reversedUrl: null,
+    secrets: [],
+    legacyHash: {
+      algorithm: 'hmac-sha1-url' as const,
+      param: 'sig',
+      fields: [],
+      secret: 'JLOIAUNMHFli7ZJOQVEzm98rzqnm9',
+    },
+  });
+
+  it('hmac-sha1-url: the published vector, over the URL exactly as rendered, appended last', () => {
+    expect(
+      legacyHash(
+        { algorithm: 'hmac-sha1-url', fields: [], secret: 'JLOIAUNMHFli7ZJOQVEzm98rzqnm9' },
+        macroValues(facts()),
+        'https://publisher.com/complete?uid=8cc877ee-af19-488d-b28d-216fb866b996&val=500',
+      ),
+    ).toBe('dbcd6bb8ca677344592842a52b4fca9bec36cd4b');
+    const req = buildPostback(
+      urlConfig('https://publisher.com/complete?uid={uid}&val={reward}'),
+      facts({ user_id: '8cc877ee-af19-488d-b28d-216fb866b996', reward_amount: '500' }),
+      1,
+    )!;
+    expect(req.url).toBe(
+      'https://publisher.com/complete?uid=8cc877ee-af19-488d-b28d-216fb866b996&val=500&sig=dbcd6bb8ca677344592842a52b4fca9bec36cd4b',
+    );
+    expect(() =>
+      legacyHash({ algorithm: 'hmac-sha1-url', fields: [], secret: 'x' }, macroValues(facts())),
+    ).toThrow();
+  });
+
+  it('hmac-sha1-url covers the URL as the server sees it: host lower-cased, path "/", no default port or fragment', () => {
+    const req = buildPostback(
+      urlConfig('https://Publisher.COM:443?uid={uid}#top'),
+      facts({ user_id: 'u 1' }),
+      1,
+    )!;
+    // printf '%s' 'https://publisher.com/?uid=u%201' | openssl dgst -sha1 -hmac JLOIAUNMHFli7ZJOQVEzm98rzqnm9
+    expect(req.url).toBe('https://publisher.com/?uid=u%201&sig=d50da43130995390872eb743c8e9e045db449c9b');
   });
 
   it('is appended as a query parameter, before a fragment', () => {

@@ -1,5 +1,5 @@
 import { canonicalQuery, signPayload } from '../signature';
-import { appendQueryParam, type LegacyHash, legacyHash } from './legacy-hash';
+import { appendQueryParam, isUrlHash, type LegacyHash, legacyHash, urlAsSent } from './legacy-hash';
 import { macroValues, type PublisherPostbackFacts, publisherStatus, renderTemplate } from './template';
 
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
@@ -40,7 +40,7 @@ export interface OutgoingPostback {
 
 /**
  * The HTTP call for one ledger entry: the rendered URL (plus the legacy hash parameter when
- * configured), signed like partners sign to us, with the entry id as the idempotency key.
+ * configured, last), signed like partners sign to us, with the entry id as the idempotency key.
  */
 export function buildPostback(
   c: PublisherPostbackConfig,
@@ -51,7 +51,11 @@ export function buildPostback(
   if (!template) return undefined;
   const values = macroValues(facts);
   let url = renderTemplate(template, values);
-  if (c.legacyHash) url = appendQueryParam(url, c.legacyHash.param, legacyHash(c.legacyHash, values));
+  if (c.legacyHash) {
+    // A URL hash covers the URL exactly as the publisher's server will see it.
+    if (isUrlHash(c.legacyHash.algorithm)) url = urlAsSent(url);
+    url = appendQueryParam(url, c.legacyHash.param, legacyHash(c.legacyHash, values, url));
+  }
   const headers: Record<string, string> = {
     'x-postback-timestamp': String(nowSeconds),
     [IDEMPOTENCY_KEY_HEADER]: facts.entry_id,

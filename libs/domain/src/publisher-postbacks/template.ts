@@ -11,7 +11,13 @@ export const POSTBACK_MACROS = [
   'event',
   'status',
   'payout',
+  'revenue',
+  'revenue_share',
   'currency',
+  'reward',
+  'reward_currency',
+  'uid',
+  'user_id',
   'sub1',
   'sub2',
   'sub3',
@@ -70,7 +76,11 @@ export function checkTemplate(template: string): TemplateCheck {
   return { ok: true };
 }
 
-/** The ledger entry fields a postback is rendered from (a subset of LedgerEntryV1). */
+/**
+ * The ledger entry fields a postback is rendered from (a subset of the ledger entry). The
+ * optional ones come with schema v2; a v1 entry lacks them (its amount_micros is the revenue,
+ * and then also the payout told to the publisher).
+ */
 export interface PublisherPostbackFacts {
   entry_id: string;
   entry_type: string;
@@ -88,6 +98,56 @@ export interface PublisherPostbackFacts {
   sub5: string | null;
   placement: string | null;
   geo: string | null;
+  /** The publisher's payout, integer micros as a string, in `currency`. */
+  payout_micros?: string | null;
+  /** The advertiser's revenue, integer micros as a string, in `currency`. */
+  revenue_micros?: string | null;
+  /** The user's reward in the app's virtual currency: a decimal string, not ours to convert. */
+  reward_amount?: string | null;
+  /** The virtual currency's name, e.g. "coins". */
+  reward_currency?: string | null;
+  /** The wall's user id, from the click. */
+  user_id?: string | null;
+}
+
+/** The wall fields of a v2 ledger entry that reach a publisher postback. */
+export const WALL_FACT_FIELDS = [
+  'payout_micros',
+  'revenue_micros',
+  'reward_amount',
+  'reward_currency',
+  'user_id',
+] as const satisfies readonly (keyof PublisherPostbackFacts)[];
+
+/**
+ * The facts of a ledger entry as published (the notifier keeps it whole, as JSON): every v1 field,
+ * and the wall fields when the entry has them (schema v2, validated at intake); absent ones are null.
+ */
+export function postbackFacts(entry: PublisherPostbackFacts): PublisherPostbackFacts {
+  const wall = entry as Partial<Record<(typeof WALL_FACT_FIELDS)[number], unknown>>;
+  const facts: PublisherPostbackFacts = {
+    entry_id: entry.entry_id,
+    entry_type: entry.entry_type,
+    conversion_id: entry.conversion_id,
+    click_id: entry.click_id,
+    transaction_id: entry.transaction_id,
+    offer_id: entry.offer_id,
+    goal: entry.goal,
+    amount_micros: entry.amount_micros,
+    currency: entry.currency,
+    sub1: entry.sub1,
+    sub2: entry.sub2,
+    sub3: entry.sub3,
+    sub4: entry.sub4,
+    sub5: entry.sub5,
+    placement: entry.placement,
+    geo: entry.geo,
+  };
+  for (const k of WALL_FACT_FIELDS) {
+    const v = wall[k];
+    facts[k] = typeof v === 'string' ? v : null;
+  }
+  return facts;
 }
 
 /** What the publisher is told: approved (approved, or released after review) or reversed. */
@@ -99,10 +159,32 @@ export function publisherStatus(entryType: string): PublisherStatus | undefined 
   return undefined;
 }
 
-/** Raw (unencoded) macro values for an entry; payout is a decimal string from micros, never a float. */
+/**
+ * payout ÷ revenue as a percentage, rounded half up to 2 decimals, trailing zeros trimmed
+ * (`70`, `72.5`, `33.33`); empty when there is no revenue to divide by.
+ */
+export function revenueShare(payoutMicros: bigint, revenueMicros: bigint): string {
+  if (revenueMicros === 0n) return '';
+  const negative = payoutMicros < 0n !== revenueMicros < 0n && payoutMicros !== 0n;
+  const p = payoutMicros < 0n ? -payoutMicros : payoutMicros;
+  const r = revenueMicros < 0n ? -revenueMicros : revenueMicros;
+  // Hundredths of a percent: p / r * 100 * 100, rounded half up.
+  const hundredths = (p * 10_000n * 2n + r) / (2n * r);
+  const frac = (hundredths % 100n).toString().padStart(2, '0').replace(/0+$/, '');
+  const text = `${hundredths / 100n}${frac === '' ? '' : `.${frac}`}`;
+  return negative && hundredths !== 0n ? `-${text}` : text;
+}
+
+/**
+ * Raw (unencoded) macro values for an entry. Money is a decimal string from micros, never a
+ * float. A v1 entry (no payout_micros, revenue_micros) has one amount: its revenue, told as the
+ * payout too, as before v2.
+ */
 export function macroValues(f: PublisherPostbackFacts): MacroValues {
   const status = publisherStatus(f.entry_type);
   if (!status) throw new Error(`entry type ${f.entry_type} is not told to publishers`);
+  const payout = BigInt(f.payout_micros ?? f.amount_micros);
+  const revenue = BigInt(f.revenue_micros ?? f.amount_micros);
   return {
     click_id: f.click_id,
     transaction_id: f.transaction_id,
@@ -111,8 +193,14 @@ export function macroValues(f: PublisherPostbackFacts): MacroValues {
     offer_id: f.offer_id,
     event: f.goal,
     status,
-    payout: formatMicros(BigInt(f.amount_micros)),
+    payout: formatMicros(payout),
+    revenue: formatMicros(revenue),
+    revenue_share: revenueShare(payout, revenue),
     currency: f.currency,
+    reward: f.reward_amount ?? '',
+    reward_currency: f.reward_currency ?? '',
+    uid: f.user_id ?? '',
+    user_id: f.user_id ?? '',
     sub1: f.sub1 ?? '',
     sub2: f.sub2 ?? '',
     sub3: f.sub3 ?? '',

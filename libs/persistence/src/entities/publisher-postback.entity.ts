@@ -1,13 +1,20 @@
-import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 
 export type PublisherDeliveryState = 'active' | 'paused';
 export type PublisherDeliveryStatus = 'pending' | 'delivered' | 'rejected_by_publisher' | 'dead';
+
+/**
+ * A legacy hash is whole or absent: a known algorithm, its parameter and secret, and fields for
+ * every algorithm but the URL hash. (Keep in line with LEGACY_HASH_ALGORITHMS in @app/domain.)
+ */
+export const PUBLISHER_LEGACY_HASH_CHECK = `"legacy_hash_algorithm" IS NULL OR ("legacy_hash_algorithm" IN ('md5', 'sha1', 'hmac-sha256', 'hmac-sha1', 'hmac-sha1-url') AND "legacy_hash_param" IS NOT NULL AND "legacy_hash_secret" IS NOT NULL AND ("legacy_hash_algorithm" = 'hmac-sha1-url' OR coalesce(cardinality("legacy_hash_fields"), 0) > 0))`;
 
 /**
  * A publisher's postback configuration (admin API) and its endpoint's health (the notifier).
  * The two halves are written by different apps and never in the same statement.
  */
 @Entity({ name: 'publisher_postbacks' })
+@Check('publisher_postbacks_legacy_hash_check', PUBLISHER_LEGACY_HASH_CHECK)
 export class PublisherPostbackEntity {
   @PrimaryColumn({ name: 'publisher_id', type: 'varchar', length: 64 }) publisherId!: string;
   /** Template for every status without its own. */
@@ -21,7 +28,10 @@ export class PublisherPostbackEntity {
    * Credentials: write-only in the API.
    */
   @Column({ name: 'secrets', type: 'text', array: true }) secrets!: string[];
-  /** Legacy hash for walls: md5 or hmac-sha256, the parameter, the fields, its own secret. */
+  /**
+   * Legacy hash for walls: md5, sha1, hmac-sha256, hmac-sha1 (over fields joined by the
+   * separator) or hmac-sha1-url (over the URL; no fields), the parameter, its own secret.
+   */
   @Column({ name: 'legacy_hash_algorithm', type: 'varchar', length: 16, nullable: true })
   legacyHashAlgorithm!: string | null;
   @Column({ name: 'legacy_hash_param', type: 'varchar', length: 64, nullable: true })
@@ -31,6 +41,9 @@ export class PublisherPostbackEntity {
   /** Sealed (context publisher_postbacks.legacy_hash_secret:<id>). */
   @Column({ name: 'legacy_hash_secret', type: 'varchar', length: 1024, nullable: true })
   legacyHashSecret!: string | null;
+  /** Joins the hashed values (and the secret, for md5 and sha1); '' by default. */
+  @Column({ name: 'legacy_hash_separator', type: 'varchar', length: 8, default: '' })
+  legacyHashSeparator!: string;
   /** paused: the endpoint kept failing; deliveries wait until an operator resumes it. */
   @Column({ name: 'delivery_state', type: 'varchar', length: 16, default: 'active' })
   deliveryState!: PublisherDeliveryState;
