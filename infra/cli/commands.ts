@@ -3,7 +3,8 @@
  * Pure data and checks: parsing a command line connects to nothing.
  */
 import { parseColumnMap } from '@app/disputes';
-import { parseSignedMicros } from '@app/domain';
+import { parseSignedMicros, RATE_CURRENCY } from '@app/domain';
+import { isIsoDay } from '@app/exchange-rates';
 import { reportQueryProblem } from '@app/read-models';
 import { type FlagSpec, parseFlags } from '../replay/args';
 import { generateSpecs } from '../replay/generate.command';
@@ -144,6 +145,14 @@ export const COMMANDS: CommandSpec[] = [
     json: 'flag',
   },
   {
+    path: ['trial-balance'],
+    summary:
+      'debits and credits per account and currency (docs/ledger.md#double-entry); exit 1 on any imbalance',
+    options: { format: { arg: 'table|json', help: 'output format (default table)' } },
+    json: 'format',
+    check: formats('table', 'json'),
+  },
+  {
     path: ['launch-check'],
     summary: 'the launch criteria (docs/launch-gates.md) with measured values; exit 1 when any fails',
     options: {
@@ -211,6 +220,43 @@ export const COMMANDS: CommandSpec[] = [
         throw new UsageError('give --adjust AMOUNT or --dismiss');
       if (p.opts.has('adjust') && !parseSignedMicros(p.opts.get('adjust')!))
         throw new UsageError('--adjust needs a non-zero signed decimal like -1.25');
+    },
+  },
+  {
+    path: ['rates', 'import'],
+    args: ['<file.csv>'],
+    summary: 'import exchange rates (CSV: date,base,quote,rate,source); exit 1 when a stored rate differs',
+    options: {
+      replace: { help: 'overwrite stored rates that differ (entries already converted keep theirs)' },
+      'dry-run': { help: 'say what would change; write nothing' },
+      operator,
+    },
+    json: 'flag',
+    details:
+      'All or nothing: new rates are inserted, identical ones left alone; a rate that differs from\n' +
+      'the stored one refuses the whole file (each listed on stderr) unless --replace. A bad line\n' +
+      'refuses the file too, naming the line and field. At most 100,000 rates (16 MiB) per file.',
+  },
+  {
+    path: ['rates', 'list'],
+    summary: 'stored exchange rates, newest day first',
+    options: {
+      base: { arg: 'CUR', help: 'one base currency only' },
+      quote: { arg: 'CUR', help: 'one quote currency only' },
+      from: { arg: DAY, help: 'first UTC day' },
+      to: { arg: DAY, help: 'last UTC day' },
+      limit: { arg: 'N', help: 'at most N (1..100000, default 1000)' },
+    },
+    json: 'flag',
+    check: (p) => {
+      for (const k of ['base', 'quote'] as const)
+        if (p.opts.has(k) && !RATE_CURRENCY.test(p.opts.get(k)!))
+          throw new UsageError(`--${k} must be a 3-letter upper-case currency code like USD`);
+      for (const k of ['from', 'to'] as const)
+        if (p.opts.has(k) && !isIsoDay(p.opts.get(k)!))
+          throw new UsageError(`--${k} must be a UTC day as YYYY-MM-DD`);
+      if (p.opts.has('limit') && !/^[1-9]\d{0,4}$|^100000$/.test(p.opts.get('limit')!))
+        throw new UsageError('--limit must be 1..100000');
     },
   },
   {

@@ -1,7 +1,7 @@
 /**
  * `ledger`: the one operator command (docs/cli.md). `npx ledger --help` lists every subcommand:
- * reports, review, projections, launch-check, disputes, tokens, secrets, dead letters, publisher
- * deliveries, the staging replay (traffic generate/replay/verify), topic provisioning.
+ * reports, review, projections, launch-check, disputes, exchange rates, tokens, secrets, dead
+ * letters, publisher deliveries, the staging replay (traffic generate/replay/verify), topic provisioning.
  *
  * The command line is parsed and checked (command-line.ts, commands.ts) before anything
  * connects. Data goes to stdout (`--json`: JSON), progress and errors to stderr; the process
@@ -34,7 +34,8 @@ import { dispute } from './disputes.command';
 import { OperatorTokenRefused, secretsCommand, tokensCommand } from './operators.command';
 import { outJson, runMain } from './output';
 import { deliveries } from './publisher-deliveries.command';
-import { launch, projections, report, review } from './read-models.command';
+import { rates } from './rates.command';
+import { launch, projections, report, review, trialBalanceCommand } from './read-models.command';
 
 /** Commands that need no database, or open their own connections. */
 async function withoutDatabase(p: ParsedCommand): Promise<number | undefined> {
@@ -75,10 +76,14 @@ async function execute(p: ParsedCommand): Promise<number> {
         return await projections(ds, p);
       case 'launch-check':
         return await launch(ds.manager, p);
+      case 'trial-balance':
+        return await trialBalanceCommand(ds.manager, p);
       case 'dispute':
         return await dispute(ds, p);
       case 'deliveries':
         return await deliveries(ds, p);
+      case 'rates':
+        return await rates(ds, p);
       case 'tokens':
         return await tokensCommand(ds, cmd, p.opts, p.json);
       case 'secrets':

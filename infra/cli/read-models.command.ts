@@ -21,7 +21,7 @@ import {
   type ReportDimension,
   type ReportQuery,
 } from '@app/read-models';
-import { checkConversionsAgainstLedger } from '@app/ledger';
+import { checkConversionsAgainstLedger, trialBalance } from '@app/ledger';
 import { type ParsedCommand, UsageError } from './command-line';
 import { out, outJson, progress } from './output';
 import { table } from './table';
@@ -294,4 +294,40 @@ export async function launch(em: EntityManager, p: ParsedCommand): Promise<numbe
     out(`\n${r.pass ? 'PASS: every criterion holds' : 'FAIL: see the criteria marked FAIL'}`);
   }
   return r.pass ? 0 : 1;
+}
+
+/** `ledger trial-balance`: exit 1 when debits and credits differ in any currency, or an entry was not posted. */
+export async function trialBalanceCommand(em: EntityManager, p: ParsedCommand): Promise<number> {
+  const r = await trialBalance(em);
+  if (p.json) outJson(r);
+  else {
+    out(
+      table(
+        ['account', 'currency', 'debit', 'credit', 'balance'],
+        r.accounts.map((a) => [
+          a.account,
+          a.currency,
+          units(a.debit_micros),
+          units(a.credit_micros),
+          units(a.balance_micros),
+        ]),
+      ),
+    );
+    out('');
+    out(
+      table(
+        ['currency', 'debits', 'credits', 'difference'],
+        r.totals.map((t) => [
+          t.currency,
+          units(t.debit_micros),
+          units(t.credit_micros),
+          units(t.difference_micros),
+        ]),
+      ),
+    );
+    if (r.entries_without_postings)
+      out(`\n${r.entries_without_postings} entries move money but have no postings`);
+    out(`\n${r.balanced ? 'BALANCED: debits equal credits in every currency' : 'IMBALANCE: see above'}`);
+  }
+  return r.balanced ? 0 : 1;
 }

@@ -21,6 +21,7 @@ import { ReportsController } from './admin/reports.controller';
 import { ReportsDatabase } from './admin/reports-database';
 import { LaunchAdminController } from './admin/launch.controller';
 import { DisputesAdminController } from './admin/disputes.controller';
+import { ExchangeRatesAdminController } from './admin/exchange-rates.controller';
 import { ReviewsAdminController } from './admin/reviews.controller';
 import { PublisherPostbacksAdminController } from './admin/publisher-postbacks.controller';
 import { CatalogAdminService } from './admin/catalog-admin.service';
@@ -67,6 +68,7 @@ export class GatewayModule {
         ReportsController,
         LaunchAdminController,
         DisputesAdminController,
+        ExchangeRatesAdminController,
         ConsumerLagController,
         AlertsAdminController,
         AuditAdminController,

@@ -9,3 +9,5 @@ export * from './publisher-postbacks';
 export * from './text';
 export * from './partner-format';
 export * from './partner-presets';
+export * from './exchange-rate';
+export * from './payouts';

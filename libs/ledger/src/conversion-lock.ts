@@ -26,6 +26,11 @@ export interface ConversionRow {
   clicked_at: Date | null;
   first_received_at: Date;
   entries: number;
+  payout_micros: string | null;
+  reward_amount: string | null;
+  reward_currency: string | null;
+  payout_rule_id: string | null;
+  reward_rule_id: string | null;
 }
 
 export interface LockedConversion {
@@ -44,6 +49,11 @@ export function stateOf(r: ConversionRow): ConversionState {
     reason: r.reason_code as ReasonCode | null,
     firstReceivedAt: r.first_received_at,
     entries: r.entries,
+    payoutMicros: r.payout_micros === null ? undefined : BigInt(r.payout_micros),
+    rewardAmount: r.reward_amount === null ? null : BigInt(r.reward_amount),
+    rewardCurrency: r.reward_currency,
+    payoutRuleId: r.payout_rule_id === null ? null : String(r.payout_rule_id),
+    rewardRuleId: r.reward_rule_id === null ? null : String(r.reward_rule_id),
   };
 }
 
@@ -92,7 +102,7 @@ export async function lockConversions(
   const rows = await em.query<ConversionRow[]>(
     `SELECT conversion_id, offer_id, transaction_id, goal, partner_id, click_id, publisher_id, status, requested,
             amount_micros, currency, reason_code, sub1, sub2, sub3, sub4, sub5, placement, geo, device, clicked_at,
-            first_received_at, entries
+            first_received_at, entries, payout_micros, reward_amount, reward_currency, payout_rule_id, reward_rule_id
        FROM conversions WHERE conversion_id = ANY($1) ORDER BY conversion_id FOR UPDATE`,
     [ids],
   );

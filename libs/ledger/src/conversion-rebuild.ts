@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { type ConversionState, evolve, type PostbackStatus } from '@app/domain';
+import { type ConversionState, type EntryMoney, evolve, type PostbackStatus } from '@app/domain';
 import { stateOf, type ConversionRow } from './conversion-lock';
 import { entryFacts } from './ledger-writer';
 import type { LedgerEntryV1 } from '@app/contracts';
@@ -20,6 +20,9 @@ const FIELDS = [
   'reason',
   'firstReceivedAt',
   'entries',
+  'payoutMicros',
+  'rewardAmount',
+  'rewardCurrency',
 ] as const satisfies readonly (keyof ConversionState)[];
 
 const show = (v: unknown) => (v instanceof Date ? v.toISOString() : typeof v === 'bigint' ? v.toString() : v);
@@ -45,15 +48,26 @@ export async function checkConversionsAgainstLedger(
     );
     if (rows.length === 0) break;
     after = rows[rows.length - 1]!.conversion_id;
-    const entries = await em.query<{ payload: LedgerEntryV1; requested_status: PostbackStatus | null }[]>(
-      `SELECT payload, requested_status FROM ledger_entries WHERE conversion_id = ANY($1) ORDER BY conversion_id, seq`,
+    const entries = await em.query<
+      {
+        payload: LedgerEntryV1;
+        requested_status: PostbackStatus | null;
+        payout_micros: string | null;
+        reward_amount: string | null;
+        reward_currency: string | null;
+        payout_rule_id: string | null;
+        reward_rule_id: string | null;
+      }[]
+    >(
+      `SELECT payload, requested_status, payout_micros, reward_amount, reward_currency, payout_rule_id, reward_rule_id
+         FROM ledger_entries WHERE conversion_id = ANY($1) ORDER BY conversion_id, seq`,
       [rows.map((r) => r.conversion_id)],
     );
     const folded = new Map<string, { state: ConversionState; last: string }>();
     for (const e of entries) {
       const prev = folded.get(e.payload.conversion_id)?.state;
       folded.set(e.payload.conversion_id, {
-        state: evolve(prev, entryFacts(e.payload, e.requested_status)),
+        state: evolve(prev, entryFacts(e.payload, e.requested_status, moneyOf(e))),
         last: e.payload.entry_id,
       });
     }
@@ -93,4 +107,22 @@ export async function checkConversionsAgainstLedger(
       ledger: 'entries without a conversion row',
     });
   return out.slice(0, limit);
+}
+
+/** An entry's money as its columns hold it (none for a row written before payout rules). */
+export function moneyOf(r: {
+  payout_micros: string | null;
+  reward_amount: string | null;
+  reward_currency: string | null;
+  payout_rule_id: string | null;
+  reward_rule_id: string | null;
+}): EntryMoney | undefined {
+  if (r.payout_micros === null) return undefined;
+  return {
+    payoutMicros: BigInt(r.payout_micros),
+    rewardAmount: r.reward_amount === null ? null : BigInt(r.reward_amount),
+    rewardCurrency: r.reward_currency,
+    payoutRuleId: r.payout_rule_id === null ? null : String(r.payout_rule_id),
+    rewardRuleId: r.reward_rule_id === null ? null : String(r.reward_rule_id),
+  };
 }

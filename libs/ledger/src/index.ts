@@ -2,3 +2,5 @@ export * from './conversion-lock';
 export * from './ledger-writer';
 export * from './operator-entry';
 export * from './conversion-rebuild';
+export * from './money-rules';
+export * from './trial-balance';

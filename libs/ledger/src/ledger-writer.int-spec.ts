@@ -1,11 +1,12 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { LedgerEntryV1 } from '@app/contracts';
-import { entryIdOf } from '@app/domain';
+import { entryIdOf, NO_MONEY } from '@app/domain';
 import { createDataSource } from '@app/persistence';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import { checkConversionsAgainstLedger } from './conversion-rebuild';
 import { lockConversions } from './conversion-lock';
 import { appendEntries, type LedgerWrite } from './ledger-writer';
+import { trialBalance } from './trial-balance';
 
 /** The ledger's one write path against real Postgres, connected as the apps are (ledger_app). */
 describe('ledger writer (real Postgres, application role)', () => {
@@ -37,6 +38,13 @@ describe('ledger writer (real Postgres, application role)', () => {
     const source = `src-${++n}`;
     return {
       requested,
+      // No rules: the publisher is paid the whole revenue (priceEntry's default).
+      money: {
+        ...NO_MONEY,
+        payoutMicros: BigInt(
+          over.amount_micros ?? (type === 'approved' || type === 'reversed' ? '2000000' : '0'),
+        ),
+      },
       entry: {
         schema_version: 1,
         entry_id: entryIdOf(conversion, type, source),
@@ -202,5 +210,91 @@ describe('ledger writer (real Postgres, application role)', () => {
     release();
     await Promise.all([first, second]);
     expect(seen).toEqual([undefined, 'approved']);
+  });
+
+  describe('double entry', () => {
+    it('posts each money entry once, balanced, and the trial balance of the whole ledger is zero', async () => {
+      await app.transaction((em) =>
+        appendEntries(
+          em,
+          [
+            write('cv-de', 'approved', 'approved'),
+            write('cv-de', 'reversed', 'reversed', {}, 'reversed'),
+            write('cv-de-2', 'pending', 'pending'),
+          ],
+          new Map(),
+        ),
+      );
+      // The same writes again (a replay) add no posting.
+      const legs = (await app.query(
+        `SELECT p.account, p.amount_micros::text AS amount FROM ledger_postings p
+           JOIN ledger_entries e USING (entry_id) WHERE e.conversion_id = 'cv-de' ORDER BY e.seq, p.posting_id`,
+      )) as { account: string; amount: string }[];
+      expect(legs).toEqual([
+        { account: 'advertiser_receivable:partner-a', amount: '2000000' },
+        { account: 'publisher_payable:pub-1', amount: '-2000000' },
+        { account: 'advertiser_receivable:partner-a', amount: '-2000000' },
+        { account: 'publisher_payable:pub-1', amount: '2000000' },
+      ]);
+      const tb = await trialBalance(app.manager);
+      expect(tb.totals.length).toBeGreaterThan(0);
+      expect(tb.totals.every((t) => t.difference_micros === '0' && t.debit_micros !== '0')).toBe(true);
+      // Every entry written through the writer was posted; only the raw INSERTs above (which
+      // bypass it, payload '{}') were not, and the trial balance names them.
+      const [raw] = (await app.query(
+        `SELECT count(*)::int AS n FROM ledger_entries WHERE payload = '{}'
+            AND entry_type IN ('approved', 'released', 'reversed', 'adjusted') AND amount_micros <> 0`,
+      )) as { n: number }[];
+      expect(raw!.n).toBeGreaterThan(0);
+      expect(tb.entries_without_postings).toBe(raw!.n);
+      expect(tb.balanced).toBe(false);
+    });
+
+    it('refuses a set of postings that does not balance, postings of no entry, and any change to a posting', async () => {
+      const [e] = (await app.query(
+        `SELECT entry_id FROM ledger_entries WHERE entry_type = 'approved' LIMIT 1`,
+      )) as { entry_id: string }[];
+      await expect(
+        app.query(
+          `INSERT INTO ledger_postings (posting_id, entry_id, account, currency, amount_micros)
+           VALUES ($1 || ':8', $1, 'advertiser_receivable:partner-a', 'USD', 100),
+                  ($1 || ':9', $1, 'platform_revenue', 'USD', -99)`,
+          [e!.entry_id],
+        ),
+      ).rejects.toThrow(/do not balance/);
+      await expect(
+        app.query(
+          `INSERT INTO ledger_postings (posting_id, entry_id, account, currency, amount_micros)
+           VALUES ('nope:1', 'nope', 'advertiser_receivable:x', 'USD', 5), ('nope:2', 'nope', 'platform_revenue', 'USD', -5)`,
+        ),
+      ).rejects.toThrow(/no ledger entry/);
+      await expect(app.query(`UPDATE ledger_postings SET amount_micros = amount_micros * 2`)).rejects.toThrow(
+        /permission denied|append-only/,
+      );
+      await expect(app.query(`DELETE FROM ledger_postings`)).rejects.toThrow(/permission denied|append-only/);
+      // Not even the owner (a superuser here) may change one: only a set that balances goes in.
+      await expect(db.ds.query(`UPDATE ledger_postings SET amount_micros = 1`)).rejects.toThrow(
+        /append-only/,
+      );
+      expect((await trialBalance(app.manager)).totals.every((t) => t.difference_micros === '0')).toBe(true);
+    });
+
+    it('refuses payout rules dated in the past and any edit of a rule', async () => {
+      await expect(
+        app.query(
+          `INSERT INTO payout_rules (offer_id, kind, share_bp, effective_from) VALUES ('offer-1', 'share', 7000, now() - interval '1 hour')`,
+        ),
+      ).rejects.toThrow(/in the past/);
+      await app.query(
+        `INSERT INTO payout_rules (offer_id, kind, share_bp, effective_from) VALUES ('offer-1', 'share', 7000, now() + interval '1 hour')`,
+      );
+      await expect(db.ds.query(`UPDATE payout_rules SET share_bp = 9000`)).rejects.toThrow(/never edited/);
+      await expect(db.ds.query(`DELETE FROM payout_rules`)).rejects.toThrow(/never edited/);
+      await expect(
+        app.query(
+          `INSERT INTO payout_rules (offer_id, kind, share_bp, amount_micros, effective_from) VALUES ('offer-1', 'share', 7000, 5, now() + interval '2 hour')`,
+        ),
+      ).rejects.toThrow(/payout_rules_kind_amount/);
+    });
   });
 });

@@ -4,18 +4,28 @@ import {
   bucketOf,
   type ConversionState,
   type EntryFacts,
+  type EntryMoney,
   evolve,
   type PostbackStatus,
+  postingsFor,
   type ReasonCode,
 } from '@app/domain';
 
-/** One entry to append, with the partner status it applied (null for an operator's entry). */
+/**
+ * One entry to append, with the partner status it applied (null for an operator's entry) and
+ * its money besides revenue (`priceEntry`): the publisher's payout and the user's reward.
+ */
 export interface LedgerWrite {
   entry: LedgerEntryV1;
   requested: PostbackStatus | null;
+  money: EntryMoney;
 }
 
-export function entryFacts(e: LedgerEntryV1, requested: PostbackStatus | null): EntryFacts {
+export function entryFacts(
+  e: LedgerEntryV1,
+  requested: PostbackStatus | null,
+  money?: EntryMoney,
+): EntryFacts {
   return {
     conversionId: e.conversion_id,
     entryType: e.entry_type,
@@ -25,6 +35,7 @@ export function entryFacts(e: LedgerEntryV1, requested: PostbackStatus | null): 
     requested,
     partnerId: e.partner_id,
     occurredAt: new Date(e.occurred_at),
+    money,
   };
 }
 
@@ -35,8 +46,9 @@ export class LedgerWriteRefused extends Error {}
  * they name to `evolve` of its state, in the caller's transaction. The caller holds the
  * conversions' locks (`lockConversions`) and passes the states it read under them.
  *
- * Idempotent on entry_id; only rows really inserted go to the outbox (for Kafka) and to the
- * projection queue (for the read models), so each is published and projected exactly once.
+ * Idempotent on entry_id; only rows really inserted go to the outbox (for Kafka), to the
+ * projection queue (for the read models) and get their postings (double entry, `postingsFor`),
+ * so each is published, projected and posted exactly once.
  * The database refuses, whoever writes: a second approval, a reversal without an approval, a
  * currency or partner other than the conversion's (see the LedgerIntegrity migration).
  */
@@ -49,7 +61,7 @@ export async function appendEntries(
   for (const w of writes) {
     const id = w.entry.conversion_id;
     const prev = after.get(id);
-    const state = evolve(prev?.state ?? before.get(id), entryFacts(w.entry, w.requested));
+    const state = evolve(prev?.state ?? before.get(id), entryFacts(w.entry, w.requested, w.money));
     if (state.status !== w.entry.conversion_status)
       throw new LedgerWriteRefused(
         `entry ${w.entry.entry_id} says conversion ${id} becomes ${w.entry.conversion_status}; its entries say ${state.status}`,
@@ -63,13 +75,17 @@ export async function appendEntries(
        INSERT INTO ledger_entries (entry_id, entry_type, conversion_id, conversion_status, click_id, transaction_id, offer_id,
          publisher_id, partner_id, goal, amount_micros, currency, reason_bucket, reason_code, sub1, sub2, sub3, sub4, sub5,
          placement, geo, device, clicked_at, occurred_at, recorded_at, late, postback_delay_ms, source_event_id,
-         schema_version, requested_status, payload)
+         schema_version, requested_status, payload, payout_micros, reward_amount, reward_currency, payout_rule_id,
+         reward_rule_id)
        SELECT x.entry_id, x.entry_type, x.conversion_id, x.conversion_status, x.click_id, x.transaction_id, x.offer_id,
          x.publisher_id, x.partner_id, x.goal, x.amount_micros::bigint, x.currency, x.reason_bucket, x.reason_code, x.sub1,
          x.sub2, x.sub3, x.sub4, x.sub5, x.placement, x.geo, x.device, x.clicked_at, x.occurred_at, x.recorded_at, x.late,
-         x.postback_delay_ms, x.source_event_id, x.schema_version, r.requested, j.value
+         x.postback_delay_ms, x.source_event_id, x.schema_version, r.requested, j.value, (m.value->>'payout')::bigint,
+         (m.value->>'reward')::bigint, m.value->>'reward_currency', (m.value->>'payout_rule')::bigint,
+         (m.value->>'reward_rule')::bigint
        FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS j(value, n)
        JOIN unnest($2::text[]) WITH ORDINALITY AS r(requested, n) ON r.n = j.n
+       JOIN jsonb_array_elements($3::jsonb) WITH ORDINALITY AS m(value, n) ON m.n = j.n
        CROSS JOIN LATERAL jsonb_to_record(j.value) AS x(entry_id text, entry_type text, conversion_id text,
          conversion_status text, click_id text, transaction_id text, offer_id text, publisher_id text, partner_id text,
          goal text, amount_micros text, currency text, reason_bucket text, reason_code text, sub1 text, sub2 text,
@@ -79,9 +95,44 @@ export async function appendEntries(
        ORDER BY j.n
        ON CONFLICT (entry_id) DO NOTHING
        RETURNING seq, entry_id),
-     outbox AS (INSERT INTO ledger_outbox (seq, entry_id) SELECT seq, entry_id FROM ins)
+     outbox AS (INSERT INTO ledger_outbox (seq, entry_id) SELECT seq, entry_id FROM ins),
+     posted AS (INSERT INTO ledger_postings (posting_id, entry_id, account, currency, amount_micros)
+       SELECT p.posting_id, p.entry_id, p.account, p.currency, p.amount::bigint
+         FROM jsonb_to_recordset($4::jsonb) AS p(posting_id text, entry_id text, account text, currency text, amount text)
+         JOIN ins ON ins.entry_id = p.entry_id)
      INSERT INTO projection_queue (entry_id) SELECT entry_id FROM ins ORDER BY seq`,
-    [JSON.stringify(writes.map((w) => w.entry)), writes.map((w) => w.requested)],
+    [
+      JSON.stringify(writes.map((w) => w.entry)),
+      writes.map((w) => w.requested),
+      JSON.stringify(
+        writes.map(({ money: m }) => ({
+          payout: m.payoutMicros.toString(),
+          reward: m.rewardAmount?.toString() ?? null,
+          reward_currency: m.rewardCurrency,
+          payout_rule: m.payoutRuleId,
+          reward_rule: m.rewardRuleId,
+        })),
+      ),
+      JSON.stringify(
+        writes.flatMap(({ entry: e, money }) =>
+          postingsFor({
+            entryId: e.entry_id,
+            entryType: e.entry_type,
+            partnerId: e.partner_id,
+            publisherId: e.publisher_id,
+            currency: e.currency,
+            amountMicros: BigInt(e.amount_micros),
+            payoutMicros: money.payoutMicros,
+          }).map((p) => ({
+            posting_id: p.postingId,
+            entry_id: p.entryId,
+            account: p.account,
+            currency: p.currency,
+            amount: p.amountMicros.toString(),
+          })),
+        ),
+      ),
+    ],
   );
   const rows = [...after.values()].map(({ state, last, receivedAt }) => ({
     conversion_id: state.conversionId,
@@ -110,24 +161,35 @@ export async function appendEntries(
     received_at: receivedAt,
     last_entry_id: last.entry_id,
     entries: state.entries ?? 1,
+    payout_micros: state.payoutMicros?.toString() ?? null,
+    reward_amount: state.rewardAmount?.toString() ?? null,
+    reward_currency: state.rewardCurrency ?? null,
+    payout_rule_id: state.payoutRuleId ?? null,
+    reward_rule_id: state.rewardRuleId ?? null,
   }));
   await em.query(
     `INSERT INTO conversions (conversion_id, offer_id, transaction_id, goal, partner_id, click_id, publisher_id, status,
        requested, amount_micros, currency, reason_bucket, reason_code, sub1, sub2, sub3, sub4, sub5, placement, geo, device,
-       clicked_at, first_received_at, last_received_at, last_entry_id, entries, updated_at)
+       clicked_at, first_received_at, last_received_at, last_entry_id, entries, updated_at, payout_micros, reward_amount,
+       reward_currency, payout_rule_id, reward_rule_id)
      SELECT conversion_id, offer_id, transaction_id, goal, partner_id, click_id, publisher_id, status, requested,
        amount_micros::bigint, currency, reason_bucket, reason_code, sub1, sub2, sub3, sub4, sub5, placement, geo, device,
-       clicked_at, first_received_at, COALESCE(received_at, first_received_at), last_entry_id, entries, now()
+       clicked_at, first_received_at, COALESCE(received_at, first_received_at), last_entry_id, entries, now(),
+       payout_micros::bigint, reward_amount::bigint, reward_currency, payout_rule_id::bigint, reward_rule_id::bigint
      FROM jsonb_to_recordset($1::jsonb) AS x(conversion_id text, offer_id text, transaction_id text, goal text,
        partner_id text, click_id text, publisher_id text, status text, requested text, amount_micros text, currency text,
        reason_bucket text, reason_code text, sub1 text, sub2 text, sub3 text, sub4 text, sub5 text, placement text,
        geo text, device text, clicked_at timestamptz, received_at timestamptz, first_received_at timestamptz,
-       last_entry_id text, entries int)
+       last_entry_id text, entries int, payout_micros text, reward_amount text, reward_currency text, payout_rule_id text,
+       reward_rule_id text)
      ON CONFLICT (conversion_id) DO UPDATE SET status = EXCLUDED.status, requested = EXCLUDED.requested,
        amount_micros = EXCLUDED.amount_micros, currency = EXCLUDED.currency, reason_bucket = EXCLUDED.reason_bucket,
        reason_code = EXCLUDED.reason_code,
        last_received_at = GREATEST(conversions.last_received_at, EXCLUDED.last_received_at),
-       last_entry_id = EXCLUDED.last_entry_id, entries = EXCLUDED.entries, updated_at = now()`,
+       last_entry_id = EXCLUDED.last_entry_id, entries = EXCLUDED.entries, updated_at = now(),
+       payout_micros = EXCLUDED.payout_micros, reward_amount = EXCLUDED.reward_amount,
+       reward_currency = EXCLUDED.reward_currency, payout_rule_id = EXCLUDED.payout_rule_id,
+       reward_rule_id = EXCLUDED.reward_rule_id`,
     [JSON.stringify(rows)],
   );
   return new Map([...after].map(([id, a]) => [id, a.state]));

@@ -1,8 +1,9 @@
 import type { EntityManager } from 'typeorm';
 import { assertValidLedgerEntry, type LedgerEntryV1 } from '@app/contracts';
-import { bucketOf, entryIdOf, ulidFactory } from '@app/domain';
+import { bucketOf, entryIdOf, priceEntry, ulidFactory } from '@app/domain';
 import { type ConversionRow, type LockedConversion, lockConversions } from './conversion-lock';
 import { appendEntries } from './ledger-writer';
+import { loadMoneyRules } from './money-rules';
 
 const newOperatorActionId = ulidFactory();
 
@@ -76,5 +77,20 @@ export async function appendOperatorEntry(
   entry: LedgerEntryV1,
 ): Promise<void> {
   assertValidLedgerEntry(entry);
-  await appendEntries(em, [{ entry, requested: null }], new Map([[locked.state.conversionId, locked.state]]));
+  const rules = await loadMoneyRules(em, [entry.offer_id], [entry.publisher_id]);
+  const money = priceEntry({
+    entryType: entry.entry_type,
+    amountMicros: BigInt(entry.amount_micros),
+    offerId: entry.offer_id,
+    goal: entry.goal,
+    publisherId: entry.publisher_id,
+    at: new Date(entry.occurred_at),
+    state: locked.state,
+    ...rules,
+  });
+  await appendEntries(
+    em,
+    [{ entry, requested: null, money }],
+    new Map([[locked.state.conversionId, locked.state]]),
+  );
 }

@@ -154,7 +154,7 @@ export async function dryRunPostback(
     const rows = await em.query<ConversionRow[]>(
       `SELECT conversion_id, offer_id, transaction_id, goal, partner_id, click_id, publisher_id, status, requested,
               amount_micros, currency, reason_code, sub1, sub2, sub3, sub4, sub5, placement, geo, device, clicked_at,
-              first_received_at, entries
+              first_received_at, entries, payout_micros, reward_amount, reward_currency, payout_rule_id, reward_rule_id
          FROM conversions WHERE conversion_id = $1`,
       [key.conversionId],
     );

@@ -9,9 +9,12 @@ declare module 'fastify' {
   }
 }
 
+/** The routes that take a CSV file (text/csv, up to the upload limit): POST only, operators only. */
+export const CSV_UPLOAD_ROUTES = ['/v1/admin/disputes', '/v1/admin/exchange-rates/import'];
+
 /**
  * Bodies are read as UTF-8 text and kept raw (signatures cover the exact bytes), then parsed:
- * JSON, form-encoded, or left as text; CSV only for dispute files. Anything else is 415.
+ * JSON, form-encoded, or left as text; CSV only for uploads (CSV_UPLOAD_ROUTES). Anything else is 415.
  */
 export function registerBodyParsers(app: FastifyInstance, bodyLimit: number, uploadLimit = bodyLimit): void {
   app.removeAllContentTypeParsers();
@@ -44,11 +47,16 @@ export function registerBodyParsers(app: FastifyInstance, bodyLimit: number, upl
   app.addContentTypeParser('text/plain', { parseAs: 'string', bodyLimit }, (req, body, done) => {
     done(null, asText(req, body as string));
   });
-  // Counterparty files for disputes, and only there: a larger limit, never kept as rawBody.
+  // Counterparty files for disputes and rates files, and only there: a larger limit, never kept as rawBody.
   app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: uploadLimit }, (req, body, done) => {
-    if (!req.url.startsWith('/v1/admin/disputes'))
+    const path = req.url.split('?')[0];
+    if (!CSV_UPLOAD_ROUTES.includes(path ?? ''))
       return done(
-        new ApiError(415, 'unsupported_media_type', 'text/csv is accepted only by /v1/admin/disputes'),
+        new ApiError(
+          415,
+          'unsupported_media_type',
+          `text/csv is accepted only by ${CSV_UPLOAD_ROUTES.join(' and ')}`,
+        ),
         undefined,
       );
     done(null, body);

@@ -13,6 +13,7 @@ import {
 } from '@app/domain';
 import { lockConversions } from '@app/ledger';
 import type { CatalogCache } from '@app/catalog';
+import { loadMoneyRules, type MoneyRules } from '@app/ledger';
 import type { ClickWatermark } from './click-watermark';
 import { type ClickRow, clickFacts, offerFacts, postbackFacts } from './postback-facts';
 import { type ClickOrigin, RoutingBatch, type TrafficRuleCache } from './routing-controls';
@@ -33,6 +34,8 @@ export interface DecisionContext {
   blocked: Set<string>;
   /** Partners with their own late threshold or retry budget (over the processor's settings). */
   partnerPolicies?: ReadonlyMap<string, PartnerPolicy>;
+  /** Payout rules of these offers and reward rules of their publishers (none: payout = revenue). */
+  money?: MoneyRules;
 }
 
 /** A partner's own late threshold and retry budget (partners.late_after_seconds, retry_attempts). */
@@ -176,6 +179,11 @@ export async function loadDecisionContext(
     );
     for (const r of rows) blocked.add(pairOf(r.partner_id, r.transaction_id));
   }
+  const money = await loadMoneyRules(
+    em,
+    keys.map((k) => k.offerId),
+    lookups.map((l) => (l.kind === 'found' ? l.click.publisherId : null)),
+  );
   return {
     facts,
     lookups,
@@ -187,6 +195,7 @@ export async function loadDecisionContext(
     routing,
     blocked,
     partnerPolicies: await partnerPolicies(deps.catalog, facts),
+    money,
   };
 }
 

@@ -4,10 +4,12 @@ import {
   type CapUsage,
   type ConversionState,
   decide,
+  evolve,
   type PostbackFacts,
+  priceEntry,
   type ReasonCode,
 } from '@app/domain';
-import type { LedgerWrite } from '@app/ledger';
+import { entryFacts, type LedgerWrite } from '@app/ledger';
 import { buildLedgerEntry } from './ledger-entry.builder';
 import { type DecisionContext, day, pairOf } from './postback-loader';
 
@@ -253,8 +255,19 @@ export function planDecisions(ctx: DecisionContext, work: readonly Work[], o: Pl
           late,
         });
         assertValidLedgerEntry(entry);
-        plan.writes.push({ entry, requested: d.requested });
-        states.set(key.conversionId, d.next);
+        const money = priceEntry({
+          entryType: d.entryType,
+          amountMicros: d.amountMicros,
+          offerId: key.offerId,
+          goal: key.goal,
+          publisherId: entry.publisher_id,
+          at: f.receivedAt,
+          state,
+          payoutRules: ctx.money?.payoutRules ?? [],
+          rewardRules: ctx.money?.rewardRules ?? [],
+        });
+        plan.writes.push({ entry, requested: d.requested, money });
+        states.set(key.conversionId, evolve(state, entryFacts(entry, d.requested, money)));
         if (d.capDelta) {
           const u = usage.get(usageKey) ?? { conversions: 0, payoutMicros: 0n };
           usage.set(usageKey, {

@@ -1,3 +1,4 @@
+import type { EntryMoney } from '../payouts/payout-rules';
 import type { PostbackStatus } from '../key-dictionary';
 
 /** Where a conversion stands. `held` waits for an operator; rejected and reversed are terminal. */
@@ -115,6 +116,13 @@ export interface ConversionState {
   firstReceivedAt?: Date;
   /** Ledger entries it has so far, where known. */
   entries?: number;
+  /** Approved: the publisher's payout it carries; held: at stake; otherwise 0 (undefined where not known). */
+  payoutMicros?: bigint;
+  /** The user's reward its approval (or hold) carries, in `rewardCurrency`. */
+  rewardAmount?: bigint | null;
+  rewardCurrency?: string | null;
+  payoutRuleId?: string | null;
+  rewardRuleId?: string | null;
 }
 
 /**
@@ -131,6 +139,8 @@ export interface EntryFacts {
   requested: PostbackStatus | null;
   partnerId: string;
   occurredAt: Date;
+  /** The entry's money besides revenue (entries written before payout rules have none). */
+  money?: EntryMoney;
 }
 
 /** What the offer has used on the conversion's UTC day, for caps. */

@@ -1,4 +1,17 @@
+import { type EntryMoney, NO_MONEY } from '../payouts/payout-rules';
 import type { ConversionState, EntryFacts } from './conversion.types';
+
+/** The money an entry leaves on its conversion (none known for entries written before payout rules). */
+function carried(m: EntryMoney | undefined): Partial<ConversionState> {
+  if (!m) return { payoutMicros: undefined, rewardAmount: undefined, rewardCurrency: undefined };
+  return {
+    payoutMicros: m.payoutMicros,
+    rewardAmount: m.rewardAmount,
+    rewardCurrency: m.rewardCurrency,
+    payoutRuleId: m.payoutRuleId,
+    rewardRuleId: m.rewardRuleId,
+  };
+}
 
 /**
  * A conversion's state after one more ledger entry: the one definition of what each entry type
@@ -27,16 +40,22 @@ export function evolve(state: ConversionState | undefined, e: EntryFacts): Conve
   };
   switch (e.entryType) {
     case 'pending':
-      return { ...next, status: 'pending', amountMicros: 0n, reason: null };
+      return { ...next, status: 'pending', amountMicros: 0n, reason: null, ...carried(e.money && NO_MONEY) };
     case 'approved':
     case 'released':
-      return { ...next, status: 'approved', amountMicros: e.amountMicros, reason: null };
+      return { ...next, status: 'approved', amountMicros: e.amountMicros, reason: null, ...carried(e.money) };
     case 'held':
-      return { ...next, status: 'held', amountMicros: e.amountMicros, reason: e.reason };
+      return { ...next, status: 'held', amountMicros: e.amountMicros, reason: e.reason, ...carried(e.money) };
     case 'rejected':
-      return { ...next, status: 'rejected', amountMicros: 0n, reason: e.reason };
+      return {
+        ...next,
+        status: 'rejected',
+        amountMicros: 0n,
+        reason: e.reason,
+        ...carried(e.money && NO_MONEY),
+      };
     case 'reversed':
-      return { ...next, status: 'reversed', amountMicros: 0n, reason: null };
+      return { ...next, status: 'reversed', amountMicros: 0n, reason: null, ...carried(e.money && NO_MONEY) };
     case 'adjusted':
       // A dispute's adjustment is money of its own (its entry's amount); the conversion keeps
       // its status and the amount its approval carries, which a reversal takes back.

@@ -40,5 +40,12 @@ export class ConversionEntity {
   @Column({ name: 'last_received_at', type: 'timestamptz' }) lastReceivedAt!: Date;
   @Column({ name: 'last_entry_id', type: 'varchar', length: 32 }) lastEntryId!: string;
   @Column({ name: 'entries', type: 'int' }) entries!: number;
+  /** Publisher payout and user reward its approval (or hold) carries. */
+  @Column({ name: 'payout_micros', type: 'bigint', nullable: true }) payoutMicros!: string | null;
+  @Column({ name: 'reward_amount', type: 'bigint', nullable: true }) rewardAmount!: string | null;
+  @Column({ name: 'reward_currency', type: 'varchar', length: 32, nullable: true }) rewardCurrency!:
+    string | null;
+  @Column({ name: 'payout_rule_id', type: 'bigint', nullable: true }) payoutRuleId!: string | null;
+  @Column({ name: 'reward_rule_id', type: 'bigint', nullable: true }) rewardRuleId!: string | null;
   @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' }) updatedAt!: Date;
 }

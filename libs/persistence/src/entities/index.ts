@@ -2,8 +2,10 @@ import { AlertEntity, AlertNotificationEntity, AlertSampleEntity } from './alert
 import { ClickEntity } from './click.entity';
 import { ConversionEntity } from './conversion.entity';
 import { DisputeEntity, DisputeItemEntity, DisputeRowEntity } from './dispute.entity';
+import { ExchangeRateEntity } from './exchange-rate.entity';
 import { LaunchCriteriaEntity } from './launch-criteria.entity';
 import { LedgerEntryEntity } from './ledger-entry.entity';
+import { LedgerPostingEntity, PayoutRuleEntity, RewardRuleEntity } from './money-rules.entity';
 import { LedgerOutboxEntity, PostbackDeadOutboxEntity } from './ledger-outbox.entity';
 import { OfferDailyUsageEntity } from './offer-daily-usage.entity';
 import { OfferEntity } from './offer.entity';
@@ -44,6 +46,7 @@ export {
   DisputeEntity,
   DisputeItemEntity,
   DisputeRowEntity,
+  ExchangeRateEntity,
   LaunchCriteriaEntity,
   ConversionEntity,
   LedgerEntryEntity,
@@ -112,4 +115,8 @@ export const ENTITIES = [
   OperatorTokenEntity,
   AdminAuditEntity,
   RefusedPostbackEntity,
+  ExchangeRateEntity,
+  PayoutRuleEntity,
+  RewardRuleEntity,
+  LedgerPostingEntity,
 ];

@@ -52,6 +52,13 @@ export class LedgerEntryEntity {
   /** The partner status the entry applied (pending, approved, ...); null for an operator's entry. Not published. */
   @Column({ name: 'requested_status', type: 'varchar', length: 16, nullable: true }) requestedStatus!:
     string | null;
+  /** Publisher payout this entry moves, signed like amount_micros; margin = amount - payout. */
+  @Column({ name: 'payout_micros', type: 'bigint', nullable: true }) payoutMicros!: string | null;
+  @Column({ name: 'reward_amount', type: 'bigint', nullable: true }) rewardAmount!: string | null;
+  @Column({ name: 'reward_currency', type: 'varchar', length: 32, nullable: true }) rewardCurrency!:
+    string | null;
+  @Column({ name: 'payout_rule_id', type: 'bigint', nullable: true }) payoutRuleId!: string | null;
+  @Column({ name: 'reward_rule_id', type: 'bigint', nullable: true }) rewardRuleId!: string | null;
   /** The exact JSON published on conversions.ledger. */
   @Column({ name: 'payload', type: 'jsonb' }) payload!: Record<string, unknown>;
 }

@@ -18,6 +18,9 @@ import { OperatorsAndSecrets1795559000000 } from './1795559000000-OperatorsAndSe
 import { AnalystCatalog1795560000000 } from './1795560000000-AnalystCatalog';
 import { PostbackLog1795561000000 } from './1795561000000-PostbackLog';
 import { ClickPartitions1795562000000 } from './1795562000000-ClickPartitions';
+import { WallMacros1795563100000 } from './1795563100000-WallMacros';
+import { MoneyModel1795563300000 } from './1795563300000-MoneyModel';
+import { ExchangeRates1795563200000 } from './1795563200000-ExchangeRates';
 
 /** Every migration, in order. `npm run migration:check` fails when entities drift from these. */
 export const MIGRATIONS = [
@@ -40,4 +43,7 @@ export const MIGRATIONS = [
   AnalystCatalog1795560000000,
   PostbackLog1795561000000,
   ClickPartitions1795562000000,
+  WallMacros1795563100000,
+  ExchangeRates1795563200000,
+  MoneyModel1795563300000,
 ];

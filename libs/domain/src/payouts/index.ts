@@ -1,0 +1,2 @@
+export * from './payout-rules';
+export * from './postings';

@@ -1,0 +1,3 @@
+export * from './find-rate';
+export * from './rate-input';
+export * from './rates.store';
