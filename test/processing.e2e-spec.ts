@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ulid } from 'ulid';
-import type { PostbackDeadV1 } from '@app/contracts';
+import { decodeAnyLedgerEntry, decodeLedgerEntry, type PostbackDeadV1 } from '@app/contracts';
 import {
   clickEvent,
   poll,
@@ -106,6 +106,30 @@ describe('processing', () => {
     expect(onTopic.filter((e) => e.transaction_id === 'tx-a').map((e) => e.entry_type)).toEqual([
       'approved',
       'reversed',
+    ]);
+    // A version 1 consumer, unchanged: every message of conversions.ledger passes the strict v1
+    // schema. Version 2 carries the same entries (ids, order) with money and balanced postings.
+    const raw = await readTopic(topic('conversions.ledger'), 2, 15000);
+    for (const m of raw) expect(decodeLedgerEntry(JSON.stringify(m))).toMatchObject({ ok: true });
+    const v2 = (await readTopic(topic('conversions.ledger.v2'), 2, 15000)).map((m) => {
+      const d = decodeAnyLedgerEntry(JSON.stringify(m));
+      if (!d.ok || d.event.schema_version !== 2) throw new Error(`not a v2 entry: ${JSON.stringify(d)}`);
+      return d.event;
+    });
+    const mine = v2.filter((e) => e.transaction_id === 'tx-a');
+    expect(mine.map((e) => e.entry_id)).toEqual(
+      (raw as { entry_id: string; transaction_id: string }[])
+        .filter((e) => e.transaction_id === 'tx-a')
+        .map((e) => e.entry_id),
+    );
+    expect(mine.map((e) => [e.entry_type, e.revenue_micros, e.payout_micros, e.margin_micros])).toEqual([
+      ['approved', '2500000', '2500000', '0'],
+      ['reversed', '2500000', '2500000', '0'],
+    ]);
+    for (const e of mine) expect(e.postings.reduce((n, p) => n + BigInt(p.amount_micros), 0n)).toBe(0n);
+    expect(mine[0]!.postings.map((p) => [p.account, p.amount_micros])).toEqual([
+      [`advertiser_receivable:${P}`, '2500000'],
+      ['publisher_payable:pub-1', '-2500000'],
     ]);
   });
 

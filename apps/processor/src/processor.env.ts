@@ -54,6 +54,16 @@ export class ProcessorEnv extends AlertsEnv {
   @Max(100)
   override DB_POOL_SIZE = 20;
 
+  /**
+   * Which versions of the ledger topic the relay publishes: 1 on conversions.ledger, 2 on
+   * conversions.ledger.v2 (docs/ledger.md#schema-version-2). Both by default; drop 1 once every
+   * billing consumer reads version 2. Version 2 is always published: the notifier reads it.
+   */
+  @Matches(/^(2|1,2|2,1)$/, {
+    message: 'LEDGER_TOPIC_VERSIONS must be 1,2 or 2 (the notifier reads version 2)',
+  })
+  LEDGER_TOPIC_VERSIONS = '1,2';
+
   /** Retry delays for soft rejects (click not visible yet), in ms, comma-separated; jittered ±20%. */
   @Matches(/^\d{1,9}(,\d{1,9}){0,19}$/, { message: 'RETRY_DELAYS_MS must be comma-separated milliseconds' })
   RETRY_DELAYS_MS = '2000,10000,60000,600000,3600000';

@@ -24,7 +24,7 @@ describe('AsyncAPI document', () => {
     const refs = Object.values(doc.components.messages).flatMap((m) =>
       m.payload.$ref ? [m.payload.$ref] : [],
     );
-    expect(refs).toHaveLength(4);
+    expect(refs).toHaveLength(5);
     for (const ref of refs) expect(existsSync(join(docsDir, ref))).toBe(true);
   });
 });

@@ -41,3 +41,36 @@ export interface LedgerEntryV1 {
   operator: string | null;
   note: string | null;
 }
+
+/** One double-entry leg of a ledger entry (v2): debit > 0, credit < 0, never 0. */
+export interface LedgerPostingV2 {
+  posting_id: string;
+  account: string;
+  currency: string;
+  amount_micros: string;
+}
+
+/**
+ * One entry on `conversions.ledger.v2`: every field of version 1 with the same meaning, plus its
+ * money, its origin and its postings. The same entries (same entry_id, key, order) as on
+ * `conversions.ledger`, which keeps carrying version 1 for its consumers (docs/ledger.md).
+ */
+export interface LedgerEntryV2 extends Omit<LedgerEntryV1, 'schema_version'> {
+  schema_version: 2;
+  /** Equal to amount_micros. */
+  revenue_micros: string;
+  payout_micros: string;
+  margin_micros: string;
+  reward_amount: string | null;
+  reward_currency: string | null;
+  payout_rule_id: string | null;
+  reward_rule_id: string | null;
+  user_id: string | null;
+  original_amount_micros: string | null;
+  original_currency: string | null;
+  fx_rate: string | null;
+  fx_date: string | null;
+  postings: LedgerPostingV2[];
+}
+
+export type LedgerEntry = LedgerEntryV1 | LedgerEntryV2;

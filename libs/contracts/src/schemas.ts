@@ -5,7 +5,8 @@ import clickRecorded from './schemas/click.recorded.v1.schema.json';
 import postbackReceived from './schemas/postback.received.v1.schema.json';
 import postbackRefused from './schemas/postback.refused.v1.schema.json';
 import ledgerEntry from './schemas/ledger.entry.v1.schema.json';
-import type { LedgerEntryV1 } from './ledger';
+import ledgerEntryV2 from './schemas/ledger.entry.v2.schema.json';
+import type { LedgerEntry, LedgerEntryV1, LedgerEntryV2 } from './ledger';
 
 /** The published JSON Schemas, by event type (the files under schemas/ are what consumers read). */
 export const EVENT_SCHEMAS: Readonly<Record<InboundEventType, object>> = {
@@ -85,4 +86,40 @@ export function decodeLedgerEntry(value: Buffer | string | null): DecodeResult<L
     return { ok: false, error: `schema ledger.entry: ${e?.instancePath || '/'} ${e?.message ?? 'invalid'}` };
   }
   return { ok: true, event: parsed as unknown as LedgerEntryV1 };
+}
+
+export const LEDGER_ENTRY_V2_SCHEMA: object = ledgerEntryV2;
+const validateLedgerEntryV2 = ajv.compile(ledgerEntryV2);
+
+/** Checks a version 2 entry before it is published; a failure here is a bug in our code. */
+export function assertValidLedgerEntryV2(entry: LedgerEntryV2): void {
+  if (!validateLedgerEntryV2(entry)) {
+    const e = validateLedgerEntryV2.errors?.[0];
+    throw new Error(`invalid ledger entry v2 ${entry.entry_id}: ${e?.instancePath ?? ''} ${e?.message ?? ''}`);
+  }
+}
+
+/**
+ * Decodes an entry of either version (what a consumer migrating from conversions.ledger to
+ * conversions.ledger.v2 reads): each is validated against the schema its schema_version names.
+ */
+export function decodeAnyLedgerEntry(value: Buffer | string | null): DecodeResult<LedgerEntry> {
+  if (value === null) return { ok: false, error: 'empty message value' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
+  } catch {
+    return { ok: false, error: 'value is not JSON' };
+  }
+  const version = (parsed as { schema_version?: unknown } | null)?.schema_version;
+  const validate = version === 2 ? validateLedgerEntryV2 : version === 1 ? validateLedgerEntry : undefined;
+  if (!validate) return { ok: false, error: `unknown ledger entry schema_version ${String(version).slice(0, 16)}` };
+  if (!validate(parsed)) {
+    const e = validate.errors?.[0];
+    return {
+      ok: false,
+      error: `schema ledger.entry.v${String(version)}: ${e?.instancePath || '/'} ${e?.message ?? 'invalid'}`,
+    };
+  }
+  return { ok: true, event: parsed as unknown as LedgerEntry };
 }

@@ -19,6 +19,7 @@ export const Topics = {
   postbacksReceived: 'postbacks.received',
   postbacksRefused: 'postbacks.refused',
   conversionsLedger: 'conversions.ledger',
+  conversionsLedgerV2: 'conversions.ledger.v2',
   deadLetters: 'dead.letters',
   publisherDeliveriesDead: 'publisher.deliveries.dead',
   postbacksDead: 'postbacks.dead',
@@ -65,7 +66,14 @@ export const TOPIC_SPECS: readonly TopicSpec[] = [
     partitions: 6,
     key: 'conversion_id',
     config: { 'retention.ms': '-1', 'retention.bytes': '-1', 'cleanup.policy': 'delete' },
-    doc: 'The conversion ledger billing consumes: immutable entries, kept forever.',
+    doc: 'The conversion ledger billing consumes: immutable entries, kept forever (schema version 1).',
+  },
+  {
+    name: Topics.conversionsLedgerV2,
+    partitions: 6,
+    key: 'conversion_id',
+    config: { 'retention.ms': '-1', 'retention.bytes': '-1', 'cleanup.policy': 'delete' },
+    doc: 'The same entries as conversions.ledger (same ids, key and order) in schema version 2: with their revenue, publisher payout, margin, user reward, origin and double-entry postings. Kept forever.',
   },
   {
     name: Topics.deadLetters,

@@ -4,3 +4,4 @@ export * from './operator-entry';
 export * from './conversion-rebuild';
 export * from './money-rules';
 export * from './trial-balance';
+export * from './ledger-v2';

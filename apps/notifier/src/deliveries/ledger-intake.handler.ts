@@ -1,7 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { DataSource } from 'typeorm';
-import { decodeLedgerEntry, type LedgerEntryV1, Topics } from '@app/contracts';
+import { decodeAnyLedgerEntry, type LedgerEntry, Topics } from '@app/contracts';
 import { publisherStatus } from '@app/domain';
 import { KafkaBatchServer, type MessageBatch } from '@app/kafka';
 import { DeliveryLoop } from './delivery-loop';
@@ -13,7 +13,8 @@ function isPermanentDataError(e: unknown): boolean {
 }
 
 /**
- * Consumes `conversions.ledger` the way billing does: every entry a publisher is told about
+ * Consumes `conversions.ledger.v2` the way billing does (version 2: the publisher's payout, the
+ * user's reward and id reach the postback's macros): every entry a publisher is told about
  * (approved, released, reversed) becomes one delivery row, idempotent on entry_id, for a
  * publisher with a postback configured. The rows commit before the handler returns, and the
  * offsets are committed only after that (KafkaBatchServer): a crash replays the batch and the
@@ -27,11 +28,11 @@ export class LedgerIntakeHandler {
     @Inject(DeliveryLoop) private readonly loop: DeliveryLoop,
   ) {}
 
-  @EventPattern(Topics.conversionsLedger)
+  @EventPattern(Topics.conversionsLedgerV2)
   async handle(@Payload() batch: MessageBatch): Promise<void> {
-    const owed: { entry: LedgerEntryV1; index: number }[] = [];
+    const owed: { entry: LedgerEntry; index: number }[] = [];
     for (const m of batch.messages) {
-      const d = decodeLedgerEntry(m.value);
+      const d = decodeAnyLedgerEntry(m.value);
       if (!d.ok) {
         await this.server.deadLetter(batch, m, d.error);
         continue;
@@ -64,7 +65,7 @@ export class LedgerIntakeHandler {
    * Entries recorded before the publisher's postback was configured are not sent (a lagging or
    * rewound consumer never backfills a new publisher with its history).
    */
-  private async store(entries: LedgerEntryV1[]): Promise<number> {
+  private async store(entries: LedgerEntry[]): Promise<number> {
     const rows = await this.ds.query<{ entry_id: string }[]>(
       `INSERT INTO publisher_deliveries (entry_id, publisher_id, conversion_id, entry_type, entry, entry_recorded_at)
        SELECT u.entry_id, u.publisher_id, u.conversion_id, u.entry_type, u.entry, u.recorded_at

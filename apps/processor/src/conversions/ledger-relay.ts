@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { Topics, topicName } from '@app/contracts';
+import { assertValidLedgerEntryV2, Topics, topicName } from '@app/contracts';
+import { ledgerEntryV2, type LedgerV2Row } from '@app/ledger';
 import { BatchingProducer } from '@app/kafka';
 import type { HealthCheckResult, HealthIndicator } from '@app/health';
 import { ProcessorMetrics, type PublishedEntry } from '../observability/processor-metrics';
@@ -11,8 +12,9 @@ import { ProcessorEnv } from '../processor.env';
 const RELAY_LOCK = 7_331_001;
 
 /**
- * Publishes committed ledger entries to `conversions.ledger` in commit order (transactional
- * outbox). Only the holder of the `ledger_relay` role drains, and each drain transaction also
+ * Publishes committed ledger entries in commit order (transactional outbox) to
+ * `conversions.ledger` (schema version 1) and `conversions.ledger.v2` (the same entries with
+ * their money, origin and postings; LEDGER_TOPIC_VERSIONS chooses which). Only the holder of the `ledger_relay` role drains, and each drain transaction also
  * takes a lock of its own (a fence for the moment a lost holder has not noticed yet), so one
  * relay runs at a time across instances and per-conversion order holds. An entry leaves the outbox only after Kafka acknowledged it (acks=all); a crash in
  * between republishes it with the same entry_id, which consumers dedupe on.
@@ -36,7 +38,13 @@ export class LedgerRelay extends DrainLoop implements HealthIndicator {
   }
 
   protected async drain(): Promise<void> {
-    const topic = topicName(Topics.conversionsLedger, this.env.TOPIC_PREFIX);
+    const versions = this.env.LEDGER_TOPIC_VERSIONS.split(',');
+    const v1 = versions.includes('1')
+      ? topicName(Topics.conversionsLedger, this.env.TOPIC_PREFIX)
+      : undefined;
+    const v2 = versions.includes('2')
+      ? topicName(Topics.conversionsLedgerV2, this.env.TOPIC_PREFIX)
+      : undefined;
     for (;;) {
       const published = await this.ds.transaction(async (em): Promise<PublishedEntry[]> => {
         const [{ locked }] = await em.query<[{ locked: boolean }]>(
@@ -44,20 +52,34 @@ export class LedgerRelay extends DrainLoop implements HealthIndicator {
           [RELAY_LOCK],
         );
         if (!locked) return [];
-        const rows = await em.query<{ seq: string; conversion_id: string; payload: PublishedEntry }[]>(
-          `SELECT o.seq, e.conversion_id, e.payload FROM ledger_outbox o JOIN ledger_entries e USING (entry_id)
+        const rows = await em.query<(LedgerV2Row & { seq: string; conversion_id: string })[]>(
+          `SELECT o.seq, e.conversion_id, e.payload, e.payout_micros, e.reward_amount, e.reward_currency,
+                  e.payout_rule_id, e.reward_rule_id,
+                  (SELECT jsonb_agg(jsonb_build_object('posting_id', p.posting_id, 'account', p.account,
+                            'currency', p.currency, 'amount_micros', p.amount_micros::text) ORDER BY p.posting_id)
+                     FROM ledger_postings p WHERE p.entry_id = e.entry_id) AS postings
+             FROM ledger_outbox o JOIN ledger_entries e USING (entry_id)
             ORDER BY o.seq LIMIT 2000`,
         );
         if (rows.length === 0) return [];
+        // Both versions of an entry are acknowledged before it leaves the outbox.
         await Promise.all(
-          rows.map((r) =>
-            this.producer.send(topic, { key: r.conversion_id, value: JSON.stringify(r.payload) }),
-          ),
+          rows.flatMap((r) => {
+            const sends: Promise<unknown>[] = [];
+            if (v1)
+              sends.push(this.producer.send(v1, { key: r.conversion_id, value: JSON.stringify(r.payload) }));
+            if (v2) {
+              const entry = ledgerEntryV2(r);
+              assertValidLedgerEntryV2(entry);
+              sends.push(this.producer.send(v2, { key: r.conversion_id, value: JSON.stringify(entry) }));
+            }
+            return sends;
+          }),
         );
         // Exactly the rows published: a decision that committed meanwhile with a lower seq is
         // still waiting (a range delete would drop it unpublished).
         await em.query(`DELETE FROM ledger_outbox WHERE seq = ANY($1::bigint[])`, [rows.map((r) => r.seq)]);
-        return rows.map((r) => r.payload);
+        return rows.map((r) => r.payload as PublishedEntry);
       });
       this.lastError = undefined;
       this.published += published.length;
