@@ -171,13 +171,13 @@ describe('KafkaBatchServer back-off (real broker)', () => {
   }, 60_000);
 
   it('restarts the consumer when a partition with messages waiting gets no batch', async () => {
-    const topic = 'clicks.recorded'; // its own topic again
+    const topic = 'postbacks.dead'; // its own topic: no other test's messages are in it
     const kafka = createKafka({ brokers: TEST_BROKERS, clientId: 'test', topicPrefix: prefix });
     const producer = new BatchingProducer(kafka, { lingerMs: 1, maxBatch: 100, sendTimeoutMs: 10000 });
     await producer.connect();
     // One at a time, so each is a record batch of its own and a small fetch takes only a few.
     for (let i = 0; i < 40; i++)
-      await producer.send(`${prefix}${topic}`, { partition: 1, value: `w-${i}`.padEnd(200, '.') });
+      await producer.send(`${prefix}${topic}`, { partition: 0, value: `w-${i}`.padEnd(200, '.') });
     const server = new KafkaBatchServer({
       kafka,
       groupId: 'starved',
