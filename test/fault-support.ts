@@ -71,6 +71,8 @@ export const FAULT_CATALOG = {
   partner: 'pf',
   secret: 'fault-secret-0123456789abcdef-0123456789',
   payoutMicros: 1_500_000n,
+  /** The publisher's share of every conversion (a payout rule from the moment of seeding). */
+  shareBp: 7000,
 } as const;
 
 const ADMIN_TOKEN = 'fault-admin-token-0123456789';
@@ -202,7 +204,17 @@ export async function faultSystem(
     },
     seed: async () => {
       const { offer, publisher, partner, secret } = FAULT_CATALOG;
-      if (sys.gateways.length === 0) return seedOffer(db.ds, { id: offer, payout: '1500000' });
+      // Every conversion of the plan arrives after this: its publisher earns 70 % of 1.50.
+      const share = () =>
+        db.ds.query(
+          `INSERT INTO payout_rules (offer_id, kind, share_bp, effective_from, note) VALUES ($1, 'share', $2, now(), 'fault suite')`,
+          [offer, FAULT_CATALOG.shareBp],
+        );
+      if (sys.gateways.length === 0) {
+        await seedOffer(db.ds, { id: offer, payout: '1500000' });
+        await share();
+        return;
+      }
       const admin = adminClient(sys.gatewayUrl, ADMIN_TOKEN);
       const answers = [
         await admin('POST', '/v1/admin/publishers', { id: publisher, name: 'Fault publisher' }),
@@ -223,6 +235,7 @@ export async function faultSystem(
       ];
       for (const a of answers)
         if (a.status !== 201) throw new Error(`seeding failed: ${a.status} ${JSON.stringify(a.body)}`);
+      await share();
       // The processor reads the catalog from the tables; the gateway's cache refreshes every 200 ms.
       await new Promise((r) => setTimeout(r, 500));
     },
@@ -654,16 +667,25 @@ async function verifyReadModels(
     entries_without_postings?: number;
     accounts?: { account: string; balance_micros: string }[];
   };
-  const receivable = (balance.accounts ?? [])
-    .filter((a) => a.account.startsWith('advertiser_receivable:'))
-    .reduce((n, a) => n + BigInt(a.balance_micros), 0n);
+  const total = (prefix: string) =>
+    (balance.accounts ?? [])
+      .filter((a) => a.account.startsWith(prefix))
+      .reduce((n, a) => n + BigInt(a.balance_micros), 0n);
+  const receivable = total('advertiser_receivable:');
+  const payable = total('publisher_payable:');
+  const platform = total('platform_revenue');
   console.log(
-    `${label}: trial balance exit ${tb.status}, balanced ${balance.balanced}, advertiser receivable ${receivable}`,
+    `${label}: trial balance exit ${tb.status}, balanced ${balance.balanced}, advertiser receivable ${receivable}, publisher payable ${payable}, platform revenue ${platform}`,
   );
   expect(tb.status).toBe(0);
   expect(balance.balanced).toBe(true);
   expect(balance.entries_without_postings).toBe(0);
   expect(receivable.toString()).toBe(net);
+  // Each approval pays the publisher its share and each reversal takes exactly that back, so the
+  // payable is the share of the net revenue (credits are negative).
+  const share = (BigInt(net) * BigInt(FAULT_CATALOG.shareBp)) / 10_000n;
+  expect(payable.toString()).toBe((-share).toString());
+  expect(platform.toString()).toBe((share - BigInt(net)).toString());
 }
 
 /**
