@@ -6,6 +6,7 @@ import { createTestDatabase, type TestDatabase } from '@app/testing';
 import { checkConversionsAgainstLedger } from './conversion-rebuild';
 import { lockConversions } from './conversion-lock';
 import { appendEntries, type LedgerWrite } from './ledger-writer';
+import { loadMoneyRules } from './money-rules';
 import { trialBalance } from './trial-balance';
 
 /** The ledger's one write path against real Postgres, connected as the apps are (ledger_app). */
@@ -106,6 +107,44 @@ describe('ledger writer (real Postgres, application role)', () => {
     const [outbox] = await db.ds.query(`SELECT count(*)::int AS n FROM ledger_outbox`);
     expect(outbox.n).toBe(3);
     expect(await checkConversionsAgainstLedger(db.ds.manager)).toEqual([]);
+  });
+
+  it("writes an entry's origin in its own columns, never in the published payload; without one they are null", async () => {
+    const converted = {
+      ...write('cv-origin', 'approved', 'approved'),
+      origin: {
+        userId: 'wall-user-7',
+        originalAmountMicros: 1_851_852n,
+        originalCurrency: 'EUR',
+        fxRate: '1.08',
+        fxDate: '2026-01-01',
+      },
+    };
+    await append([converted, write('cv-plain', 'approved', 'approved')]);
+    const rows = await db.ds.query<Record<string, unknown>[]>(
+      `SELECT conversion_id, user_id, original_amount_micros, original_currency, fx_rate::text AS fx_rate,
+              to_char(fx_date, 'YYYY-MM-DD') AS fx_date, payload
+         FROM ledger_entries WHERE conversion_id IN ('cv-origin', 'cv-plain') ORDER BY seq`,
+    );
+    expect(rows.map(({ payload: _p, ...r }) => r)).toEqual([
+      {
+        conversion_id: 'cv-origin',
+        user_id: 'wall-user-7',
+        original_amount_micros: '1851852',
+        original_currency: 'EUR',
+        fx_rate: '1.080000000000',
+        fx_date: '2026-01-01',
+      },
+      {
+        conversion_id: 'cv-plain',
+        user_id: null,
+        original_amount_micros: null,
+        original_currency: null,
+        fx_rate: null,
+        fx_date: null,
+      },
+    ]);
+    expect(rows[0]!.payload).toEqual(converted.entry);
   });
 
   it('refuses an entry whose status disagrees with evolve, before writing anything', async () => {
@@ -279,12 +318,23 @@ describe('ledger writer (real Postgres, application role)', () => {
       expect((await trialBalance(app.manager)).totals.every((t) => t.difference_micros === '0')).toBe(true);
     });
 
-    it('refuses payout rules dated in the past and any edit of a rule', async () => {
+    it('refuses a payout rule that reaches back over an entry already written, and any edit of a rule', async () => {
+      // offer-1 has entries (above) occurred at 2026-01-01: a rule from before them is refused.
       await expect(
         app.query(
-          `INSERT INTO payout_rules (offer_id, kind, share_bp, effective_from) VALUES ('offer-1', 'share', 7000, now() - interval '1 hour')`,
+          `INSERT INTO payout_rules (offer_id, kind, share_bp, effective_from) VALUES ('offer-1', 'share', 7000, '2025-12-31T00:00:00Z')`,
         ),
-      ).rejects.toThrow(/in the past/);
+      ).rejects.toThrow(/would reach back over entry/);
+      await expect(
+        app.query(
+          `INSERT INTO reward_rules (publisher_id, currency_name, units_per_unit_micros, rounding, effective_from)
+           VALUES ('pub-1', 'coins', 100000000, 'floor', '2025-12-31T00:00:00Z')`,
+        ),
+      ).rejects.toThrow(/would reach back over entry/);
+      // An offer with no entries yet (a replay's catalog) may date its rules in the past.
+      await app.query(
+        `INSERT INTO payout_rules (offer_id, kind, share_bp, effective_from) VALUES ('offer-new', 'share', 7000, '2025-12-31T00:00:00Z')`,
+      );
       await app.query(
         `INSERT INTO payout_rules (offer_id, kind, share_bp, effective_from) VALUES ('offer-1', 'share', 7000, now() + interval '1 hour')`,
       );
@@ -295,6 +345,41 @@ describe('ledger writer (real Postgres, application role)', () => {
           `INSERT INTO payout_rules (offer_id, kind, share_bp, amount_micros, effective_from) VALUES ('offer-1', 'share', 7000, 5, now() + interval '2 hour')`,
         ),
       ).rejects.toThrow(/payout_rules_kind_amount/);
+    });
+
+    it('a rule being added waits for the decisions pricing its offer, then refuses to reach back over what they wrote', async () => {
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let priced!: () => void;
+      const readRules = new Promise<void>((r) => (priced = r));
+      // A decision reads offer-2's rules (none) and is about to write an entry priced without one.
+      const decision = app.transaction(async (em) => {
+        await loadMoneyRules(em, ['offer-2'], []);
+        priced();
+        await held;
+        await appendEntries(
+          em,
+          [
+            write('cv-rule-race', 'approved', 'approved', {
+              offer_id: 'offer-2',
+              occurred_at: new Date().toISOString(),
+            }),
+          ],
+          new Map(),
+        );
+      });
+      await readRules;
+      // Meanwhile an operator adds a rule from a moment ago: it must not slip in under that entry.
+      const rule = app.query(
+        `INSERT INTO payout_rules (offer_id, kind, share_bp, effective_from) VALUES ('offer-2', 'share', 5000, now() - interval '1 minute')`,
+      );
+      const ruleResult = rule.then(
+        () => 'inserted',
+        (e: Error) => e.message,
+      );
+      release();
+      await decision;
+      expect(await ruleResult).toMatch(/would reach back over entry/);
     });
   });
 });

@@ -9,15 +9,25 @@ export interface MoneyRules {
 /**
  * The payout rules of these offers and the reward rules of these publishers, read in the caller's
  * transaction (not from a cache): a rule committed before the decision applies to it at once.
- * Rules are never edited nor dated in the past, so deciding again later prices the same.
+ * Rules are never edited nor dated back over a written entry, so deciding again prices the same.
  */
 export async function loadMoneyRules(
   em: EntityManager,
   offerIds: readonly (string | null | undefined)[],
   publisherIds: readonly (string | null | undefined)[],
 ): Promise<MoneyRules> {
-  const offers = [...new Set(offerIds.filter((x): x is string => !!x))];
-  const publishers = [...new Set(publisherIds.filter((x): x is string => !!x))];
+  const offers = [...new Set(offerIds.filter((x): x is string => !!x))].sort();
+  const publishers = [...new Set(publisherIds.filter((x): x is string => !!x))].sort();
+  // Shared with every other decision, exclusive with a rule being added for the same offer or
+  // publisher (the MoneyModel migration's trigger): a rule either committed before these reads,
+  // or waits for this transaction's entries and then refuses to reach back over them.
+  if (offers.length || publishers.length)
+    await em.query(
+      `SELECT pg_advisory_xact_lock_shared(ns, hashtext(k)) FROM (
+         SELECT 7300 AS ns, k FROM unnest($1::text[]) k UNION ALL SELECT 7301, k FROM unnest($2::text[]) k
+         ORDER BY 1, 2) s`,
+      [offers, publishers],
+    );
   const [payout, reward] = await Promise.all([
     offers.length
       ? em.query<

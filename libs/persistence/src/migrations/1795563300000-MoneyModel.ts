@@ -5,8 +5,10 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * and double entry. Held by the database for every role:
  * - `ledger_postings` is append-only, and every statement's postings sum to zero per entry and
  *   currency (a set that does not balance is refused);
- * - rules are never edited or deleted, nor dated in the past: a change is a new rule from a
- *   later time, so no entry already written can be priced differently afterwards.
+ * - rules are never edited or deleted, nor dated back over an entry already written for their
+ *   offer (or publisher): a change is a new rule from a later time, so no entry already written
+ *   can be priced differently afterwards. (A replay into a fresh database may date rules in its
+ *   virtual past: nothing is written there yet.)
  * Entries written before this migration get payout = revenue (what their publisher postbacks
  * already carried) and their postings, so the trial balance covers the whole ledger.
  */
@@ -23,7 +25,7 @@ const COMMENTS: Record<string, string> = {
   'COLUMN "payout_rules"."share_bp"': 'kind share: basis points of a percent of revenue (7000 = 70 %).',
   'COLUMN "payout_rules"."amount_micros"': 'kind fixed: the payout in micros of the offer currency.',
   'COLUMN "payout_rules"."effective_from"':
-    'Applies to conversions that arrive at or after this time (never in the past).',
+    'Applies to conversions that arrive at or after this time (never before an entry already written).',
   'COLUMN "payout_rules"."note"': 'Why, as the operator wrote it.',
   'COLUMN "payout_rules"."created_by"': 'Operator who created it.',
   'COLUMN "payout_rules"."created_at"': 'When it was created.',
@@ -38,7 +40,7 @@ const COMMENTS: Record<string, string> = {
   'COLUMN "reward_rules"."rounding"': 'floor, round (half even) or ceil, to whole units.',
   'COLUMN "reward_rules"."minimum"': 'Least reward for any payout above zero.',
   'COLUMN "reward_rules"."effective_from"':
-    'Applies to conversions that arrive at or after this time (never in the past).',
+    'Applies to conversions that arrive at or after this time (never before an entry already written).',
   'COLUMN "reward_rules"."note"': 'Why, as the operator wrote it.',
   'COLUMN "reward_rules"."created_by"': 'Operator who created it.',
   'COLUMN "reward_rules"."created_at"': 'When it was created.',
@@ -100,15 +102,28 @@ export class MoneyModel1795563300000 implements MigrationInterface {
       "created_by" character varying(64),
       "created_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now())`);
     await q(`CREATE UNIQUE INDEX "reward_rules_key" ON "reward_rules" ("publisher_id", "effective_from")`);
+    // A rule may not reach back over an entry already written for its offer (reward rules: its
+    // publisher): the trigger waits for the decisions pricing that offer right now (they hold the
+    // same advisory lock, shared; libs/ledger money-rules.ts), then looks at what they wrote.
     await q(`CREATE FUNCTION money_rules_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE bad record;
       BEGIN
         IF TG_OP <> 'INSERT' THEN
           RAISE EXCEPTION '% is never edited: % refused (a change is a new rule from a later time)', TG_TABLE_NAME, TG_OP
             USING ERRCODE = 'insufficient_privilege';
         END IF;
-        IF NEW.effective_from < now() THEN
-          RAISE EXCEPTION '%: effective_from % is in the past; rules apply from now on, never to entries already written',
-            TG_TABLE_NAME, NEW.effective_from USING ERRCODE = 'check_violation';
+        IF TG_TABLE_NAME = 'payout_rules' THEN
+          PERFORM pg_advisory_xact_lock(7300, hashtext(NEW.offer_id));
+          SELECT entry_id, occurred_at INTO bad FROM ledger_entries
+           WHERE offer_id = NEW.offer_id AND occurred_at >= NEW.effective_from LIMIT 1;
+        ELSE
+          PERFORM pg_advisory_xact_lock(7301, hashtext(NEW.publisher_id));
+          SELECT entry_id, occurred_at INTO bad FROM ledger_entries
+           WHERE publisher_id = NEW.publisher_id AND occurred_at >= NEW.effective_from LIMIT 1;
+        END IF;
+        IF FOUND THEN
+          RAISE EXCEPTION '%: effective_from % would reach back over entry % (occurred %), already priced; a rule applies only after the entries it could change',
+            TG_TABLE_NAME, NEW.effective_from, bad.entry_id, bad.occurred_at USING ERRCODE = 'check_violation';
         END IF;
         RETURN NEW;
       END $$`);
