@@ -11,4 +11,7 @@ module.exports = {
   moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/' }),
   modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/.run/'],
   setupFiles: ['reflect-metadata'],
+  // A test that times out can leave a Kafka consumer or a pool running: the run must still end
+  // (with its failure reported) instead of hanging until CI's time limit.
+  forceExit: true,
 };
