@@ -31,13 +31,9 @@ export function decodeEvent<T extends InboundEvent = InboundEvent>(
   value: Buffer | string | null,
   expected?: T['type'],
 ): DecodeResult<T> {
-  if (value === null) return { ok: false, error: 'empty message value' };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
-  } catch {
-    return { ok: false, error: 'value is not JSON' };
-  }
+  const v = parseValue(value);
+  if (!v.ok) return v;
+  const parsed = v.parsed;
   const type = (parsed as { type?: unknown } | null)?.type;
   if (typeof type !== 'string') return { ok: false, error: 'missing event type' };
   if (expected && type !== expected)
@@ -73,14 +69,22 @@ export function assertValidLedgerEntry(entry: LedgerEntryV1): void {
   }
 }
 
-export function decodeLedgerEntry(value: Buffer | string | null): DecodeResult<LedgerEntryV1> {
+/** A message value as JSON, or why it is not. */
+function parseValue(
+  value: Buffer | string | null,
+): { ok: true; parsed: unknown } | { ok: false; error: string } {
   if (value === null) return { ok: false, error: 'empty message value' };
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
+    return { ok: true, parsed: JSON.parse(typeof value === 'string' ? value : value.toString('utf8')) };
   } catch {
     return { ok: false, error: 'value is not JSON' };
   }
+}
+
+export function decodeLedgerEntry(value: Buffer | string | null): DecodeResult<LedgerEntryV1> {
+  const v = parseValue(value);
+  if (!v.ok) return v;
+  const parsed = v.parsed;
   if (!validateLedgerEntry(parsed)) {
     const e = validateLedgerEntry.errors?.[0];
     return { ok: false, error: `schema ledger.entry: ${e?.instancePath || '/'} ${e?.message ?? 'invalid'}` };
@@ -95,7 +99,9 @@ const validateLedgerEntryV2 = ajv.compile(ledgerEntryV2);
 export function assertValidLedgerEntryV2(entry: LedgerEntryV2): void {
   if (!validateLedgerEntryV2(entry)) {
     const e = validateLedgerEntryV2.errors?.[0];
-    throw new Error(`invalid ledger entry v2 ${entry.entry_id}: ${e?.instancePath ?? ''} ${e?.message ?? ''}`);
+    throw new Error(
+      `invalid ledger entry v2 ${entry.entry_id}: ${e?.instancePath ?? ''} ${e?.message ?? ''}`,
+    );
   }
 }
 
@@ -104,16 +110,13 @@ export function assertValidLedgerEntryV2(entry: LedgerEntryV2): void {
  * conversions.ledger.v2 reads): each is validated against the schema its schema_version names.
  */
 export function decodeAnyLedgerEntry(value: Buffer | string | null): DecodeResult<LedgerEntry> {
-  if (value === null) return { ok: false, error: 'empty message value' };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
-  } catch {
-    return { ok: false, error: 'value is not JSON' };
-  }
+  const v = parseValue(value);
+  if (!v.ok) return v;
+  const parsed = v.parsed;
   const version = (parsed as { schema_version?: unknown } | null)?.schema_version;
   const validate = version === 2 ? validateLedgerEntryV2 : version === 1 ? validateLedgerEntry : undefined;
-  if (!validate) return { ok: false, error: `unknown ledger entry schema_version ${String(version).slice(0, 16)}` };
+  if (!validate)
+    return { ok: false, error: `unknown ledger entry schema_version ${String(version).slice(0, 16)}` };
   if (!validate(parsed)) {
     const e = validate.errors?.[0];
     return {
