@@ -1,36 +1,50 @@
 /**
- * `npm run bench`: every bench in one go on this machine, then one summary.
+ * `npm run bench`: every bench in one go on this machine, the targets of issue #17 as ratios of
+ * figures measured in this same run, and one summary.
  *
- *   1. the same-box references (raw kafkajs produce and consume of postback-sized messages, raw
- *      Postgres batched insert of ledger-shaped rows: reference.ts);
- *   2. the gateway bench (signed postbacks, answered after acks=all: gateway.ts);
- *   3. the pipeline bench (postbacks through gateway, Kafka, processor, Postgres and the ledger
- *      topic: pipeline.ts);
- *   4. the scale series: a processor-only drain of pre-produced postbacks at each size of
- *      BENCH_SCALE (drain.ts). 1M postbacks through the whole pipeline would take far too long on
- *      the 2-core box, so the series measures the processor alone, and says so.
+ *   1. references (reference.ts): raw kafkajs produce and consume, raw Postgres batched insert,
+ *      the minimal gateway (under the gateway bench's load) and the minimal pipeline (on the
+ *      drain bench's backlog size);
+ *   2. the gateway bench (gateway.ts), right after the minimal gateway;
+ *   3. the pipeline bench (pipeline.ts) closed loop, then open loop at 70 % of the closed loop's
+ *      end-to-end rate for the p99;
+ *   4. the scale bench (scale.ts): the processor's drain with the stores grown to each size.
  *
- * Prints a table of our figures as ratios of the references, the peak memory of each process,
- * and how throughput and memory move across the series; writes it all to
- * bench/results/<date>.md (and each bench's own <date>-<name>.md) and puts the summary into
- * README.md's "Latest figures" section.
+ * Prints the targets table (target, our figure, the reference figure, ratio, required, met or
+ * missed) and the summary, writes them with every bench's tables to bench/results/<date>.md (and
+ * each bench's own <date>-<name>.md), and puts them into README.md's "Latest figures" section.
  *
  * Env: BENCH_ONLY (comma-separated subset of reference,gateway,pipeline,scale; default all),
- * BENCH_SCALE (default 10000,100000,1000000), BENCH_REF_N (reference messages and rows, default
- * 100000), BENCH_PIPELINE_N (default 50000), BENCH_SECONDS (gateway, default 20), BENCH_SKIP_BUILD=1.
+ * BENCH_REF_N (raw references' messages and rows, default 100000), BENCH_PIPELINE_N (default
+ * 50000), BENCH_SECONDS / BENCH_WARMUP_SECONDS / BENCH_CONNECTIONS (gateway and minimal gateway),
+ * BENCH_SCALE, BENCH_SCALE_MAX, BENCH_SCALE_DRAIN (also the minimal pipeline's size),
+ * BENCH_PACED_SECONDS, BENCH_SKIP_BUILD=1.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { drainMarkdown, type DrainResult, runDrainBench } from './drain';
+import { type DrainResult } from './drain';
 import { gatewayMarkdown, type GatewayBenchResult, runGatewayBench } from './gateway';
 import { envInt, fmt, formatTable, machineLine, RESULTS_DIR, writeResults } from './lib/stats';
 import { BROKER, runBenchMain, SELF } from './lib/system';
+import { ratioOf, type Target, targetsMarkdown, verdict } from './lib/targets';
 import { pipelineMarkdown, type PipelineBenchResult, runPipelineBench } from './pipeline';
-import { referenceMarkdown, type ReferenceResult, runReference } from './reference';
+import {
+  type MinimalGatewayResult,
+  minimalMarkdown,
+  type MinimalPipelineResult,
+  referenceMarkdown,
+  type ReferenceResult,
+  runMinimalGateway,
+  runMinimalPipeline,
+  runReference,
+} from './reference';
+import { runScaleBench, type ScaleResult, scaleMarkdown, scaleRows, scaleTargets } from './scale';
 
 const README = join(__dirname, '..', 'README.md');
 const PARTS = ['reference', 'gateway', 'pipeline', 'scale'] as const;
 type Part = (typeof PARTS)[number];
+/** The open-loop run offers this share of the closed loop's end-to-end rate. */
+const OPEN_LOOP_SHARE = 0.7;
 
 function selected(): Set<Part> {
   const raw = process.env.BENCH_ONLY?.trim();
@@ -42,30 +56,88 @@ function selected(): Set<Part> {
   return new Set(parts as Part[]);
 }
 
-function scaleSeries(): number[] {
-  const raw = process.env.BENCH_SCALE?.trim() || '10000,100000,1000000';
-  const sizes = raw.split(',').map((s) => Number(s.trim()));
-  if (sizes.some((x) => !Number.isInteger(x) || x < 1 || x > 10_000_000))
-    throw new Error(
-      `BENCH_SCALE must be comma-separated integers from 1 to 10000000 (got ${JSON.stringify(raw)})`,
-    );
-  return sizes;
-}
-
 interface AllResults {
   reference?: ReferenceResult;
+  minimalGateway?: MinimalGatewayResult;
+  minimalPipeline?: MinimalPipelineResult;
   gateway?: GatewayBenchResult;
   pipeline?: PipelineBenchResult;
-  scale: DrainResult[];
+  openLoop?: PipelineBenchResult;
+  scale?: ScaleResult;
 }
 
-const ratio = (ours: number, ref: number | undefined) =>
-  ref === undefined || !Number.isFinite(ref) || ref <= 0 || !Number.isFinite(ours)
-    ? 'n/a'
-    : `${fmt(ours / ref, 2)}x`;
+const ratio = (ours: number, ref: number | undefined) => {
+  const r = ratioOf(ours, ref);
+  return Number.isFinite(r) ? `${fmt(r, 2)}x` : 'n/a';
+};
 const mib = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : `${fmt(x, 0)} MiB`);
+const rps = (x: number | undefined, unit: string) =>
+  x === undefined || !Number.isFinite(x) ? 'not run' : `${fmt(x)} ${unit}`;
+const msOf = (x: number | undefined) =>
+  x === undefined || !Number.isFinite(x) ? 'not run' : `${fmt(x, 1)} ms`;
 
-/** Our figures as ratios of this run's references, with latency and peak memory per process. */
+/** Every target of issue #17, from what this run measured. */
+export function targets(r: AllResults): Target[] {
+  const mg = r.minimalGateway;
+  const mp = r.minimalPipeline;
+  const g = r.gateway;
+  const p = r.pipeline;
+  const o = r.openLoop;
+  const series = r.scale?.series ?? [];
+  const drain: DrainResult | undefined = series[0];
+  const ok = (t: { verify: { problems: string[] } } | undefined) =>
+    t !== undefined && t.verify.problems.length === 0;
+  return [
+    {
+      name: 'gateway req/s ÷ minimal gateway',
+      ours: rps(g?.run.reqPerSecMean, 'req/s'),
+      reference: rps(mg?.run.reqPerSecMean, 'req/s'),
+      ratio: g && g.run.non2xx === 0 ? ratioOf(g.run.reqPerSecMean, mg?.run.reqPerSecMean) : NaN,
+      bound: { min: 0.85 },
+      note: `both under the same autocannon load (${g?.connections ?? mg?.connections ?? '?'} connections, ${fmt(g?.run.seconds ?? mg?.run.seconds ?? NaN)} s after a warm-up), one after the other`,
+    },
+    {
+      name: 'gateway p99 ÷ minimal gateway p99',
+      ours: msOf(g?.run.latencyMs.p99),
+      reference: msOf(mg?.run.latencyMs.p99),
+      ratio: g && g.run.non2xx === 0 ? ratioOf(g.run.latencyMs.p99, mg?.run.latencyMs.p99) : NaN,
+      bound: { max: 1 },
+    },
+    {
+      name: 'processor drain ÷ minimal pipeline',
+      ours: drain ? `${fmt(drain.decisionsPerSecond)} decisions/s` : 'not run',
+      reference: rps(mp?.perSecond, 'msg/s'),
+      ratio: ok(drain) ? ratioOf(drain?.decisionsPerSecond, mp?.perSecond) : NaN,
+      bound: { min: 0.5 },
+      note: drain
+        ? `the drain of ${fmt(drain.n)} fresh postbacks with ${fmt(drain.stored)} conversions stored (the scale bench's smallest size); the minimal pipeline drains ${fmt(mp?.count ?? NaN)} of the same postbacks`
+        : undefined,
+    },
+    {
+      name: 'end to end ÷ minimal pipeline',
+      ours: rps(p?.pipeline.throughputPerSecond, 'conversions/s'),
+      reference: rps(mp?.perSecond, 'msg/s'),
+      ratio: ok(p) ? ratioOf(p?.pipeline.throughputPerSecond, mp?.perSecond) : NaN,
+      bound: { min: 0.25 },
+      note: p
+        ? `the pipeline bench closed loop: ${fmt(p.n)} signed postbacks through gateway, Kafka and processor, first 2xx to the N-th outcome`
+        : undefined,
+    },
+    {
+      name: `end-to-end p99 at ${fmt(OPEN_LOOP_SHARE * 100)} % of the closed-loop rate, open loop (÷ 1 s)`,
+      ours: o ? `${fmt(o.e2eMs.p99)} ms at ${fmt(o.rate ?? NaN)}/s offered` : 'not run',
+      reference: '1,000 ms',
+      ratio: ok(o) ? (o?.e2eMs.p99 ?? NaN) / 1000 : NaN,
+      bound: { max: 1 },
+      note:
+        `"70 % of that rate" is read as 70 % of the end-to-end (closed-loop) rate measured in this run, not of 0.25 x the minimal pipeline; ` +
+        'p99 of ledger_entries.recorded_at - occurred_at (the gateway accepting the postback to the processor deciding it) over every postback of the open-loop run',
+    },
+    ...scaleTargets(series),
+  ];
+}
+
+/** Our figures as ratios of this run's raw references, with latency and peak memory per process. */
 export function summaryRows(r: AllResults): Record<string, string>[] {
   const produce = r.reference?.produce.perSecond;
   const consume = r.reference?.consume.perSecond;
@@ -81,6 +153,18 @@ export function summaryRows(r: AllResults): Record<string, string>[] {
       '÷ PG insert': '1x',
       'peak RSS per process': `bench ${mib(r.reference.peakRssMiB['bench process'])}`,
     });
+  if (r.minimalGateway) {
+    const g = r.minimalGateway;
+    rows.push({
+      what: `minimal gateway: Fastify + v1 HMAC + batched kafkajs, ${g.connections} connections, 2xx after acks=all`,
+      throughput: `${fmt(g.run.reqPerSecMean)} req/s (${fmt(g.run.non2xx)} non-2xx)`,
+      'p50 / p99 (ms)': `${fmt(g.run.latencyMs.p50, 0)} / ${fmt(g.run.latencyMs.p99, 0)}`,
+      '÷ produce': ratio(g.run.reqPerSecMean, produce),
+      '÷ consume': '',
+      '÷ PG insert': '',
+      'peak RSS per process': `server ${mib(g.peakRssMiB['minimal gateway'])}`,
+    });
+  }
   if (r.gateway) {
     const g = r.gateway;
     rows.push({
@@ -93,10 +177,21 @@ export function summaryRows(r: AllResults): Record<string, string>[] {
       'peak RSS per process': `gateway ${mib(g.peakRssMiB.gateway)}, load generator ${mib(g.peakRssMiB[SELF])}${g.peakRssMiB[BROKER] !== undefined ? `, broker ${mib(g.peakRssMiB[BROKER])}` : ''}`,
     });
   }
-  if (r.pipeline) {
-    const p = r.pipeline;
+  if (r.minimalPipeline) {
+    const m = r.minimalPipeline;
     rows.push({
-      what: `pipeline: ${fmt(p.n)} postbacks, gateway to ledger entry (${p.mode})${p.verify.problems.length ? ' WRONG RESULTS' : ''}`,
+      what: `minimal pipeline: ${fmt(m.count)} pre-produced postbacks, eachBatch, 1 PG tx per batch, offsets after`,
+      throughput: `${fmt(m.perSecond)} msg/s`,
+      'p50 / p99 (ms)': `batch ${fmt(m.batchMs.p50, 0)} / ${fmt(m.batchMs.p99, 0)}`,
+      '÷ produce': '',
+      '÷ consume': ratio(m.perSecond, consume),
+      '÷ PG insert': ratio(m.perSecond, insert),
+      'peak RSS per process': `bench ${mib(m.peakRssMiB['bench process'])}`,
+    });
+  }
+  for (const p of [r.pipeline, r.openLoop].filter((x): x is PipelineBenchResult => x !== undefined))
+    rows.push({
+      what: `pipeline: ${fmt(p.n)} postbacks, gateway to ledger entry (${p.rate !== undefined ? `open loop at ${fmt(p.rate)}/s` : 'closed loop'})${p.verify.problems.length ? ' WRONG RESULTS' : ''}`,
       throughput: `${fmt(p.pipeline.throughputPerSecond)} conversions/s (gateway ${fmt(p.load.reqPerSecOverall)} req/s)`,
       'p50 / p99 (ms)': `end to end ${fmt(p.e2eMs.p50, 0)} / ${fmt(p.e2eMs.p99, 0)}; HTTP ${fmt(p.load.latencyMs.p50, 0)} / ${fmt(p.load.latencyMs.p99, 0)}`,
       '÷ produce': ratio(p.pipeline.throughputPerSecond, produce),
@@ -104,12 +199,13 @@ export function summaryRows(r: AllResults): Record<string, string>[] {
       '÷ PG insert': ratio(p.pipeline.throughputPerSecond, insert),
       'peak RSS per process': `gateway ${mib(p.peakRssMiB.gateway)}, processor ${mib(p.peakRssMiB.processor)}, load generator ${mib(p.peakRssMiB[SELF])}${p.peakRssMiB[BROKER] !== undefined ? `, broker ${mib(p.peakRssMiB[BROKER])}` : ''}`,
     });
-  }
-  for (const d of r.scale)
+  for (const d of r.scale?.series ?? [])
     rows.push({
-      what: `processor drain of ${fmt(d.n)} pre-produced postbacks${d.verify.problems.length ? ' WRONG RESULTS' : ''}`,
+      what: `processor drain of ${fmt(d.n)} pre-produced postbacks, ${fmt(d.stored)} conversions stored${d.verify.problems.length ? ' WRONG RESULTS' : ''}`,
       throughput: `${fmt(d.decisionsPerSecond)} decisions/s`,
-      'p50 / p99 (ms)': 'n/a (a backlog)',
+      'p50 / p99 (ms)': d.paced
+        ? `paced at ${fmt(d.paced.rate)}/s: ${fmt(d.paced.e2eMs.p50, 0)} / ${fmt(d.paced.e2eMs.p99, 0)}`
+        : 'n/a (a backlog)',
       '÷ produce': '',
       '÷ consume': ratio(d.decisionsPerSecond, consume),
       '÷ PG insert': ratio(d.decisionsPerSecond, insert),
@@ -118,54 +214,21 @@ export function summaryRows(r: AllResults): Record<string, string>[] {
   return rows;
 }
 
-/** How throughput and processor memory move across the scale series. */
-export function scaleRows(series: DrainResult[]): Record<string, string>[] {
-  const first = series[0];
-  return series.map((d) => ({
-    postbacks: fmt(d.n),
-    'decisions/s': fmt(d.decisionsPerSecond),
-    'vs smallest': first ? ratio(d.decisionsPerSecond, first.decisionsPerSecond) : 'n/a',
-    'processor RSS booted → at 10 % → 50 % → 100 % (MiB)': [
-      d.rssIdleMiB,
-      d.rssAtTenthsMiB[0],
-      d.rssAtTenthsMiB[4],
-      d.rssAtTenthsMiB[9],
-    ]
-      .map((x) => fmt(x ?? NaN, 0))
-      .join(' → '),
-    'processor peak RSS': mib(d.peakRssMiB.processor),
-    'peak vs smallest': first ? ratio(d.peakRssMiB.processor ?? NaN, first.peakRssMiB.processor) : 'n/a',
-    correct: d.verify.problems.length ? `NO: ${d.verify.problems.join('; ')}` : 'yes',
-  }));
-}
-
-/** Memory over the largest run of the series, and its peak against the smallest run's: a leak climbs with N. */
-export function flatness(series: DrainResult[]): string {
-  const largest = series.reduce<DrainResult | undefined>((a, d) => (!a || d.n > a.n ? d : a), undefined);
-  const smallest = series.reduce<DrainResult | undefined>((a, d) => (!a || d.n < a.n ? d : a), undefined);
-  if (!largest || !smallest) return '';
-  const t = largest.rssAtTenthsMiB.filter(Number.isFinite);
-  return (
-    `Largest run (${fmt(largest.n)}): processor RSS ${fmt(t[0] ?? NaN, 0)} MiB at 10 % and ${fmt(t[t.length - 1] ?? NaN, 0)} MiB at 100 % ` +
-    `(tenths between ${fmt(Math.min(...t), 0)} and ${fmt(Math.max(...t), 0)} MiB); peak ${mib(largest.peakRssMiB.processor)}, ` +
-    `${ratio(largest.peakRssMiB.processor ?? NaN, smallest.peakRssMiB.processor)} the ${fmt(smallest.n)} run's for ${fmt(largest.n / smallest.n, 0)}x the events.`
-  );
-}
-
 export function summaryMarkdown(r: AllResults, date: string): string {
   const lines = [
     `Measured ${date} on one 2-core box (${machineLine()}): load generator, apps, Kafka and Postgres share it, so every figure is a floor; ratios to the references of the same run travel better than absolutes.`,
     '',
+    'Targets (issue #17), each a ratio of two figures of this run:',
+    '',
+    targetsMarkdown(targets(r)),
     formatTable(summaryRows(r)),
     '',
   ];
-  if (r.scale.length)
+  if (r.scale?.series.length)
     lines.push(
-      `Scale series (processor-only drain of pre-produced postbacks; 1M through the gateway would take far too long on this box, and the processor is the stage that holds state). Memory should stay flat:`,
+      `Scale (the processor's drain of ${fmt(r.scale.drainN)} fresh postbacks with the stores grown in Postgres to each size):`,
       '',
-      formatTable(scaleRows(r.scale)),
-      '',
-      flatness(r.scale),
+      formatTable(scaleRows(r.scale.series)),
       '',
     );
   return lines.join('\n');
@@ -185,34 +248,48 @@ export function updateReadme(summary: string, resultsFile: string): void {
 async function main(): Promise<void> {
   const parts = selected();
   const log = (s: string) => process.stderr.write(`${s}\n`);
-  const r: AllResults = { scale: [] };
+  const r: AllResults = {};
   const sections: string[] = [];
+  const drainN = envInt('BENCH_SCALE_DRAIN', 100_000, 1, 10_000_000);
+  const add = (name: string, markdown: string) => {
+    sections.push(markdown);
+    writeResults(name, markdown);
+  };
   if (parts.has('reference')) {
-    log('== reference');
+    log('== references: raw produce, consume, insert');
     const n = envInt('BENCH_REF_N', 100_000, 1, 10_000_000);
     r.reference = await runReference({ n, pgRows: n });
-    sections.push(referenceMarkdown(r.reference));
-    writeResults('reference', sections[sections.length - 1]!);
+    add('reference', referenceMarkdown(r.reference));
+    log('== reference: minimal gateway');
+    r.minimalGateway = await runMinimalGateway();
   }
   if (parts.has('gateway')) {
     log('== gateway');
     r.gateway = await runGatewayBench();
-    sections.push(gatewayMarkdown(r.gateway));
-    writeResults('gateway', sections[sections.length - 1]!);
+    add('gateway', gatewayMarkdown(r.gateway));
+  }
+  if (parts.has('reference')) {
+    log(`== reference: minimal pipeline (${fmt(drainN)} postbacks)`);
+    r.minimalPipeline = await runMinimalPipeline({ n: drainN });
+    add('reference-minimal', minimalMarkdown(r.minimalGateway, r.minimalPipeline));
   }
   if (parts.has('pipeline')) {
-    log('== pipeline');
-    r.pipeline = await runPipelineBench({ n: envInt('BENCH_PIPELINE_N', 50_000, 1, 10_000_000) });
-    sections.push(pipelineMarkdown(r.pipeline));
-    writeResults('pipeline', sections[sections.length - 1]!);
+    const n = envInt('BENCH_PIPELINE_N', 50_000, 1, 10_000_000);
+    log('== pipeline, closed loop');
+    r.pipeline = await runPipelineBench({ n });
+    add('pipeline', pipelineMarkdown(r.pipeline));
+    const rate = Math.round(OPEN_LOOP_SHARE * r.pipeline.pipeline.throughputPerSecond);
+    if (Number.isFinite(rate) && rate > 0) {
+      log(
+        `== pipeline, open loop at ${fmt(rate)}/s (${fmt(OPEN_LOOP_SHARE * 100)} % of the closed loop's end-to-end rate)`,
+      );
+      r.openLoop = await runPipelineBench({ n, rate });
+      add('pipeline-open-loop', pipelineMarkdown(r.openLoop));
+    } else log('the closed loop gave no end-to-end rate: no open-loop run');
   }
   if (parts.has('scale')) {
-    for (const n of scaleSeries()) {
-      log(`== scale: processor drain of ${fmt(n)}`);
-      r.scale.push(await runDrainBench({ n }));
-    }
-    sections.push(drainMarkdown(r.scale));
-    writeResults('drain', sections[sections.length - 1]!);
+    r.scale = await runScaleBench({ drainN });
+    add('scale', scaleMarkdown(r.scale));
   }
   const date = new Date().toISOString().slice(0, 10);
   const summary = summaryMarkdown(r, date);
@@ -221,10 +298,14 @@ async function main(): Promise<void> {
   writeFileSync(file, [`# Benchmarks (${new Date().toISOString()})`, '', summary, ...sections].join('\n'));
   updateReadme(summary, `bench/results/${date}.md`);
   process.stdout.write(`\n${summary}\n(written to ${file}; README.md "Latest figures" updated)\n`);
+  const missed = targets(r).filter((t) => verdict(t) === 'missed');
+  if (missed.length) process.stderr.write(`targets missed: ${missed.map((t) => t.name).join('; ')}\n`);
   const wrong = [
     ...(r.pipeline?.verify.problems ?? []),
-    ...r.scale.flatMap((d) => d.verify.problems),
+    ...(r.openLoop?.verify.problems ?? []),
+    ...(r.scale?.series ?? []).flatMap((d) => d.verify.problems),
     ...(r.gateway && r.gateway.run.non2xx > 0 ? ['gateway: non-2xx answers'] : []),
+    ...(r.minimalGateway && r.minimalGateway.run.non2xx > 0 ? ['minimal gateway: non-2xx answers'] : []),
   ];
   if (wrong.length) {
     process.stderr.write(`WRONG RESULTS:\n${wrong.map((w) => `  - ${w}`).join('\n')}\n`);

@@ -1,23 +1,31 @@
 /**
  * Processor drain bench: N postbacks pre-produced to Kafka (as the gateway would have produced
  * them), then the built processor started on the backlog and timed until it decided them all.
- * It measures the processor alone (no gateway, no load generator competing for the CPU) and is
- * how the scale series (10k, 100k, 1M) is run: 1M postbacks through the gateway takes far too
- * long on the 2-core box, while the processor is the stage that holds state.
+ * It measures the processor alone (no gateway, no load generator competing for the CPU); the
+ * scale bench (scale.ts) runs it with the stores grown to each size of its series.
  *
  * Steps: a fresh migrated database and topics under a fresh prefix; one offer (1.50 USD);
+ * optionally BENCH_DRAIN_STORED conversions generated in Postgres (lib/store.ts); then
  * BENCH_DRAIN_CLICKS clicks produced and stored by a first processor run (then stopped), so
  * every postback finds its click; N approved postbacks with unique transaction ids produced in
- * batches of 1,000 (generated on the fly, never all in memory); then the processor is started
- * again and its `postback_decisions_total` (GET /metrics, cheap) is polled every 200 ms until it
- * reaches N. Its resident memory is sampled every 500 ms and noted at each tenth of the way, so a
- * leak shows as a climb. The result is checked: N outcomes, N approved entries summing to
- * N x 1.50, and N entries on `conversions.ledger`.
+ * batches of 1,000 (lib/backlog.ts, generated on the fly, never all in memory); then the processor
+ * is started again and its counters (GET /metrics: `postback_decisions_total`,
+ * `ledger_entries_published_total`, cheap) are polled every 200 ms until it decided N and the
+ * relay published N. Decisions per second count from the first poll that saw a decision to the
+ * N-th (the decisions that first poll saw are left out). The relay's lag: at each poll, how long
+ * ago the oldest decided but unpublished entry was decided (the most over the drain), and the
+ * time from the N-th decision to the N-th entry published. Resident memory is sampled every
+ * 500 ms and noted at each tenth of the way, so a leak shows as a climb. With
+ * BENCH_PACED_SECONDS > 0, postbacks are then produced at 70 % of the drain's rate for that long,
+ * each stamped when produced, for the decision latency (p50/p99 of recorded_at - occurred_at).
+ * The result is checked: every outcome, every approved entry summing to 1.50 each (stored ones
+ * included), and every new entry on `conversions.ledger`.
  *
  *   BENCH_N=100000 node_modules/.bin/ts-node -r tsconfig-paths/register --transpile-only bench/drain.ts
  *
- * Env: BENCH_N (default 100000), BENCH_DRAIN_CLICKS (2000), BENCH_MAX_SECONDS (time bound of the
- * drain, default 1800), BENCH_SKIP_BUILD=1, KAFKA_BROKERS, DATABASE_URL.
+ * Env: BENCH_N (default 100000), BENCH_DRAIN_CLICKS (2000), BENCH_DRAIN_STORED (0),
+ * BENCH_PACED_SECONDS (0), BENCH_MAX_SECONDS (time bound of the drain, default 1800),
+ * BENCH_SKIP_BUILD=1, KAFKA_BROKERS, DATABASE_URL.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,7 +47,18 @@ import {
   uniquePrefix,
   waitReady,
 } from '@app/testing';
-import { envInt, fmt, formatTable, machineLine, readRssBytes, RssSampler, writeResults } from './lib/stats';
+import { BACKLOG_PARTNER, producePostbackBacklog } from './lib/backlog';
+import {
+  envInt,
+  fmt,
+  formatTable,
+  type LatencySummary,
+  machineLine,
+  readRssBytes,
+  RssSampler,
+  writeResults,
+} from './lib/stats';
+import { generateStore, type StoreResult } from './lib/store';
 import {
   ensureGatewayBuilt,
   runBenchMain,
@@ -59,6 +78,16 @@ const POLL_MS = 200;
 export interface DrainOptions {
   n?: number;
   clicks?: number;
+  /**
+   * Conversions stored before the drain, generated in Postgres (lib/store.ts); default
+   * BENCH_DRAIN_STORED or 0.
+   */
+  stored?: number;
+  /**
+   * After the drain, postbacks paced at 70 % of the drain's rate for this many seconds, for the
+   * latency at this store size (default BENCH_PACED_SECONDS or 0: none).
+   */
+  pacedSeconds?: number;
   maxSeconds?: number;
   brokers?: string[];
   build?: boolean;
@@ -68,6 +97,9 @@ export interface DrainOptions {
 export interface DrainResult {
   n: number;
   clicks: number;
+  /** Conversions stored before the drain, and how they were generated. */
+  stored: number;
+  store: StoreResult | undefined;
   produceSeconds: number;
   produceRate: number;
   /** Processor start (spawn) to its first decision. */
@@ -77,6 +109,16 @@ export interface DrainResult {
   decisionsPerSecond: number;
   /** Processor start to all N entries on the ledger topic. */
   topicSeconds: number;
+  /** The N-th decision to the N-th entry on the topic (the relay's ledger_entries_published_total; 200 ms polls). */
+  topicAfterLastDecisionSeconds: number;
+  /**
+   * The most the topic was behind the table during the drain, in seconds: at each poll, how long
+   * ago the oldest decided-but-unpublished entry was decided (an upper bound, to one poll).
+   */
+  relayMaxLagSeconds: number;
+  /** The paced phase (pacedSeconds > 0): offered rate, count, and decision latency from the rows. */
+  paced:
+    { rate: number; n: number; decidedSeconds: number; e2eMs: LatencySummary; drained: boolean } | undefined;
   drained: boolean;
   /** Processor RSS (MiB) at its first /metrics answer (booted), then at 10 %, 20 %, ... 100 % of the drain. */
   rssIdleMiB: number;
@@ -108,13 +150,14 @@ function counterSum(text: string, name: string): number {
 /** Decisions so far and the V8 heap in use (prom-client's default process metrics), from /metrics. */
 async function readProcessor(
   healthPort: number,
-): Promise<{ decisions: number; heapUsed: number } | undefined> {
+): Promise<{ decisions: number; published: number; heapUsed: number } | undefined> {
   try {
     const r = await fetch(`http://127.0.0.1:${healthPort}/metrics`, { signal: AbortSignal.timeout(5000) });
     if (!r.ok) return undefined;
     const text = await r.text();
     return {
       decisions: counterSum(text, 'postback_decisions_total'),
+      published: counterSum(text, 'ledger_entries_published_total'),
       heapUsed: counterSum(text, 'nodejs_heap_size_used_bytes'),
     };
   } catch {
@@ -125,6 +168,8 @@ async function readProcessor(
 export async function runDrainBench(opts: DrainOptions = {}): Promise<DrainResult> {
   const n = opts.n ?? envInt('BENCH_N', 100_000, 1, 10_000_000);
   const clickCount = opts.clicks ?? envInt('BENCH_DRAIN_CLICKS', 2000, 1, 100_000);
+  const storedCount = opts.stored ?? envInt('BENCH_DRAIN_STORED', 0, 0, 100_000_000);
+  const pacedSeconds = opts.pacedSeconds ?? envInt('BENCH_PACED_SECONDS', 0, 0, 600);
   const maxSeconds = opts.maxSeconds ?? envInt('BENCH_MAX_SECONDS', 1800, 10, 7200);
   const brokers = opts.brokers ?? TEST_BROKERS;
   const log = opts.log ?? ((s: string) => process.stderr.write(`${s}\n`));
@@ -145,6 +190,16 @@ export async function runDrainBench(opts: DrainOptions = {}): Promise<DrainResul
     const database = db;
     topics = await createTestTopics(prefix, brokers);
     await seedOffer(db.ds, { id: offer, payout: String(PAYOUT_MICROS) });
+    const store =
+      storedCount > 0
+        ? await generateStore(db.ownerUrl, {
+            count: storedCount,
+            offerId: offer,
+            publisherId: 'pub-drain',
+            log,
+          })
+        : undefined;
+    throwIfInterrupted();
     const healthPort = await freePort();
     const env = {
       DATABASE_URL: db.url,
@@ -173,27 +228,9 @@ export async function runDrainBench(opts: DrainOptions = {}): Promise<DrainResul
     throwIfInterrupted();
 
     log(`producing ${fmt(n)} postbacks to ${prefix}postbacks.received`);
-    const producer = new Kafka({ clientId: 'bench-drain', brokers, logLevel: logLevel.NOTHING }).producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    await producer.connect();
-    const t0 = Date.now();
-    try {
-      for (let i = 0; i < n; i += 1000) {
-        const messages = [];
-        for (let j = i; j < Math.min(n, i + 1000); j++) {
-          const e = postbackEvent('pd', clicks[j % clickCount]!.id, `${tag}-${j}`, 'approved');
-          messages.push({ key: e.key, value: JSON.stringify(e) });
-        }
-        await producer.send({ topic: topicName(Topics.postbacksReceived, prefix), acks: -1, messages });
-        if (i % 100_000 === 0 && i > 0) log(`  produced ${fmt(i)}`);
-        throwIfInterrupted();
-      }
-    } finally {
-      await producer.disconnect();
-    }
-    const produceSeconds = (Date.now() - t0) / 1000;
+    const postbacksTopic = topicName(Topics.postbacksReceived, prefix);
+    const clickIds = clicks.map((c) => c.id);
+    const produceSeconds = await producePostbackBacklog(postbacksTopic, n, clickIds, `${tag}-`, brokers, log);
     log(`produced in ${fmt(produceSeconds, 1)} s; starting the processor on the backlog`);
 
     const spawnedAt = Date.now();
@@ -203,9 +240,15 @@ export async function runDrainBench(opts: DrainOptions = {}): Promise<DrainResul
     rss.start();
     let rssIdleMiB = NaN;
     let firstAt: number | undefined;
+    /** Decisions already made at the first poll that saw any, and the last poll that saw none. */
+    let firstCount = 0;
+    let lastZeroAt: number | undefined;
     let doneAt: number | undefined;
     const tenths: number[] = [];
     const heapTenths: number[] = [];
+    /** Poll times (ms) and the decisions and published entries then, for the relay's lag. */
+    const samples: Array<{ t: number; d: number; p: number }> = [];
+    let relayMaxLagMs = 0;
     const deadline = Date.now() + maxSeconds * 1000;
     let lastLog = Date.now();
     for (;;) {
@@ -214,9 +257,21 @@ export async function runDrainBench(opts: DrainOptions = {}): Promise<DrainResul
       const read = await readProcessor(healthPort);
       if (read !== undefined) {
         const d = read.decisions;
+        const now = Date.now();
+        samples.push({ t: now, d, p: read.published });
+        if (read.published < d) {
+          // The oldest unpublished entry (number published + 1) was decided after the last poll that had fewer decisions.
+          let j = samples.length - 1;
+          while (j > 0 && samples[j - 1]!.d > read.published) j--;
+          relayMaxLagMs = Math.max(relayMaxLagMs, now - (j > 0 ? samples[j - 1]!.t : spawnedAt));
+        }
         if (Number.isNaN(rssIdleMiB) && pid !== undefined)
           rssIdleMiB = ((await readRssBytes(pid)) ?? NaN) / MIB;
-        if (d > 0 && firstAt === undefined) firstAt = Date.now();
+        if (d === 0) lastZeroAt = Date.now();
+        if (d > 0 && firstAt === undefined) {
+          firstAt = Date.now();
+          firstCount = d;
+        }
         while (tenths.length < 10 && d >= (n * (tenths.length + 1)) / 10) {
           const bytes = pid !== undefined ? await readRssBytes(pid) : undefined;
           tenths.push(Math.round(((bytes ?? NaN) / MIB) * 10) / 10);
@@ -234,38 +289,133 @@ export async function runDrainBench(opts: DrainOptions = {}): Promise<DrainResul
       if (Date.now() > deadline) break;
       await sleep(POLL_MS);
     }
+    // Until the relay published all N (polled as often as the decisions were), then the topic itself.
+    let publishedAt: number | undefined;
+    const publishDeadline = Date.now() + 300_000;
+    while (doneAt !== undefined && Date.now() < publishDeadline) {
+      throwIfInterrupted();
+      const read = await readProcessor(healthPort);
+      if (read !== undefined) {
+        const now = Date.now();
+        samples.push({ t: now, d: read.decisions, p: read.published });
+        if (read.published < read.decisions) {
+          let j = samples.length - 1;
+          while (j > 0 && samples[j - 1]!.d > read.published) j--;
+          relayMaxLagMs = Math.max(relayMaxLagMs, now - (j > 0 ? samples[j - 1]!.t : spawnedAt));
+        }
+        if (read.published >= n) {
+          publishedAt = now;
+          break;
+        }
+      }
+      await sleep(POLL_MS);
+    }
     const ledgerTopic = topicName(Topics.conversionsLedger, prefix);
+    const topicAt = publishedAt ?? Date.now();
+    // The drain's memory, before the paced phase.
+    const peakRssMiB = rss.peaksMiB();
+    // The tenths are read between the sampler's ticks: the peak is the higher of both.
+    peakRssMiB.processor = Math.max(peakRssMiB.processor ?? 0, ...tenths.filter(Number.isFinite));
+    const drainSecondsNow = firstAt !== undefined && doneAt !== undefined ? (doneAt - firstAt) / 1000 : NaN;
+    // The decisions after the first poll that saw any, over the time from there: the first poll may
+    // already see many. When it saw them all, the drain was shorter than a poll: from the last poll
+    // that saw none (a lower bound of the rate).
+    const decisionsPerSecond =
+      firstCount < n
+        ? (n - firstCount) / drainSecondsNow
+        : doneAt !== undefined && lastZeroAt !== undefined
+          ? n / ((doneAt - lastZeroAt) / 1000)
+          : NaN;
+
+    // Paced postbacks at 70 % of the drain's rate: the decision latency at this store size.
+    let paced: DrainResult['paced'];
+    let pacedN = 0;
+    if (pacedSeconds > 0 && doneAt !== undefined && Number.isFinite(decisionsPerSecond)) {
+      const rate = Math.max(1, Math.round(0.7 * decisionsPerSecond));
+      pacedN = Math.max(1, Math.round(rate * pacedSeconds));
+      const [{ s: seqBefore }] = await database.ds.query<[{ s: string }]>(
+        `SELECT coalesce(max(seq), 0)::text AS s FROM ledger_entries`,
+      );
+      log(
+        `paced: ${fmt(pacedN)} postbacks at ${fmt(rate)}/s (70 % of the drain's rate) for ${pacedSeconds} s`,
+      );
+      await producePaced(postbacksTopic, pacedN, rate, clickIds, `${tag}-p-`, brokers);
+      const pacedStart = Date.now();
+      let decided = false;
+      const pacedDeadline = Date.now() + maxSeconds * 1000;
+      while (Date.now() < pacedDeadline) {
+        throwIfInterrupted();
+        const read = await readProcessor(healthPort);
+        if (read !== undefined && read.decisions >= n + pacedN) {
+          decided = true;
+          break;
+        }
+        await sleep(POLL_MS);
+      }
+      const [r] = await database.ds.query<
+        [{ n: number; p: number[] | null; max: number | null; mean: number | null }]
+      >(
+        `SELECT count(*)::int AS n, percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY ms) AS p,
+                max(ms) AS max, avg(ms) AS mean
+           FROM (SELECT extract(epoch FROM recorded_at - occurred_at)::float8 * 1000 AS ms
+                   FROM ledger_entries WHERE seq > $1::bigint) s`,
+        [seqBefore],
+      );
+      const pc = (r.p ?? []).map(Number);
+      paced = {
+        rate,
+        n: pacedN,
+        decidedSeconds: (Date.now() - pacedStart) / 1000,
+        e2eMs: {
+          count: r.n,
+          p50: pc[0] ?? NaN,
+          p90: pc[1] ?? NaN,
+          p99: pc[2] ?? NaN,
+          max: r.max === null ? NaN : Number(r.max),
+          mean: r.mean === null ? NaN : Number(r.mean),
+        },
+        drained: decided,
+      };
+    }
     const onTopic =
       (await waitFor(async () => {
         const c = await topicMessageCount(ledgerTopic, brokers);
-        return c >= n ? c : false;
+        return c >= n + pacedN ? c : false;
       }, 300_000)) || (await topicMessageCount(ledgerTopic, brokers));
-    const topicAt = Date.now();
-    const peakRssMiB = await rss.stop();
-    // The tenths are read between the sampler's ticks: the peak is the higher of both.
-    peakRssMiB.processor = Math.max(peakRssMiB.processor ?? 0, ...tenths.filter(Number.isFinite));
+    await rss.stop();
+    // Counted over the whole tables, the generated store included (every stored row is one approved 1.50 USD entry).
+    log('verifying');
     const [v] = await database.ds.query<[{ outcomes: number; approved: number; micros: string }]>(
       `SELECT (SELECT count(*)::int FROM postback_outcomes) AS outcomes,
               count(*) FILTER (WHERE entry_type = 'approved')::int AS approved,
               coalesce(sum(amount_micros), 0)::text AS micros FROM ledger_entries`,
     );
+    const expected = storedCount + n + pacedN;
     const problems: string[] = [];
     if (doneAt === undefined) problems.push(`not drained within ${maxSeconds} s`);
-    if (v.outcomes !== n) problems.push(`${v.outcomes} outcomes, expected ${n}`);
-    if (v.approved !== n) problems.push(`${v.approved} approved entries, expected ${n}`);
-    if (v.micros !== String(BigInt(n) * PAYOUT_MICROS))
-      problems.push(`${v.micros} micros, expected ${BigInt(n) * PAYOUT_MICROS}`);
-    if (onTopic < n) problems.push(`${onTopic} entries on the ledger topic, expected ${n}`);
-    const drainSeconds = firstAt !== undefined && doneAt !== undefined ? (doneAt - firstAt) / 1000 : NaN;
+    if (paced && !paced.drained)
+      problems.push(`the paced postbacks were not all decided within ${maxSeconds} s`);
+    if (v.outcomes !== expected) problems.push(`${v.outcomes} outcomes, expected ${expected}`);
+    if (v.approved !== expected) problems.push(`${v.approved} approved entries, expected ${expected}`);
+    if (v.micros !== String(BigInt(expected) * PAYOUT_MICROS))
+      problems.push(`${v.micros} micros, expected ${BigInt(expected) * PAYOUT_MICROS}`);
+    if (onTopic < n + pacedN) problems.push(`${onTopic} entries on the ledger topic, expected ${n + pacedN}`);
+    const drainSeconds = drainSecondsNow;
     return {
       n,
       clicks: clickCount,
+      stored: storedCount,
+      store,
       produceSeconds,
       produceRate: n / produceSeconds,
       bootSeconds: firstAt !== undefined ? (firstAt - spawnedAt) / 1000 : NaN,
       drainSeconds,
-      decisionsPerSecond: n / drainSeconds,
+      decisionsPerSecond,
       topicSeconds: (topicAt - spawnedAt) / 1000,
+      topicAfterLastDecisionSeconds:
+        doneAt !== undefined && publishedAt !== undefined ? Math.max(0, publishedAt - doneAt) / 1000 : NaN,
+      relayMaxLagSeconds: relayMaxLagMs / 1000,
+      paced,
       drained: doneAt !== undefined,
       rssIdleMiB: Math.round(rssIdleMiB * 10) / 10,
       rssAtTenthsMiB: tenths,
@@ -288,6 +438,51 @@ export async function runDrainBench(opts: DrainOptions = {}): Promise<DrainResul
   }
 }
 
+/**
+ * `count` approved postbacks at `rate` per second (open loop: every 50 ms what is due by then is
+ * sent, however long the previous send took), each stamped with the moment it is produced.
+ */
+async function producePaced(
+  topic: string,
+  count: number,
+  rate: number,
+  clickIds: readonly string[],
+  txPrefix: string,
+  brokers: string[],
+): Promise<void> {
+  const producer = new Kafka({ clientId: 'bench-paced', brokers, logLevel: logLevel.NOTHING }).producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+  await producer.connect();
+  try {
+    const start = Date.now();
+    let sent = 0;
+    while (sent < count) {
+      throwIfInterrupted();
+      const due = Math.min(count, Math.floor(((Date.now() - start) / 1000) * rate) + 1);
+      while (due > sent) {
+        const messages = [];
+        const upTo = Math.min(due, sent + 1000);
+        for (let j = sent; j < upTo; j++) {
+          const e = postbackEvent(
+            BACKLOG_PARTNER,
+            clickIds[j % clickIds.length]!,
+            `${txPrefix}${j}`,
+            'approved',
+          );
+          messages.push({ key: e.key, value: JSON.stringify(e) });
+        }
+        await producer.send({ topic, acks: -1, messages });
+        sent = upTo;
+      }
+      await sleep(50);
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
 async function waitFor<T>(read: () => Promise<T | false>, timeoutMs: number): Promise<T | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -300,11 +495,17 @@ async function waitFor<T>(read: () => Promise<T | false>, timeoutMs: number): Pr
 
 export function drainRows(results: DrainResult[]): Record<string, string | number>[] {
   return results.map((r) => ({
+    'stored conversions': fmt(r.stored),
     postbacks: fmt(r.n),
     'decisions/s': fmt(r.decisionsPerSecond),
     'drain (s)': fmt(r.drainSeconds, 1),
     'boot (s)': fmt(r.bootSeconds, 1),
     'all on ledger topic (s)': fmt(r.topicSeconds, 1),
+    'topic after last decision (s)': fmt(r.topicAfterLastDecisionSeconds, 2),
+    'topic behind table, max (s)': fmt(r.relayMaxLagSeconds, 2),
+    'paced: rate, decision latency p50 / p99 (ms)': r.paced
+      ? `${fmt(r.paced.rate)}/s x ${fmt(r.paced.n)}: ${fmt(r.paced.e2eMs.p50, 0)} / ${fmt(r.paced.e2eMs.p99, 0)}`
+      : 'not run',
     'processor RSS booted (MiB)': fmt(r.rssIdleMiB, 0),
     'processor RSS at 10 %, 50 %, 100 % (MiB)': [0, 4, 9]
       .map((i) => fmt(r.rssAtTenthsMiB[i] ?? NaN, 0))
@@ -323,17 +524,44 @@ export function drainMarkdown(results: DrainResult[]): string {
     `# Processor drain (${new Date().toISOString()})`,
     '',
     `Machine: ${machineLine()}. Postbacks pre-produced straight to Kafka, then one processor started on the backlog (no gateway).`,
+    'Stored conversions are generated in Postgres before the drain (bench/lib/store.ts). "Topic behind table" is, at each 200 ms poll of ' +
+      "the processor's counters, how long ago the oldest decided but not yet published entry was decided (an upper bound, to one poll). " +
+      "Paced: after the drain, postbacks produced at 70 % of the drain's rate, each stamped when produced; latency to its decision " +
+      '(ledger_entries.recorded_at - occurred_at) over every paced entry.',
     '',
     formatTable(drainRows(results)),
     '',
     'Processor RSS at each tenth of the drain (MiB):',
     '',
-    ...results.map((r) => `- ${fmt(r.n)}: ${r.rssAtTenthsMiB.map((x) => fmt(x, 0)).join(', ')}`),
+    ...results.map(
+      (r) =>
+        `- ${fmt(r.n)} postbacks, ${fmt(r.stored)} stored: ${r.rssAtTenthsMiB.map((x) => fmt(x, 0)).join(', ')}`,
+    ),
     '',
     'Processor V8 heap in use at each tenth (MiB): what it holds in JS objects; RSS also counts memory V8 and the allocator keep reserved.',
     '',
-    ...results.map((r) => `- ${fmt(r.n)}: ${r.heapAtTenthsMiB.map((x) => fmt(x, 0)).join(', ')}`),
+    ...results.map(
+      (r) =>
+        `- ${fmt(r.n)} postbacks, ${fmt(r.stored)} stored: ${r.heapAtTenthsMiB.map((x) => fmt(x, 0)).join(', ')}`,
+    ),
     '',
+    ...(results.some((r) => r.store)
+      ? [
+          'Store generation:',
+          '',
+          ...results
+            .filter((r) => r.store)
+            .map(
+              (r) =>
+                `- ${fmt(r.stored)} conversions: ${fmt(r.store!.seconds, 1)} s, ${fmt(r.store!.sizeMiB)} MiB with indexes (` +
+                Object.entries(r.store!.steps)
+                  .map(([k, v]) => `${k} ${fmt(v, 1)} s`)
+                  .join(', ') +
+                ')',
+            ),
+          '',
+        ]
+      : []),
   ].join('\n');
 }
 

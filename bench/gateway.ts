@@ -36,15 +36,15 @@ import {
   writeResults,
 } from './lib/stats';
 import {
-  type BenchCatalog,
   BROKER,
   ensureGatewayBuilt,
   MAX_KEPT_BODIES,
   mintClicks,
   probePostback,
+  type RunFigures,
   runBenchMain,
+  runPostbackLoad,
   SELF,
-  sendPostbacks,
   setUpCatalog,
   spawnGateway,
   stopApp,
@@ -55,6 +55,7 @@ import {
 
 // Shared with pipeline.ts; moved to lib/system.ts and still exported from here.
 export { BENCH_ADMIN_TOKEN, ensureGatewayBuilt, signedPostback } from './lib/system';
+export type { RunFigures } from './lib/system';
 
 export interface GatewayBenchOptions {
   connections?: number;
@@ -65,21 +66,6 @@ export interface GatewayBenchOptions {
   /** Run infra's ensure_build first (default: unless BENCH_SKIP_BUILD=1). */
   build?: boolean;
   log?: (line: string) => void;
-}
-
-export interface RunFigures {
-  seconds: number;
-  requests: number;
-  ok2xx: number;
-  /** Mean of autocannon's per-second samples. */
-  reqPerSecMean: number;
-  latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  statusCodes: Record<string, number>;
-  /** The first few non-2xx answers: status and body. */
-  non2xxSamples: Array<{ status: number; body: string }>;
 }
 
 export interface GatewayBenchResult {
@@ -99,34 +85,6 @@ const adminNotThereYet = (path: string, r: { text: string }) =>
   `the admin API is not there yet: POST ${path} answered 404 (${r.text.slice(0, 300)}). ` +
   'The gateway bench needs POST /v1/admin/publishers, /v1/admin/offers and /v1/admin/partners ' +
   '(with HMAC partner auth) in the built gateway; run it again once they are in (and built).';
-
-/** Signed GET postbacks for `seconds` at fixed concurrency; transaction ids `<txPrefix>-<i>`. */
-async function drive(
-  base: string,
-  cat: BenchCatalog,
-  clicks: readonly string[],
-  txPrefix: string,
-  connections: number,
-  seconds: number,
-): Promise<RunFigures> {
-  const load = await sendPostbacks(base, cat, clicks, (i) => `${txPrefix}-${i}`, {
-    connections,
-    duration: seconds,
-  });
-  const result = load.result;
-  return {
-    seconds: result.duration,
-    requests: result.requests.total,
-    ok2xx: result['2xx'],
-    reqPerSecMean: result.requests.average,
-    latencyMs: load.latencyMs,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    non2xx: load.non2xx,
-    statusCodes: load.statusCodes,
-    non2xxSamples: load.non2xxSamples,
-  };
-}
 
 /** Starts the system, runs warm-up and measured load, tears everything down. */
 export async function runGatewayBench(opts: GatewayBenchOptions = {}): Promise<GatewayBenchResult> {
@@ -179,12 +137,12 @@ export async function runGatewayBench(opts: GatewayBenchOptions = {}): Promise<G
     const idleRss = app.proc.pid !== undefined ? ((await readRssBytes(app.proc.pid)) ?? NaN) : NaN;
 
     log(`warm-up: ${warmupSeconds} s at ${connections} connections`);
-    const warmup = await drive(base, cat, clicks, `${tag}-w`, connections, warmupSeconds);
+    const warmup = await runPostbackLoad(base, cat, clicks, `${tag}-w`, connections, warmupSeconds);
     check();
     log(`measured run: ${seconds} s at ${connections} connections`);
     rss.start();
     const cpu = await new CpuMeter({ gateway: app.proc.pid, [BROKER]: brokerPid }, SELF).start();
-    const run = await drive(base, cat, clicks, `${tag}-r`, connections, seconds);
+    const run = await runPostbackLoad(base, cat, clicks, `${tag}-r`, connections, seconds);
     const cpuPercent = await cpu.stop();
     const peakRssMiB = await rss.stop();
     check();

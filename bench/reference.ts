@@ -4,36 +4,67 @@
  *       sendBatch calls of 1,000 messages;
  *   (b) raw kafkajs consume of the same topic with eachBatch (a consumer group of one);
  *   (c) raw Postgres batched insert: 1,000 ledger-shaped rows per
- *       `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING`, one transaction per batch.
- * Other benches divide their own figures by these to report ratios.
+ *       `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING`, one transaction per batch;
+ *   (d) the minimal gateway (issue #17): lib/minimal-gateway-server.ts in its own process
+ *       (Fastify, the v1 HMAC check over the sorted query, batched kafkajs with acks=all, each
+ *       answer after its own acknowledgement) under exactly the gateway bench's load
+ *       (runPostbackLoad: same connections, warm-up and seconds);
+ *   (e) the minimal pipeline (issue #17): the drain bench's backlog of N postbacks read by one
+ *       kafkajs consumer with eachBatch, one Postgres transaction per batch with two
+ *       `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING`, offsets committed after.
+ * Other benches divide their own figures by these to report ratios; all.ts holds the gateway
+ * against (d) and the processor and the whole pipeline against (e) in its targets table.
  *
  *   node_modules/.bin/ts-node -r tsconfig-paths/register --transpile-only bench/reference.ts
  *
- * Env: BENCH_N (messages, default 100000), BENCH_PG_ROWS (rows, default BENCH_N),
- * BENCH_MAX_SECONDS (time bound per phase, default 180), KAFKA_BROKERS, DATABASE_URL.
+ * Env: BENCH_N (messages, and the minimal pipeline's postbacks, default 100000), BENCH_PG_ROWS
+ * (rows, default BENCH_N), BENCH_MAX_SECONDS (time bound per phase, default 180),
+ * BENCH_CONNECTIONS / BENCH_SECONDS / BENCH_WARMUP_SECONDS (the minimal gateway's load, as the
+ * gateway bench's: 50 / 20 / 5), KAFKA_BROKERS, DATABASE_URL.
  */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { Kafka, logLevel, type Message, Partitioners } from 'kafkajs';
 import { Client } from 'pg';
-import { Topics } from '@app/contracts';
+import { Topics, topicName } from '@app/contracts';
+import { ulidFactory } from '@app/domain';
 import {
+  type AppProcess,
   createTestDatabase,
   createTestTopics,
+  freePort,
   TEST_BROKERS,
   type TestDatabase,
   uniquePrefix,
+  waitReady,
 } from '@app/testing';
+import { producePostbackBacklog } from './lib/backlog';
 import {
+  CpuMeter,
   envInt,
   exitAfterFlush,
   fmt,
   formatTable,
   LatencyRecorder,
   type LatencySummary,
+  localBrokerPid,
   machineLine,
   RssSampler,
   secondsSince,
   writeResults,
 } from './lib/stats';
+import {
+  type BenchCatalog,
+  BROKER,
+  probePostback,
+  type RunFigures,
+  runPostbackLoad,
+  SELF,
+  stopApp,
+  throwIfInterrupted,
+  trapInterrupt,
+} from './lib/system';
 
 export interface ReferenceOptions {
   /** Messages produced and consumed (default BENCH_N or 100,000). */
@@ -275,7 +306,7 @@ async function insertRows(
   runTag: string,
   log: (s: string) => void,
 ): Promise<{ rate: Rate; latency: LatencySummary; stored: number }> {
-  const client = new Client({ connectionString: db.url, application_name: 'bench-reference' });
+  const client = new Client({ connectionString: db.ownerUrl, application_name: 'bench-reference' });
   await client.connect();
   try {
     await client.query(LEDGER_DDL);
@@ -379,6 +410,384 @@ export async function runReference(opts: ReferenceOptions = {}): Promise<Referen
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// The minimal gateway and the minimal pipeline (issue #17): what the real gateway and processor are
+// held against, measured in the same run on the same box.
+
+const ROOT = join(__dirname, '..');
+const MINIMAL_GATEWAY_SERVER = join(__dirname, 'lib', 'minimal-gateway-server.ts');
+
+export interface MinimalGatewayOptions {
+  /** As the gateway bench: BENCH_CONNECTIONS (50), BENCH_SECONDS (20), BENCH_WARMUP_SECONDS (5). */
+  connections?: number;
+  seconds?: number;
+  warmupSeconds?: number;
+  brokers?: string[];
+  log?: (line: string) => void;
+}
+
+export interface MinimalGatewayResult {
+  connections: number;
+  warmup: RunFigures;
+  run: RunFigures;
+  peakRssMiB: Record<string, number>;
+  /** CPU over the measured run, percent of one core per process. */
+  cpuPercent: Record<string, number>;
+}
+
+/** Starts lib/minimal-gateway-server.ts as its own process (ts-node), like spawnApp does for the apps. */
+function spawnMinimalGateway(env: Record<string, string>): AppProcess {
+  const tsNode = require.resolve('ts-node/dist/bin.js');
+  const proc = spawn(
+    process.execPath,
+    [tsNode, '-r', 'tsconfig-paths/register', '--transpile-only', MINIMAL_GATEWAY_SERVER],
+    { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  const collect = (b: Buffer) => {
+    out += b.toString();
+    if (out.length > 200_000) out = out.slice(-100_000);
+  };
+  proc.stdout?.on('data', collect);
+  proc.stderr?.on('data', collect);
+  return {
+    name: 'minimal gateway',
+    proc,
+    logs: () => out,
+    stop: (signal = 'SIGTERM') =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill(signal);
+      }),
+  };
+}
+
+const MINIMAL_GATEWAY = 'minimal gateway';
+
+/**
+ * The minimal gateway under exactly the gateway bench's load (runPostbackLoad: same connections,
+ * same warm-up and measured seconds, same signed GET postbacks), on topics under a fresh prefix.
+ */
+export async function runMinimalGateway(opts: MinimalGatewayOptions = {}): Promise<MinimalGatewayResult> {
+  const connections = opts.connections ?? envInt('BENCH_CONNECTIONS', 50, 1, 1000);
+  const seconds = opts.seconds ?? envInt('BENCH_SECONDS', 20, 1, 600);
+  const warmupSeconds = opts.warmupSeconds ?? envInt('BENCH_WARMUP_SECONDS', 5, 1, 120);
+  const brokers = opts.brokers ?? TEST_BROKERS;
+  const log = opts.log ?? ((s: string) => process.stderr.write(`${s}\n`));
+  const tag = Date.now().toString(36);
+  const prefix = uniquePrefix('bench-mingw');
+  const cat: BenchCatalog = {
+    publisherId: `bench-pub-${tag}`,
+    offerId: `bench-offer-${tag}`,
+    partnerId: `bench-partner-${tag}`,
+    secret: randomBytes(24).toString('hex'),
+  };
+  const mint = ulidFactory();
+  const clicks = Array.from({ length: 1000 }, () => mint());
+  const rss = new RssSampler({}, SELF);
+  const untrap = trapInterrupt(log);
+  let topics: { drop(): Promise<void> } | undefined;
+  let app: AppProcess | undefined;
+  try {
+    topics = await createTestTopics(prefix, brokers);
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    app = spawnMinimalGateway({
+      MINIMAL_PORT: String(port),
+      MINIMAL_TOPIC: topicName(Topics.postbacksReceived, prefix),
+      MINIMAL_PARTNER: cat.partnerId,
+      MINIMAL_SECRET: cat.secret,
+      KAFKA_BROKERS: brokers.join(','),
+    });
+    log(`minimal gateway pid ${app.proc.pid ?? '?'} on ${base}, topics under ${prefix}`);
+    await waitReady(app, `${base}/health`, 90_000);
+    if (app.proc.pid !== undefined) rss.add(MINIMAL_GATEWAY, app.proc.pid);
+    const brokerPid = brokers.length === 1 ? localBrokerPid(brokers[0]!) : undefined;
+    if (brokerPid !== undefined) rss.add(BROKER, brokerPid);
+    await probePostback(base, cat, clicks[0]!, `${tag}-probe`);
+    throwIfInterrupted();
+    log(`minimal gateway warm-up: ${warmupSeconds} s at ${connections} connections`);
+    const warmup = await runPostbackLoad(base, cat, clicks, `${tag}-w`, connections, warmupSeconds);
+    throwIfInterrupted();
+    log(`minimal gateway measured run: ${seconds} s at ${connections} connections`);
+    rss.start();
+    const cpu = await new CpuMeter({ [MINIMAL_GATEWAY]: app.proc.pid, [BROKER]: brokerPid }, SELF).start();
+    const run = await runPostbackLoad(base, cat, clicks, `${tag}-r`, connections, seconds);
+    const cpuPercent = await cpu.stop();
+    const peakRssMiB = await rss.stop();
+    throwIfInterrupted();
+    if (app.proc.exitCode !== null || app.proc.signalCode !== null)
+      throw new Error(`the minimal gateway exited during the run:\n${app.logs().slice(-4000)}`);
+    return { connections, warmup, run, peakRssMiB, cpuPercent };
+  } catch (e) {
+    const logs = app?.logs().trim();
+    if (logs) log(`--- minimal gateway output (last 3000 characters) ---\n${logs.slice(-3000)}\n---`);
+    throw e;
+  } finally {
+    untrap();
+    await rss.stop();
+    if (app)
+      await stopApp(app).catch((e: unknown) => log(`could not stop the minimal gateway: ${String(e)}`));
+    await topics?.drop().catch((e: unknown) => log(`could not delete topics ${prefix}*: ${String(e)}`));
+  }
+}
+
+export interface MinimalPipelineOptions {
+  /** Postbacks drained (default BENCH_N or 100,000: the drain bench's size). */
+  n?: number;
+  maxSeconds?: number;
+  brokers?: string[];
+  log?: (line: string) => void;
+}
+
+export interface MinimalPipelineResult extends Rate {
+  produceSeconds: number;
+  /** run() to the member's join, and run() to the last commit. */
+  joinSeconds: number;
+  totalSeconds: number;
+  /** Messages per kafkajs batch, and the time of one batch (parse, transaction, commit), in ms. */
+  batchSizes: LatencySummary;
+  batchMs: LatencySummary;
+  /** Rows in the two tables at the end (both must be n). */
+  inboxRows: number;
+  outcomeRows: number;
+  peakRssMiB: Record<string, number>;
+}
+
+const MINIMAL_TABLES = `
+  CREATE TABLE inbox (
+    event_id        varchar(26)  PRIMARY KEY,
+    partner_id      varchar(64)  NOT NULL,
+    click_id        varchar(128) NOT NULL,
+    transaction_id  varchar(128) NOT NULL,
+    status          varchar(16)  NOT NULL,
+    source_ip       varchar(45)  NOT NULL,
+    received_at     timestamptz  NOT NULL,
+    extra           jsonb        NOT NULL,
+    kafka_partition integer      NOT NULL,
+    kafka_offset    bigint       NOT NULL,
+    stored_at       timestamptz  NOT NULL DEFAULT now()
+  );
+  CREATE INDEX inbox_partner_tx_idx ON inbox (partner_id, transaction_id);
+  CREATE TABLE outcome (
+    event_id        varchar(26)  PRIMARY KEY,
+    partner_id      varchar(64)  NOT NULL,
+    transaction_id  varchar(128) NOT NULL,
+    outcome         varchar(16)  NOT NULL,
+    received_at     timestamptz  NOT NULL,
+    decided_at      timestamptz  NOT NULL
+  )`;
+
+const INBOX_INSERT = `
+  INSERT INTO inbox (event_id, partner_id, click_id, transaction_id, status, source_ip, received_at, extra,
+                     kafka_partition, kafka_offset)
+  SELECT e, p, c, t, s, ip, r, x, $9, o
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],
+                $8::jsonb[], $10::bigint[]) AS u(e, p, c, t, s, ip, r, x, o)
+  ON CONFLICT DO NOTHING`;
+
+const OUTCOME_INSERT = `
+  INSERT INTO outcome (event_id, partner_id, transaction_id, outcome, received_at, decided_at)
+  SELECT e, p, t, 'accepted', r, now()
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS u(e, p, t, r)
+  ON CONFLICT DO NOTHING`;
+
+interface BacklogEvent {
+  id: string;
+  payload: {
+    partner_id: string;
+    click_id: string;
+    transaction_id: string;
+    status: string;
+    source_ip: string;
+    received_at: string;
+    extra: unknown;
+  };
+}
+
+/**
+ * The minimal pipeline: the drain bench's backlog (N approved postbacks, same envelope and keys,
+ * lib/backlog.ts) read by one kafkajs consumer with eachBatch; per batch one Postgres
+ * transaction with two `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING` (an inbox-like
+ * and an outcome-like table), and the batch's offset committed after the commit. The clock runs
+ * from the member's join to the last commit.
+ */
+export async function runMinimalPipeline(opts: MinimalPipelineOptions = {}): Promise<MinimalPipelineResult> {
+  const n = opts.n ?? envInt('BENCH_N', 100_000, 1, 10_000_000);
+  const maxSeconds = opts.maxSeconds ?? envInt('BENCH_MAX_SECONDS', 180, 1, 3600);
+  const brokers = opts.brokers ?? TEST_BROKERS;
+  const log = opts.log ?? ((s: string) => process.stderr.write(`${s}\n`));
+  const tag = Date.now().toString(36);
+  const prefix = uniquePrefix('bench-minpl');
+  const topic = topicName(Topics.postbacksReceived, prefix);
+  const groupId = `${prefix}bench-minimal-pipeline`;
+  const mint = ulidFactory();
+  const clicks = Array.from({ length: 2000 }, () => mint());
+  const rss = new RssSampler({}, 'bench process').start();
+  const untrap = trapInterrupt(log);
+  let topics: { drop(): Promise<void> } | undefined;
+  let db: TestDatabase | undefined;
+  let client: Client | undefined;
+  const kafka = new Kafka({ clientId: 'bench-minimal-pipeline', brokers, logLevel: logLevel.WARN });
+  const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
+  try {
+    topics = await createTestTopics(prefix, brokers);
+    db = await createTestDatabase({ migrate: false });
+    client = new Client({ connectionString: db.ownerUrl, application_name: 'bench-minimal-pipeline' });
+    await client.connect();
+    await client.query(MINIMAL_TABLES);
+    log(`minimal pipeline: producing ${fmt(n)} postbacks to ${topic}`);
+    const produceSeconds = await producePostbackBacklog(topic, n, clicks, `${tag}-`, brokers, log);
+    log(`produced in ${fmt(produceSeconds, 1)} s; consuming into database ${db.name}`);
+
+    const pg = client;
+    const sizes = new LatencyRecorder();
+    const batchMs = new LatencyRecorder();
+    let count = 0;
+    let joinedNs: bigint | undefined;
+    let lastNs: bigint | undefined;
+    let failure: unknown;
+    let finish: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    const timer = setTimeout(() => finish(), maxSeconds * 1000);
+    let lastLog = Date.now();
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    consumer.on(consumer.events.GROUP_JOIN, () => (joinedNs ??= process.hrtime.bigint()));
+    const runStart = process.hrtime.bigint();
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch }) => {
+        if (batch.messages.length === 0) return;
+        const started = process.hrtime.bigint();
+        try {
+          const events = batch.messages.map((m) => JSON.parse(m.value?.toString() ?? 'null') as BacklogEvent);
+          const col = <T>(f: (e: BacklogEvent) => T) => events.map(f);
+          await pg.query('BEGIN');
+          await pg.query(INBOX_INSERT, [
+            col((e) => e.id),
+            col((e) => e.payload.partner_id),
+            col((e) => e.payload.click_id),
+            col((e) => e.payload.transaction_id),
+            col((e) => e.payload.status),
+            col((e) => e.payload.source_ip),
+            col((e) => e.payload.received_at),
+            col((e) => JSON.stringify(e.payload.extra ?? {})),
+            batch.partition,
+            batch.messages.map((m) => m.offset),
+          ]);
+          await pg.query(OUTCOME_INSERT, [
+            col((e) => e.id),
+            col((e) => e.payload.partner_id),
+            col((e) => e.payload.transaction_id),
+            col((e) => e.payload.received_at),
+          ]);
+          await pg.query('COMMIT');
+        } catch (e) {
+          await pg.query('ROLLBACK').catch(() => undefined);
+          failure = e;
+          finish();
+          throw e;
+        }
+        const last = batch.messages[batch.messages.length - 1]!.offset;
+        await consumer.commitOffsets([
+          { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
+        ]);
+        lastNs = process.hrtime.bigint();
+        sizes.record(batch.messages.length);
+        batchMs.record(Number(lastNs - started) / 1e6);
+        count += batch.messages.length;
+        if (Date.now() - lastLog > 5000) {
+          lastLog = Date.now();
+          log(`  ${fmt(count)} / ${fmt(n)} stored`);
+        }
+        if (count >= n) finish();
+      },
+    });
+    await done;
+    clearTimeout(timer);
+    await consumer.stop();
+    if (failure) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));
+    const from = joinedNs ?? runStart;
+    const seconds = lastNs !== undefined ? Number(lastNs - from) / 1e9 : NaN;
+    const [{ i, o }] = (
+      await pg.query<{ i: number; o: number }>(
+        'SELECT (SELECT count(*)::int FROM inbox) AS i, (SELECT count(*)::int FROM outcome) AS o',
+      )
+    ).rows as [{ i: number; o: number }];
+    return {
+      ...rate(count, seconds, count < n),
+      produceSeconds,
+      joinSeconds: Number(from - runStart) / 1e9,
+      totalSeconds: lastNs !== undefined ? Number(lastNs - runStart) / 1e9 : NaN,
+      batchSizes: sizes.summary(),
+      batchMs: batchMs.summary(),
+      inboxRows: i,
+      outcomeRows: o,
+      peakRssMiB: await rss.stop(),
+    };
+  } finally {
+    untrap();
+    await rss.stop();
+    await consumer.disconnect().catch(() => undefined);
+    await client?.end().catch(() => undefined);
+    await db?.drop().catch((e: unknown) => log(`could not drop database ${db?.name}: ${String(e)}`));
+    await topics?.drop().catch((e: unknown) => log(`could not delete topics ${prefix}*: ${String(e)}`));
+    const admin = kafka.admin();
+    await admin
+      .connect()
+      .then(() => admin.deleteGroups([groupId]))
+      .catch(() => undefined)
+      .finally(() => admin.disconnect());
+  }
+}
+
+export function minimalRows(
+  g: MinimalGatewayResult | undefined,
+  p: MinimalPipelineResult | undefined,
+): Record<string, string | number>[] {
+  const rows: Record<string, string | number>[] = [];
+  if (g)
+    rows.push({
+      what: `minimal gateway: Fastify, v1 HMAC over the sorted query, kafkajs batched (2 ms or 500), each 200 after its acks=all; the gateway bench's load (${g.connections} connections, ${fmt(g.run.seconds)} s)`,
+      rate: `${fmt(g.run.reqPerSecMean)} req/s (${fmt(g.run.non2xx)} non-2xx, ${fmt(g.run.errors)} errors)`,
+      'p50 / p99 (ms)': `${fmt(g.run.latencyMs.p50, 1)} / ${fmt(g.run.latencyMs.p99, 1)}`,
+      'CPU (% of a core)': `server ${fmt(g.cpuPercent[MINIMAL_GATEWAY] ?? NaN)}, load generator ${fmt(g.cpuPercent[SELF] ?? NaN)}`,
+      'peak RSS (MiB)': `server ${fmt(g.peakRssMiB[MINIMAL_GATEWAY] ?? NaN)}`,
+    });
+  if (p)
+    rows.push({
+      what: `minimal pipeline: ${fmt(p.count)} pre-produced postbacks, one consumer, eachBatch, 1 PG tx per batch (2 x INSERT ... SELECT FROM unnest ON CONFLICT DO NOTHING), offsets committed after`,
+      rate: `${fmt(p.perSecond)} msg/s${p.cutShort ? ' (stopped at the time bound)' : ''}`,
+      'p50 / p99 (ms)': `per batch ${fmt(p.batchMs.p50, 1)} / ${fmt(p.batchMs.p99, 1)} (${fmt(p.batchSizes.p50)} messages p50, ${fmt(p.batchSizes.max)} max)`,
+      'CPU (% of a core)': 'n/a (in the bench process)',
+      'peak RSS (MiB)': `bench ${fmt(p.peakRssMiB['bench process'] ?? NaN)}`,
+    });
+  return rows;
+}
+
+export function minimalMarkdown(
+  g: MinimalGatewayResult | undefined,
+  p: MinimalPipelineResult | undefined,
+): string {
+  const lines = [
+    `# Minimal gateway and minimal pipeline (${new Date().toISOString()})`,
+    '',
+    `Machine: ${machineLine()}. The references our gateway and processor are held against (issue #17), measured in this run.`,
+    '',
+    formatTable(minimalRows(g, p)),
+    '',
+  ];
+  if (p && (p.inboxRows !== p.count || p.outcomeRows !== p.count))
+    lines.push(
+      `**minimal pipeline: ${fmt(p.inboxRows)} inbox and ${fmt(p.outcomeRows)} outcome rows for ${fmt(p.count)} messages.**`,
+      '',
+    );
+  return lines.join('\n');
+}
+
 /** The reference figures as markdown rows (also used by run-all). */
 export function referenceRows(r: ReferenceResult): Record<string, string | number>[] {
   const cut = (x: Rate) => (x.cutShort ? ' (stopped at the time bound)' : '');
@@ -426,7 +835,9 @@ export function referenceMarkdown(r: ReferenceResult): string {
 
 async function main(): Promise<void> {
   const r = await runReference();
-  writeResults('reference', referenceMarkdown(r));
+  const g = await runMinimalGateway();
+  const p = await runMinimalPipeline();
+  writeResults('reference', `${referenceMarkdown(r)}\n${minimalMarkdown(g, p)}`);
 }
 
 if (require.main === module) {

@@ -355,6 +355,54 @@ export async function sendPostbacks(
   };
 }
 
+/** The figures of one timed postback load (gateway bench and minimal gateway reference). */
+export interface RunFigures {
+  seconds: number;
+  requests: number;
+  ok2xx: number;
+  /** Mean of autocannon's per-second samples. */
+  reqPerSecMean: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  statusCodes: Record<string, number>;
+  /** The first few non-2xx answers: status and body. */
+  non2xxSamples: Array<{ status: number; body: string }>;
+}
+
+/**
+ * The gateway bench's load: signed GET postbacks for `seconds` at fixed concurrency (closed
+ * loop), transaction ids `<txPrefix>-<i>`. The minimal gateway reference is driven by this same
+ * function, so both see exactly the same requests.
+ */
+export async function runPostbackLoad(
+  base: string,
+  cat: BenchCatalog,
+  clicks: readonly string[],
+  txPrefix: string,
+  connections: number,
+  seconds: number,
+): Promise<RunFigures> {
+  const load = await sendPostbacks(base, cat, clicks, (i) => `${txPrefix}-${i}`, {
+    connections,
+    duration: seconds,
+  });
+  const result = load.result;
+  return {
+    seconds: result.duration,
+    requests: result.requests.total,
+    ok2xx: result['2xx'],
+    reqPerSecMean: result.requests.average,
+    latencyMs: load.latencyMs,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    non2xx: load.non2xx,
+    statusCodes: load.statusCodes,
+    non2xxSamples: load.non2xxSamples,
+  };
+}
+
 /** A bench file's entry point: runs `main`, then exits with its exit code, or 1 when it threw. */
 export function runBenchMain(what: string, main: () => Promise<void>): void {
   main().then(

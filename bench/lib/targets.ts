@@ -1,0 +1,57 @@
+/**
+ * The targets of issue #17, each a ratio of two figures measured in the same run on the same box,
+ * and how they print: target, our figure, the reference figure, the ratio, what is required, and
+ * met / missed (or "not measured" when a part of the run was left out).
+ */
+import { fmt, formatTable } from './stats';
+
+export interface Target {
+  name: string;
+  /** Our figure and the one it is divided by, as printed (with units). */
+  ours: string;
+  reference: string;
+  /** ours / reference; NaN when either is missing. */
+  ratio: number;
+  /** The ratio must be at least (`min`) or at most (`max`) this. */
+  bound: { min: number } | { max: number };
+  /** How the two figures were taken, when it needs saying. */
+  note?: string;
+}
+
+export type Verdict = 'met' | 'missed' | 'not measured';
+
+export function verdict(t: Target): Verdict {
+  if (!Number.isFinite(t.ratio)) return 'not measured';
+  if ('min' in t.bound) return t.ratio >= t.bound.min ? 'met' : 'missed';
+  return t.ratio <= t.bound.max ? 'met' : 'missed';
+}
+
+export const ratioOf = (ours: number | undefined, ref: number | undefined): number =>
+  ours === undefined || ref === undefined || !Number.isFinite(ours) || !Number.isFinite(ref) || ref <= 0
+    ? NaN
+    : ours / ref;
+
+export function targetRows(targets: readonly Target[]): Record<string, string>[] {
+  return targets.map((t) => ({
+    target: t.name,
+    ours: t.ours,
+    reference: t.reference,
+    ratio: Number.isFinite(t.ratio) ? fmt(t.ratio, 2) : 'n/a',
+    required: 'min' in t.bound ? `≥ ${fmt(t.bound.min, 2)}` : `≤ ${fmt(t.bound.max, 2)}`,
+    result: verdict(t) === 'met' ? 'met' : verdict(t) === 'missed' ? '**missed**' : 'not measured',
+  }));
+}
+
+/** The table, the count of met / missed, and the notes under it. */
+export function targetsMarkdown(targets: readonly Target[]): string {
+  const v = targets.map(verdict);
+  const count = (x: Verdict) => v.filter((y) => y === x).length;
+  const notes = targets.filter((t) => t.note).map((t) => `- ${t.name}: ${t.note!}`);
+  return [
+    formatTable(targetRows(targets)),
+    '',
+    `${count('met')} met, ${count('missed')} missed, ${count('not measured')} not measured.`,
+    ...(notes.length ? ['', ...notes] : []),
+    '',
+  ].join('\n');
+}
