@@ -2,8 +2,10 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from 'pg';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { ClickRecorded, PostbackReceived } from '@app/contracts';
+import { divideHalfEven } from '@app/domain';
 import {
   clickEvent,
   findChromium,
@@ -41,14 +43,36 @@ const OFFERS = {
 /** The reviewer's operator token is named this: the name written on the ledger entry. */
 const OPERATOR = 'ops-tester';
 
-/** Seven days of traffic from two partners, and what the reconciliation must say about it. */
-function buildTraffic(now: Date) {
+/** The payout rule of the main offer (a share) and the reward rule of pub-1, in force from a moment before `now`. */
+const SHARE_BP = 7000n;
+const COINS_PER_UNIT = 100n;
+const paid = (micros: bigint, priced: boolean) => (priced ? (micros * SHARE_BP) / 10_000n : micros);
+const coins = (payoutMicros: bigint) => (payoutMicros * COINS_PER_UNIT) / 1_000_000n;
+
+/**
+ * Seven days of traffic from two partners, and what the reconciliation must say about it.
+ * Postbacks that arrive from `pricedFrom` on (today's) are priced by the rules; earlier ones
+ * were not (payout = revenue, no reward).
+ */
+function buildTraffic(now: Date, pricedFrom: Date) {
   const clicks: ClickRecorded[] = [];
   const postbacks: PostbackReceived[] = [];
   // Sent once the others are decided: statuses of one conversion decided in the same batch
   // measure no postback delay (the conversion's first receipt is taken from the last of them).
   const later: PostbackReceived[] = [];
-  const want = { postbacks: 0, usdPostbacks: 0, usdMicros: 0n, eurMicros: 0n, duplicates: 0, rejected: 0 };
+  const want = {
+    postbacks: 0,
+    usdPostbacks: 0,
+    usdMicros: 0n,
+    eurMicros: 0n,
+    duplicates: 0,
+    rejected: 0,
+    usdPayoutMicros: 0n,
+    eurPayoutMicros: 0n,
+    usdCoins: 0n,
+    eurCoins: 0n,
+  };
+  const priced = (at: Date) => at.getTime() >= pricedFrom.getTime();
   let tx = 0;
   const convert = (
     partner: string,
@@ -104,11 +128,17 @@ function buildTraffic(now: Date) {
         postbackEvent('dash-net-a', c.id, id, 'approved', {}, new Date(at.getTime() + 2 * 3_600_000)),
       );
       want.usdMicros += OFFERS.main.payout;
+      const approvedAt = new Date(at.getTime() + 2 * 3_600_000);
+      want.usdPayoutMicros += paid(OFFERS.main.payout, priced(approvedAt));
+      if (priced(approvedAt)) want.usdCoins += coins(paid(OFFERS.main.payout, true));
       want.usdPostbacks += 2;
     }
     if (k % 2 === 0)
       convert('dash-net-b', OFFERS.main, at, 5 * 60_000, { publisher_id: 'pub-2', sub1: 's3', geo: 'FR' });
     want.usdMicros += BigInt(nA + nB) * OFFERS.main.payout;
+    want.usdPayoutMicros += BigInt(nA + nB) * paid(OFFERS.main.payout, priced(at));
+    // Partner a's even conversions are pub-1's, the app with coins.
+    if (priced(at)) want.usdCoins += BigInt(Math.ceil(nA / 2)) * coins(paid(OFFERS.main.payout, true));
     want.usdPostbacks += nA + 1 + nB + (k % 2 === 0 ? 1 : 0);
     want.duplicates += 1;
     want.rejected += k % 2 === 0 ? 1 : 0;
@@ -116,6 +146,9 @@ function buildTraffic(now: Date) {
   for (let i = 0; i < 2; i++)
     convert('dash-net-a', OFFERS.eur, now, 20 * 60_000, { publisher_id: 'pub-1', sub1: 's1', geo: 'DE' });
   want.eurMicros = 2n * OFFERS.eur.payout;
+  // No payout rule for the EUR offer: the publisher gets the revenue, its users coins on it.
+  want.eurPayoutMicros = want.eurMicros;
+  want.eurCoins = priced(now) ? 2n * coins(OFFERS.eur.payout) : 0n;
   // A conversion 60 s after its click on an offer that asks for at least an hour: held.
   const heldTx = convert('dash-net-a', OFFERS.hold, now, 60_000, { publisher_id: 'pub-1', sub1: 's1' });
   want.usdPostbacks += 1;
@@ -140,9 +173,10 @@ describe('dashboard (headless Chromium)', () => {
   let profile: string;
   let chromiumPath: string;
   const tokens = { reviewer: '', viewer: '' };
-  const now = new Date();
-  const today = now.toISOString().slice(0, 10);
-  const weekAgo = new Date(now.getTime() - 6 * DAY_MS).toISOString().slice(0, 10);
+  // Set once the money rules are in force (beforeAll): today's traffic is priced by them.
+  let now: Date;
+  let today: string;
+  let weekAgo: string;
   const api = (path: string) =>
     httpJson(`${sys.gatewayUrl}${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
   const viewReady = (view: string) =>
@@ -178,7 +212,35 @@ describe('dashboard (headless Chromium)', () => {
         allowedGeos: o.geos,
         minConversionSeconds: 'minSeconds' in o ? o.minSeconds : null,
       });
-    traffic = buildTraffic(now);
+    // Money rules as the apps insert them (never dated in the past): from a moment ahead, then wait.
+    const app = new Client({ connectionString: sys.db.url });
+    await app.connect();
+    try {
+      await app.query(
+        `INSERT INTO payout_rules (offer_id, kind, share_bp, effective_from, created_by)
+         VALUES ($1, 'share', $2, now() + interval '1 second', 'dashboard-test')`,
+        [OFFERS.main.id, Number(SHARE_BP)],
+      );
+      await app.query(
+        `INSERT INTO reward_rules (publisher_id, currency_name, units_per_unit_micros, rounding, effective_from, created_by)
+         VALUES ('pub-1', 'coins', $1, 'floor', now() + interval '1 second', 'dashboard-test')`,
+        [(COINS_PER_UNIT * 1_000_000n).toString()],
+      );
+      const [{ from }] = (
+        await app.query(
+          `SELECT greatest((SELECT max(effective_from) FROM payout_rules), (SELECT max(effective_from) FROM reward_rules)) AS "from"`,
+        )
+      ).rows;
+      await poll('the money rules are in force', async () =>
+        (await app.query(`SELECT now() >= $1::timestamptz AS ok`, [from])).rows[0].ok ? true : undefined,
+      );
+      now = new Date();
+      today = now.toISOString().slice(0, 10);
+      weekAgo = new Date(now.getTime() - 6 * DAY_MS).toISOString().slice(0, 10);
+      traffic = buildTraffic(now, from as Date);
+    } finally {
+      await app.end();
+    }
     await produceEvents(`${sys.prefix}clicks.recorded`, traffic.clicks);
     await poll('clicks stored', async () =>
       (await sys.db.ds.query(`SELECT count(*)::int AS n FROM clicks`))[0].n === traffic.clicks.length
@@ -235,6 +297,23 @@ describe('dashboard (headless Chromium)', () => {
     expect(usd.postbacks).toBe(traffic.want.usdPostbacks);
     expect(usd.effective_payout_micros).toBe(traffic.want.usdMicros.toString());
     expect(r.body.totals.reduce((n: number, t: any) => n + t.postbacks, 0)).toBe(traffic.want.postbacks);
+    // The money: today's main-offer approvals at the 70 % share, earlier ones at the revenue.
+    const { want } = traffic;
+    expect(want.usdPayoutMicros).toBeLessThan(want.usdMicros);
+    expect(want.usdCoins).toBeGreaterThan(0n);
+    expect(usd).toMatchObject({
+      revenue_micros: want.usdMicros.toString(),
+      payout_micros: want.usdPayoutMicros.toString(),
+      margin_micros: (want.usdMicros - want.usdPayoutMicros).toString(),
+      rewards: { coins: { issued: want.usdCoins.toString(), reversed: '0', net: want.usdCoins.toString() } },
+    });
+    const eur = r.body.totals.find((t: any) => t.currency === 'EUR');
+    expect(eur).toMatchObject({
+      revenue_micros: want.eurMicros.toString(),
+      payout_micros: want.eurPayoutMicros.toString(),
+      margin_micros: '0',
+      rewards: { coins: { net: want.eurCoins.toString() } },
+    });
     // The drill-down filters added for the page.
     const pub = await api(
       `/v1/reports/reconciliation?from=${weekAgo}&to=${today}&group_by=source&offer_id=dash-main&publisher_id=pub-2&placement=offerwall&geo=DE`,
@@ -278,6 +357,17 @@ describe('dashboard (headless Chromium)', () => {
     expect(cards).toContain(String(traffic.want.postbacks));
     expect(cards).toContain(decimal(traffic.want.usdMicros));
     expect(cards).toContain(decimal(traffic.want.eurMicros));
+    const card = (label: string) =>
+      page.locator('#acc-cards .card', { has: page.locator('.label', { hasText: label }) }).locator('.value');
+    expect(await card('payout USD').innerText()).toBe(decimal(traffic.want.usdPayoutMicros));
+    expect(await card('margin USD').innerText()).toBe(
+      decimal(traffic.want.usdMicros - traffic.want.usdPayoutMicros),
+    );
+    expect(await card('margin EUR').innerText()).toBe('0.00');
+    // Coins of both money currencies add up: they are one virtual currency.
+    expect(await card('rewards coins').innerText()).toBe(
+      (traffic.want.usdCoins + traffic.want.eurCoins).toLocaleString('en-US'),
+    );
     const charts = await page.evaluate(() => {
       const C = (window as any).Chart;
       const line = C.getChart('acc-line');
@@ -299,7 +389,28 @@ describe('dashboard (headless Chromium)', () => {
     const usdTotal = page.locator('#recon-table tfoot tr', { hasText: 'USD' });
     const cells = await usdTotal.locator('td').allInnerTexts();
     expect(cells[2]).toBe(String(traffic.want.usdPostbacks));
-    expect(cells[cells.length - 1]).toBe(`${decimal(traffic.want.usdMicros)} USD`);
+    const heads = await page.locator('#recon-table thead th').allInnerTexts();
+    const col = (label: string) => cells[heads.indexOf(label)];
+    const { want } = traffic;
+    expect(col('cur')).toBe('USD');
+    expect(col('revenue')).toBe(decimal(want.usdMicros));
+    expect(col('payout')).toBe(decimal(want.usdPayoutMicros));
+    expect(col('margin')).toBe(decimal(want.usdMicros - want.usdPayoutMicros));
+    const approved = (
+      await api(`/v1/reports/reconciliation?from=${weekAgo}&to=${today}&group_by=offer`)
+    ).body.totals.find((t: any) => t.currency === 'USD');
+    expect(col('payout / appr.')).toBe(decimal(BigInt(approved.payout_per_approved_micros)));
+    // Net payout per approved conversion (approvals and releases), half even to the micro.
+    expect(BigInt(approved.payout_per_approved_micros)).toBe(
+      divideHalfEven(want.usdPayoutMicros, BigInt(approved.approved + approved.released)),
+    );
+    expect(col('rewards')).toBe(`${want.usdCoins.toLocaleString('en-US')} coins`);
+    const eurTotal = await page
+      .locator('#recon-table tfoot tr', { hasText: 'EUR' })
+      .locator('td')
+      .allInnerTexts();
+    expect(eurTotal[heads.indexOf('margin')]).toBe('0.00');
+    expect(eurTotal[heads.indexOf('rewards')]).toBe(`${want.eurCoins.toLocaleString('en-US')} coins`);
     await shot('reconciliation');
 
     await page.click('#recon-table tbody tr:has-text("dash-main")');

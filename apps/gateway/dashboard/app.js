@@ -92,6 +92,32 @@
     return `${neg ? '-' : ''}${int.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${frac}`;
   }
   const money = (micros, currency) => `${formatMicros(micros)} ${currency}`;
+  /** Whole reward units (a decimal string, maybe negative) with thousands separators; never via floats. */
+  function formatUnits(units) {
+    const s = String(units ?? '');
+    if (!/^-?\d+$/.test(s)) return '?';
+    const neg = s.startsWith('-');
+    return `${neg ? '-' : ''}${(neg ? s.slice(1) : s).replace(/\B(?=(\d{3})+(?!\d))/g, ',')}`;
+  }
+  /** A row's rewards as "140 coins, 20 gems" (net of reversals), or '–'. */
+  function rewardsText(rewards) {
+    const e = Object.entries(rewards || {});
+    return e.length ? e.map(([name, r]) => `${formatUnits(r.net)} ${name}`).join(', ') : '–';
+  }
+  function rewardsTitle(rewards) {
+    const e = Object.entries(rewards || {});
+    return e.length
+      ? e.map(([name, r]) => `${name}: ${r.issued} issued, ${r.reversed} reversed`).join('\n')
+      : undefined;
+  }
+  /** Net rewards per virtual currency over the totals of every money currency: [[name, net]], by name. */
+  function rewardTotals(totals) {
+    const net = new Map();
+    for (const t of totals)
+      for (const [name, r] of Object.entries(t.rewards || {}))
+        net.set(name, (net.get(name) || 0n) + BigInt(r.net));
+    return [...net.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, n]) => [name, n.toString()]);
+  }
   const pct = (r) => (r === null || r === undefined ? '–' : `${(r * 100).toFixed(1)}%`);
   const int = (n) => (n === null || n === undefined ? '–' : Number(n).toLocaleString('en-US'));
   const dimText = (v) => (v === null || v === undefined || v === '' ? '(unknown)' : String(v));
@@ -317,7 +343,17 @@
       card('duplicates', int(sum('duplicates'))),
       card('rejected', int(sum('rejected_postbacks'))),
       card('held for review', int(sum('held_postbacks'))),
-      ...r.totals.map((t) => card(`payout ${t.currency}`, formatMicros(t.effective_payout_micros))),
+      // XXX is "no currency" (postbacks that named no offer we know): no money to show.
+      ...r.totals
+        .filter((t) => !(t.currency === 'XXX' && t.revenue_micros === '0' && t.payout_micros === '0'))
+        .flatMap((t) => [
+          card(`revenue ${t.currency}`, formatMicros(t.revenue_micros)),
+          card(`payout ${t.currency}`, formatMicros(t.payout_micros), 'publisher payout, net of reversals'),
+          card(`margin ${t.currency}`, formatMicros(t.margin_micros), 'revenue - payout'),
+        ]),
+      ...rewardTotals(r.totals).map(([name, net]) =>
+        card(`rewards ${name}`, formatUnits(net), 'user rewards issued, net of reversals (whole units)'),
+      ),
     );
 
     chart('acc-line', {
@@ -447,8 +483,13 @@
       { label: 'approved' },
       { label: 'released' },
       { label: 'reversed' },
+      { label: 'revenue' },
       { label: 'payout' },
+      { label: 'margin' },
+      { label: 'payout / appr.' },
+      { label: 'rewards', cls: 'text' },
     ];
+    // Money in the row's currency (the cur column), as exact decimals.
     const cells = (first, row) => [
       el('td', { class: 'text' }, first),
       el('td', { class: 'text' }, row.currency),
@@ -461,7 +502,27 @@
       el('td', {}, int(row.approved)),
       el('td', {}, int(row.released)),
       el('td', {}, int(row.reversed)),
-      el('td', { class: 'money' }, money(row.effective_payout_micros, row.currency)),
+      el('td', { class: 'money', dataset: { col: 'revenue' } }, formatMicros(row.revenue_micros)),
+      el(
+        'td',
+        { class: 'money', dataset: { col: 'payout' }, title: 'publisher payout, net of reversals' },
+        formatMicros(row.payout_micros),
+      ),
+      el('td', { class: 'money', dataset: { col: 'margin' } }, formatMicros(row.margin_micros)),
+      el(
+        'td',
+        {
+          class: 'money',
+          dataset: { col: 'payout-per-approved' },
+          title: 'net payout per approved conversion (the effective payout per source)',
+        },
+        row.payout_per_approved_micros === null ? '–' : formatMicros(row.payout_per_approved_micros),
+      ),
+      el(
+        'td',
+        { class: 'text', dataset: { col: 'rewards' }, title: rewardsTitle(row.rewards) },
+        rewardsText(row.rewards),
+      ),
     ];
     const rows = r.rows.map((row) => {
       const value = row[level.column];

@@ -16,6 +16,11 @@ export interface ProjectedEntry {
   geo: string | null;
   currency: string;
   amount_micros: string;
+  /** The publisher's payout the entry moves, signed like amount_micros (0 when none). */
+  payout_micros: string;
+  /** The user's reward in whole units of reward_currency (null: none). */
+  reward_amount: string | null;
+  reward_currency: string | null;
   reason_bucket: string | null;
   reason_code: string | null;
   occurred_at: Date;
@@ -81,11 +86,18 @@ export const RECON_MONEY = [
   'released_micros',
   'reversed_micros',
   'adjusted_micros',
+  // The publisher's payout, per entry type like the revenue above.
+  'approved_payout_micros',
+  'released_payout_micros',
+  'reversed_payout_micros',
+  'adjusted_payout_micros',
 ] as const;
 export type ReconCount = (typeof RECON_COUNTS)[number];
 export type ReconMoney = (typeof RECON_MONEY)[number];
 export type ReconDelta = ReconCellKey & Record<ReconCount, number> & Record<ReconMoney, bigint>;
 export type ReasonDelta = ReconCellKey & { reason_bucket: string; reason_code: string; count: number };
+/** User rewards per cell and virtual currency (whole units): issued by approvals and releases (and signed adjustments), taken back by reversals. */
+export type RewardDelta = ReconCellKey & { reward_currency: string; issued: bigint; reversed: bigint };
 
 export interface LatencyDelta {
   day: string;
@@ -121,6 +133,7 @@ export type ReviewRow = Pick<
 export interface ProjectionDelta {
   recon: Map<string, ReconDelta>;
   reasons: Map<string, ReasonDelta>;
+  rewards: Map<string, RewardDelta>;
   latency: Map<string, LatencyDelta>;
   /** Per conversion: the row it now has in the review queue, or null to take it out. */
   review: Map<string, ReviewRow | null>;
@@ -131,7 +144,7 @@ const utcDay = (d: Date) => d.toISOString().slice(0, 10);
 const dim = (v: string | null) => (v === null || v === '-' ? '' : v);
 
 export function emptyDelta(): ProjectionDelta {
-  return { recon: new Map(), reasons: new Map(), latency: new Map(), review: new Map() };
+  return { recon: new Map(), reasons: new Map(), rewards: new Map(), latency: new Map(), review: new Map() };
 }
 
 function cellOf(
@@ -175,6 +188,16 @@ function addReason(d: ProjectionDelta, c: ReconCellKey, bucket: string | null, c
   d.reasons.set(k, row);
 }
 
+function addReward(d: ProjectionDelta, c: ReconCellKey, e: ProjectedEntry, sign: 1n | -1n): void {
+  const units = e.reward_amount === null ? 0n : BigInt(e.reward_amount);
+  if (units === 0n || !e.reward_currency) return;
+  const k = JSON.stringify([keyOf(c), e.reward_currency]);
+  const row = d.rewards.get(k) ?? { ...c, reward_currency: e.reward_currency, issued: 0n, reversed: 0n };
+  if (sign === 1n) row.issued += units;
+  else row.reversed += units;
+  d.rewards.set(k, row);
+}
+
 function addLatency(d: ProjectionDelta, e: ProjectedEntry, metric: LatencyMetric, ms: number): void {
   const seg = {
     day: utcDay(e.occurred_at),
@@ -198,6 +221,7 @@ export function projectEntry(d: ProjectionDelta, e: ProjectedEntry): void {
   const cell = cellOf(e.occurred_at, e);
   const row = reconRow(d, cell);
   const amount = BigInt(e.amount_micros);
+  const payout = BigInt(e.payout_micros);
   switch (e.entry_type) {
     case 'pending':
       row.pending++;
@@ -205,6 +229,8 @@ export function projectEntry(d: ProjectionDelta, e: ProjectedEntry): void {
     case 'approved':
       row.approved++;
       row.approved_micros += amount;
+      row.approved_payout_micros += payout;
+      addReward(d, cell, e, 1n);
       break;
     case 'held':
       row.held++;
@@ -213,6 +239,8 @@ export function projectEntry(d: ProjectionDelta, e: ProjectedEntry): void {
     case 'released':
       row.released++;
       row.released_micros += amount;
+      row.released_payout_micros += payout;
+      addReward(d, cell, e, 1n);
       break;
     case 'rejected':
       row.rejected++;
@@ -221,10 +249,15 @@ export function projectEntry(d: ProjectionDelta, e: ProjectedEntry): void {
     case 'reversed':
       row.reversed++;
       row.reversed_micros += amount;
+      row.reversed_payout_micros += payout;
+      addReward(d, cell, e, -1n);
       break;
     case 'adjusted':
       row.adjusted++;
       row.adjusted_micros += amount;
+      row.adjusted_payout_micros += payout;
+      // An adjustment moves no reward today (priceEntry); one that did would be signed like its amount.
+      addReward(d, cell, e, 1n);
       break;
   }
   if (e.late) row.late++;

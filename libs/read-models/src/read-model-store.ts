@@ -15,6 +15,7 @@ export const PROJECTOR_LOCK = 7_331_002;
 export const READ_MODEL_TABLES = [
   'recon_daily',
   'recon_daily_reasons',
+  'recon_daily_rewards',
   'latency_daily',
   'review_queue',
 ] as const;
@@ -22,7 +23,9 @@ const CHECKPOINT = { projection: 'read_models', topic: 'projection_queue', parti
 
 const ENTRY_SELECT = `
   SELECT e.seq, e.entry_id, e.entry_type, e.conversion_id, e.partner_id, e.offer_id, e.publisher_id, e.transaction_id,
-         e.click_id, e.sub1, e.placement, e.geo, e.currency, e.amount_micros, e.reason_bucket, e.reason_code,
+         e.click_id, e.sub1, e.placement, e.geo, e.currency, e.amount_micros,
+         COALESCE(e.payout_micros, 0)::text AS payout_micros, e.reward_amount::text AS reward_amount, e.reward_currency,
+         e.reason_bucket, e.reason_code,
          e.occurred_at, e.clicked_at, e.late, e.postback_delay_ms, e.payload->>'operator' AS operator,
          e.seq = (SELECT min(f.seq) FROM ledger_entries f WHERE f.conversion_id = e.conversion_id) AS first,
          c.first_received_at
@@ -62,6 +65,16 @@ export async function applyDelta(em: EntityManager, d: ProjectionDelta): Promise
          FROM jsonb_to_recordset($1::jsonb) AS x(${cell}, reason_bucket text, reason_code text, count int)
        ON CONFLICT (${cellCols}, reason_bucket, reason_code) DO UPDATE SET count = recon_daily_reasons.count + EXCLUDED.count`,
       [json(sorted(d.reasons))],
+    );
+  }
+  if (d.rewards.size) {
+    await em.query(
+      `INSERT INTO recon_daily_rewards (${cellCols}, reward_currency, issued, reversed)
+       SELECT ${cellCols}, reward_currency, issued, reversed
+         FROM jsonb_to_recordset($1::jsonb) AS x(${cell}, reward_currency text, issued bigint, reversed bigint)
+       ON CONFLICT (${cellCols}, reward_currency) DO UPDATE SET issued = recon_daily_rewards.issued + EXCLUDED.issued,
+         reversed = recon_daily_rewards.reversed + EXCLUDED.reversed`,
+      [json(sorted(d.rewards))],
     );
   }
   if (d.latency.size) {

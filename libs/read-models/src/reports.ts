@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { divideHalfEven, formatMicros } from '@app/domain';
 import { LATENCY_BUCKETS_MS, OVERFLOW, quantileOf } from './latency';
 import { RECON_COUNTS, RECON_MONEY } from './projection';
 
@@ -32,16 +33,39 @@ export interface ReportQuery {
 
 type Dims = Partial<Record<(typeof REPORT_DIMENSIONS)[ReportDimension], string | null>>;
 
+/** Net money of a row, as micros (strings) and as decimals formatted from them. */
+export const RECON_NET = ['revenue', 'payout', 'margin'] as const;
+
+/** User rewards of one virtual currency, in whole units. */
+export interface RewardTotals {
+  /** By approvals and releases (and signed adjustments, if any). */
+  issued: string;
+  /** Taken back by reversals. */
+  reversed: string;
+  /** issued - reversed. */
+  net: string;
+}
+
 export type ReconReportRow = Dims & {
   currency: string;
 } & Record<(typeof RECON_COUNTS)[number], number> &
-  Record<(typeof RECON_MONEY)[number] | 'effective_payout_micros', string> & {
+  Record<(typeof RECON_MONEY)[number] | 'effective_payout_micros', string> &
+  Record<`${(typeof RECON_NET)[number]}_micros` | (typeof RECON_NET)[number], string> & {
+    /**
+     * Net payout / approved conversions (approved + released entries), half even to the micro:
+     * what the group's conversions earned the publisher each, reversals and adjustments included
+     * (grouped by source: the effective payout per source). Null without approvals.
+     */
+    payout_per_approved_micros: string | null;
+    payout_per_approved: string | null;
     /** (accepted + held) / postbacks; null without postbacks. */
     acceptance_rate: number | null;
     /** Postbacks that waited for a retry / postbacks. */
     soft_reject_rate: number | null;
     /** Rejections by "bucket:code". */
     rejected_by_reason: Record<string, number>;
+    /** User rewards by virtual currency (never added across currencies). */
+    rewards: Record<string, RewardTotals>;
   };
 
 export interface ReconReport {
@@ -87,8 +111,9 @@ function filters(q: ReportQuery): { where: string; params: unknown[] } {
 
 /**
  * The reconciliation report over the read models: counts and money per group of the chosen
- * dimensions (always split by currency), with rejections by reason, and totals per currency.
- * Days are UTC; '' (unknown) dimension values come out as null.
+ * dimensions (always split by currency), with rejections by reason, net revenue, payout and
+ * margin, payout per approved conversion, user rewards by virtual currency, and totals per
+ * currency. Days are UTC; '' (unknown) dimension values come out as null.
  */
 export async function reconciliationReport(em: EntityManager, q: ReportQuery): Promise<ReconReport> {
   const dims = q.groupBy.map((g) => REPORT_DIMENSIONS[g]);
@@ -101,24 +126,56 @@ export async function reconciliationReport(em: EntityManager, q: ReportQuery): P
     ...RECON_COUNTS.map((c) => `sum(${c})::int AS ${c}`),
     ...RECON_MONEY.map((c) => `sum(${c})::text AS ${c}`),
   ];
-  const rows = await em.query<Record<string, string | number | null>[]>(
+  const rows = await em.query<SqlRow[]>(
     `SELECT ${[...sel, 'currency', ...sums].join(', ')} FROM recon_daily WHERE ${where}
       GROUP BY ${groupCols.join(', ')} ORDER BY ${groupCols.join(', ')}`,
     params,
   );
-  const reasons = await em.query<Record<string, string | number | null>[]>(
+  const reasons = await em.query<SqlRow[]>(
     `SELECT ${[...sel, 'currency'].join(', ')}, reason_bucket || ':' || reason_code AS reason, sum(count)::int AS n
        FROM recon_daily_reasons WHERE ${where} GROUP BY ${[...groupCols, 'reason_bucket', 'reason_code'].join(', ')}`,
     params,
   );
+  const rewards = await em.query<SqlRow[]>(
+    `SELECT ${[...sel, 'currency'].join(', ')}, reward_currency, sum(issued)::text AS issued, sum(reversed)::text AS reversed
+       FROM recon_daily_rewards WHERE ${where} GROUP BY ${[...groupCols, 'reward_currency'].join(', ')}
+      ORDER BY ${[...groupCols, 'reward_currency'].join(', ')}`,
+    params,
+  );
+  return buildReconReport(q, { rows, reasons, rewards });
+}
+
+type SqlRow = Record<string, string | number | null>;
+
+/**
+ * The report from the summed rows (pure; the unit tests feed it): each group gets its reasons and
+ * rewards, its net money, payout per approval and rates; totals are per currency.
+ */
+export function buildReconReport(
+  q: ReportQuery,
+  sums: { rows: SqlRow[]; reasons: SqlRow[]; rewards: SqlRow[] },
+): ReconReport {
+  const groupCols = [...q.groupBy.map((g) => REPORT_DIMENSIONS[g]), 'currency'];
   const keyOf = (r: Record<string, unknown>) => JSON.stringify(groupCols.map((c) => r[c]));
   const byKey = new Map<string, Record<string, number>>();
-  for (const r of reasons) {
+  for (const r of sums.reasons) {
     const m = byKey.get(keyOf(r)) ?? {};
     m[r.reason as string] = r.n as number;
     byKey.set(keyOf(r), m);
   }
-  const out = rows.map((r) => finishRow(r, byKey.get(keyOf(r)) ?? {}));
+  const rewardsByKey = new Map<string, Record<string, RewardTotals>>();
+  for (const r of sums.rewards) {
+    const m = rewardsByKey.get(keyOf(r)) ?? {};
+    m[r.reward_currency as string] = rewardTotals(BigInt(r.issued as string), BigInt(r.reversed as string));
+    rewardsByKey.set(keyOf(r), m);
+  }
+  const out = sums.rows.map((r) =>
+    finishRow({
+      ...r,
+      rejected_by_reason: byKey.get(keyOf(r)) ?? {},
+      rewards: rewardsByKey.get(keyOf(r)) ?? {},
+    }),
+  );
   const totals = new Map<string, ReconReportRow>();
   for (const r of out) totals.set(r.currency, addRows(totals.get(r.currency), r));
   return {
@@ -127,22 +184,58 @@ export async function reconciliationReport(em: EntityManager, q: ReportQuery): P
     group_by: q.groupBy,
     timezone: 'UTC',
     rows: out,
-    totals: [...totals.values()].map((t) => finishRow(t as never, t.rejected_by_reason)),
+    totals: [...totals.values()].map((t) => finishRow(t)),
   };
 }
 
+const rewardTotals = (issued: bigint, reversed: bigint): RewardTotals => ({
+  issued: issued.toString(),
+  reversed: reversed.toString(),
+  net: (issued - reversed).toString(),
+});
+
+/**
+ * Revenue, payout and margin of a row's money columns, net of reversals and adjustments (amounts
+ * never leave bigint). Exported for the unit tests.
+ */
+export function reconNet(m: Record<(typeof RECON_MONEY)[number], string>): {
+  revenue: bigint;
+  payout: bigint;
+  margin: bigint;
+} {
+  const b = (k: (typeof RECON_MONEY)[number]) => BigInt(m[k]);
+  const revenue = b('approved_micros') + b('released_micros') - b('reversed_micros') + b('adjusted_micros');
+  const payout =
+    b('approved_payout_micros') +
+    b('released_payout_micros') -
+    b('reversed_payout_micros') +
+    b('adjusted_payout_micros');
+  return { revenue, payout, margin: revenue - payout };
+}
+
+/** Net payout per approved conversion (approved + released), half even to the micro; null without approvals. */
+export function payoutPerApproved(payoutMicros: bigint, approved: number): bigint | null {
+  return approved > 0 ? divideHalfEven(payoutMicros, BigInt(approved)) : null;
+}
+
+/** Adds the figures computed from a row's sums: net money, its decimals, payout per approval and the rates. */
 function finishRow(
-  r: Record<string, string | number | null>,
-  reasons: Record<string, number>,
+  r: Record<string, unknown> & {
+    rejected_by_reason: Record<string, number>;
+    rewards: Record<string, RewardTotals>;
+  },
 ): ReconReportRow {
-  const row = { ...r, rejected_by_reason: reasons } as unknown as ReconReportRow;
-  const m = (k: (typeof RECON_MONEY)[number]) => BigInt(row[k]);
-  row.effective_payout_micros = (
-    m('approved_micros') +
-    m('released_micros') -
-    m('reversed_micros') +
-    m('adjusted_micros')
-  ).toString();
+  const row = { ...r } as unknown as ReconReportRow;
+  const net = reconNet(row);
+  // Kept for existing consumers: the net revenue, named before payouts differed from revenue.
+  row.effective_payout_micros = net.revenue.toString();
+  for (const k of RECON_NET) {
+    row[`${k}_micros`] = net[k].toString();
+    row[k] = formatMicros(net[k]);
+  }
+  const perApproved = payoutPerApproved(net.payout, row.approved + row.released);
+  row.payout_per_approved_micros = perApproved === null ? null : perApproved.toString();
+  row.payout_per_approved = perApproved === null ? null : formatMicros(perApproved);
   row.acceptance_rate = ratio(row.accepted + row.held_postbacks, row.postbacks);
   row.soft_reject_rate = ratio(row.soft_retried, row.postbacks);
   return row;
@@ -152,11 +245,19 @@ function addRows(a: ReconReportRow | undefined, b: ReconReportRow): ReconReportR
   const t = {
     currency: b.currency,
     rejected_by_reason: { ...(a?.rejected_by_reason ?? {}) },
+    rewards: { ...(a?.rewards ?? {}) },
   } as ReconReportRow;
   for (const c of RECON_COUNTS) t[c] = (a?.[c] ?? 0) + b[c];
   for (const c of RECON_MONEY) t[c] = (BigInt(a?.[c] ?? '0') + BigInt(b[c])).toString();
   for (const [k, n] of Object.entries(b.rejected_by_reason))
     t.rejected_by_reason[k] = (t.rejected_by_reason[k] ?? 0) + n;
+  for (const [k, x] of Object.entries(b.rewards)) {
+    const y = t.rewards[k];
+    t.rewards[k] = rewardTotals(
+      BigInt(y?.issued ?? '0') + BigInt(x.issued),
+      BigInt(y?.reversed ?? '0') + BigInt(x.reversed),
+    );
+  }
   return t;
 }
 
@@ -224,24 +325,41 @@ export async function latencyReport(
   return { from: q.from, to: q.to, group_by: q.groupBy, timezone: 'UTC', rows: out };
 }
 
-/** Flat columns for CSV and tables: dimensions, currency, counts, money, rates, then one column per reason. */
+/**
+ * Flat columns for CSV and tables: dimensions, currency, counts, money (micros), net money
+ * (micros, then decimals), rates, then one column per rejection reason and three per reward
+ * currency present (`rewards:<name>:issued|reversed|net`, whole units).
+ */
 export function reconColumns(report: ReconReport): string[] {
   const dims = report.group_by.map((g) => REPORT_DIMENSIONS[g]);
-  const reasons = [...new Set(report.rows.flatMap((r) => Object.keys(r.rejected_by_reason)))].sort();
+  const present = (f: (r: ReconReportRow) => Record<string, unknown>) =>
+    [...new Set([...report.rows, ...report.totals].flatMap((r) => Object.keys(f(r))))].sort();
   return [
     ...dims,
     'currency',
     ...RECON_COUNTS,
     ...RECON_MONEY,
     'effective_payout_micros',
+    ...RECON_NET.map((k) => `${k}_micros`),
+    'payout_per_approved_micros',
+    ...RECON_NET,
+    'payout_per_approved',
     'acceptance_rate',
     'soft_reject_rate',
-    ...reasons.map((r) => `rejected:${r}`),
+    ...present((r) => r.rejected_by_reason).map((r) => `rejected:${r}`),
+    ...present((r) => r.rewards).flatMap((c) => REWARD_PARTS.map((p) => `rewards:${c}:${p}`)),
   ];
 }
 
+const REWARD_PARTS = ['issued', 'reversed', 'net'] as const;
+
 export function reconCell(row: ReconReportRow, column: string): string {
   if (column.startsWith('rejected:')) return String(row.rejected_by_reason[column.slice(9)] ?? 0);
+  if (column.startsWith('rewards:')) {
+    const cut = column.lastIndexOf(':');
+    const part = column.slice(cut + 1) as (typeof REWARD_PARTS)[number];
+    return row.rewards[column.slice(8, cut)]?.[part] ?? '0';
+  }
   const v = (row as unknown as Record<string, string | number | null | undefined>)[column];
   return v === null || v === undefined ? '' : String(v);
 }
@@ -255,7 +373,8 @@ export function csvField(v: string): string {
 /** RFC 4180 CSV (CRLF), one row per group, then the totals (dimension columns empty, `total` in the first). */
 export function reconCsv(report: ReconReport): string {
   const cols = reconColumns(report);
-  const lines = [cols.join(',')];
+  // Reward currency names are the operators' text: the header is quoted like any cell.
+  const lines = [cols.map(csvField).join(',')];
   for (const r of report.rows) lines.push(cols.map((c) => csvField(reconCell(r, c))).join(','));
   const nDims = report.group_by.length;
   for (const t of report.totals)

@@ -51,6 +51,21 @@ export class ReconDailyEntity extends ReconCell {
   @Column({ name: 'reversed_micros', type: 'bigint', default: 0 }) reversedMicros!: string;
   @Column({ name: 'adjusted', type: 'int', default: 0 }) adjusted!: number;
   @Column({ name: 'adjusted_micros', type: 'bigint', default: 0 }) adjustedMicros!: string;
+  /** The publisher's payout moved by the approved, released, reversed and adjusted entries (as their revenue above). */
+  @Column({ name: 'approved_payout_micros', type: 'bigint', default: 0 }) approvedPayoutMicros!: string;
+  @Column({ name: 'released_payout_micros', type: 'bigint', default: 0 }) releasedPayoutMicros!: string;
+  @Column({ name: 'reversed_payout_micros', type: 'bigint', default: 0 }) reversedPayoutMicros!: string;
+  @Column({ name: 'adjusted_payout_micros', type: 'bigint', default: 0 }) adjustedPayoutMicros!: string;
+}
+
+/** User rewards per cell and virtual currency, in whole units (not our money, never added across currencies). */
+@Entity({ name: 'recon_daily_rewards' })
+export class ReconDailyRewardEntity extends ReconCell {
+  @PrimaryColumn({ name: 'reward_currency', type: 'varchar', length: 32 }) rewardCurrency!: string;
+  /** Rewards of approved and released entries (plus signed adjustments). */
+  @Column({ name: 'issued', type: 'bigint', default: 0 }) issued!: string;
+  /** Rewards that reversals took back. */
+  @Column({ name: 'reversed', type: 'bigint', default: 0 }) reversed!: string;
 }
 
 /** Rejections per cell by reason: rejected ledger entries and rejected postbacks that made none. */
