@@ -1,0 +1,2 @@
+export * from './rule-input';
+export * from './rules.store';
