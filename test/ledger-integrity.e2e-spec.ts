@@ -209,13 +209,14 @@ describe('ledger integrity', () => {
     ]);
   });
 
-  it('one currency per conversion, for life: EUR on a USD offer is refused, never mixed', async () => {
+  it('one currency per conversion, for life: EUR on a USD offer is converted or waits for its rate, never mixed', async () => {
     const click = await storedClick('offer-open');
-    // The story that left "approved 2.00 USD" and "reversed 2.00 EUR" on one conversion.
+    // The story that left "approved 2.00 USD" and "reversed 2.00 EUR" on one conversion. A pending
+    // takes no amount, so its currency converts nothing; every entry is in the offer's currency.
     for (const [status, currency] of [
       ['pending', 'eur'],
       ['approved', undefined],
-      ['reversed', undefined],
+      ['reversed', 'EUR'],
     ] as const)
       expect(
         (
@@ -228,12 +229,15 @@ describe('ledger integrity', () => {
         ).status,
       ).toBe(200);
     const o = await decided('cur-1', 3);
-    expect(o[0]).toMatchObject({ outcome: 'rejected', reason_code: 'currency_mismatch' });
-    expect(o[0]!.detail).toContain('EUR');
-    expect(o.slice(1).map((x) => x.reason_code)).toEqual(['invalid_transition', 'invalid_transition']);
-    expect((await entries('cur-1')).map((e) => [e.entry_type, e.currency])).toEqual([['rejected', 'USD']]);
+    expect(o.map((x) => x.outcome)).toEqual(['accepted', 'accepted', 'accepted']);
+    expect((await entries('cur-1')).map((e) => [e.entry_type, e.amount_micros, e.currency])).toEqual([
+      ['pending', '0', 'USD'],
+      ['approved', '2000000', 'USD'],
+      ['reversed', '2000000', 'USD'],
+    ]);
 
-    // A later status in another currency on a USD conversion: refused, the conversion unchanged.
+    // An approval paying in EUR on a USD conversion, with no EUR rate for its day: it waits for the
+    // rate, the conversion unchanged; then it is converted into USD at the rate of its day.
     expect(
       (await send(partners.a, { click_id: click, transaction_id: 'cur-2', status: 'pending' })).status,
     ).toBe(200);
@@ -249,9 +253,23 @@ describe('ledger integrity', () => {
         })
       ).status,
     ).toBe(200);
-    const later = await decided('cur-2', 2);
-    expect(later[1]).toMatchObject({ outcome: 'rejected', reason_code: 'currency_mismatch' });
+    const later = await poll('waiting for a rate', async () => {
+      const x = await outcomes('cur-2');
+      return x.length === 2 && x[1]!.outcome === 'retry_scheduled' ? x : undefined;
+    });
+    expect(later[1]).toMatchObject({ reason_code: 'exchange_rate_missing' });
     expect((await entries('cur-2')).map((e) => [e.entry_type, e.currency])).toEqual([['pending', 'USD']]);
+    const [waiting] = await sys.db.ds.query<{ day: string }[]>(
+      `SELECT to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day FROM postback_outcomes
+        WHERE transaction_id = 'cur-2' AND outcome = 'retry_scheduled'`,
+    );
+    const rate = { date: waiting!.day, base: 'EUR', quote: 'USD', rate: '1.1', source: 'test' };
+    expect((await sys.admin('POST', '/v1/admin/exchange-rates', [rate])).status).toBe(200);
+    await decided('cur-2', 2);
+    expect((await entries('cur-2')).map((e) => [e.entry_type, e.amount_micros, e.currency])).toEqual([
+      ['pending', '0', 'USD'],
+      ['approved', '3300000', 'USD'],
+    ]);
   });
 
   it('a payout the ledger cannot hold is a clear 400 at the gateway; above the offer maximum it is refused', async () => {
@@ -360,6 +378,18 @@ describe('ledger integrity', () => {
 
   it('property: every postback the gateway answers 2xx ends in exactly one final outcome', async () => {
     const click = await storedClick('offer-open');
+    // An approval paying in another currency waits for its day's rate (issue 16): the rates of the
+    // days these postbacks can arrive on are there, so each is decided.
+    const days = [-1, 0, 1].map((d) => new Date(Date.now() + d * 86_400_000).toISOString().slice(0, 10));
+    const rates = await sys.admin(
+      'POST',
+      '/v1/admin/exchange-rates',
+      days.flatMap((date) => [
+        { date, base: 'EUR', quote: 'USD', rate: '1.1', source: 'test' },
+        { date, base: 'USD', quote: 'JPY', rate: '150', source: 'test' },
+      ]),
+    );
+    expect(rates.status).toBe(200);
     // Hostile and careless values in every field (lone surrogates, emoji, NUL, huge numbers,
     // other currencies, junk statuses), generated with a fixed seed so a failure replays.
     const text = fc.string({ unit: 'binary', maxLength: 300 });

@@ -225,6 +225,26 @@ describe('staging replay', () => {
     const report = await verifyRun(tamperedFile, 'traffic.results.ndjson', 0);
     expect(report.differences.some((d) => d.kind === 'outcome')).toBe(true);
   });
+  it('fails when a payout, a margin or a reward differs from the reference', async () => {
+    // The verifier's own pricing with the offer's share at 71 % and the coins doubled: the
+    // system priced at 70 % and 100 coins, so every such entry's money must show as a difference.
+    const tampered = lines.map((l) =>
+      l.kind === 'payout_rule' && l.share_percent === '70'
+        ? { ...l, share_percent: '71' }
+        : l.kind === 'reward_rule' && l.currency_name === 'coins'
+          ? { ...l, units_per_unit: '200' }
+          : l,
+    );
+    const tamperedFile = join(dir, 'tampered-money.ndjson');
+    writeFileSync(tamperedFile, serialize(tampered));
+    const report = await verifyRun(tamperedFile, 'traffic.results.ndjson', 0);
+    const messages = report.differences.filter((d) => d.kind === 'ledger').map((d) => d.message);
+    expect(messages.some((m) => m.includes('payout:approved:USD'))).toBe(true);
+    expect(messages.some((m) => m.includes('margin:approved:USD'))).toBe(true);
+    expect(messages.some((m) => m.includes('reward:approved:coins'))).toBe(true);
+    // Revenue is not priced by rules: it still agrees.
+    expect(messages.some((m) => m.includes('micros:approved:USD'))).toBe(false);
+  });
   it('replays again while the processor is killed -9 twice, and the verifier still finds no difference', async () => {
     // Restarted processors retry a missing click for longer: after a kill, the click consumer
     // catches up from its last commit, and the short e2e budget (2.5 s) could run out meanwhile.

@@ -11,6 +11,7 @@ import { generateSpecs } from '../replay/generate.command';
 import { replaySpecs } from '../replay/replay.command';
 import { verifySpecs } from '../replay/verify.command';
 import { type CommandSpec, type OptionSpec, type ParsedCommand, UsageError } from './command-line';
+import { atOption, payoutInput, rewardInput } from './rules.command';
 
 /** Old names of command groups, still understood. */
 export const ALIASES: Record<string, string> = {
@@ -258,6 +259,65 @@ export const COMMANDS: CommandSpec[] = [
       if (p.opts.has('limit') && !/^[1-9]\d{0,4}$|^100000$/.test(p.opts.get('limit')!))
         throw new UsageError('--limit must be 1..100000');
     },
+  },
+  {
+    path: ['rules', 'payout', 'add'],
+    summary:
+      "add a payout rule from a time on: a share of the revenue or a fixed amount in the offer's currency",
+    options: {
+      offer: { arg: 'O', help: 'the offer', required: true },
+      goal: { arg: 'G', help: "one of the offer's goals (default: every goal)" },
+      publisher: { arg: 'P', help: 'an override for this publisher (default: every publisher)' },
+      share: { arg: 'PERCENT', help: 'the publisher gets this share of the revenue, 0..100 (e.g. 70)' },
+      amount: { arg: 'AMOUNT', help: "or this fixed amount in the offer's currency (e.g. 1.50)" },
+      from: { arg: 'TIME', help: 'ISO 8601 with its zone (default: now); never before a written entry' },
+      note: { arg: '"..."', help: 'why, kept with the rule' },
+      operator,
+    },
+    json: 'flag',
+    details:
+      'Rules are never edited: a change is a new rule from a later time, so entries already written\n' +
+      'keep their payout. Exit 1 when the offer, goal or publisher is unknown, the start is in the\n' +
+      'past, or the same offer, goal and publisher already have a rule at that start.',
+    check: (p) => void payoutInput(p.opts),
+  },
+  {
+    path: ['rules', 'payout', 'list'],
+    summary:
+      'payout rules, newest start first, marking the one in force; with --offer, the rule per goal and publisher',
+    options: {
+      offer: { arg: 'O', help: 'one offer only' },
+      publisher: { arg: 'P', help: "rules that can apply to this publisher (its overrides and everyone's)" },
+      at: { arg: 'TIME', help: 'in force at this time (ISO 8601; default now)' },
+    },
+    json: 'flag',
+    check: (p) => void atOption(p.opts),
+  },
+  {
+    path: ['rules', 'reward', 'add'],
+    summary: "add a reward rule from a time on: a publisher app's virtual currency per unit of payout",
+    options: {
+      publisher: { arg: 'P', help: 'the publisher app', required: true },
+      'currency-name': { arg: 'NAME', help: 'its virtual currency (e.g. coins)', required: true },
+      'per-unit': { arg: 'N', help: 'reward units per 1 unit of payout (e.g. 100)', required: true },
+      rounding: { arg: 'floor|round|ceil', help: 'to whole units (round: half to even)', required: true },
+      minimum: { arg: 'N', help: 'the least reward for any payout above 0 (default 0)' },
+      from: { arg: 'TIME', help: 'ISO 8601 with its zone (default: now); never before a written entry' },
+      note: { arg: '"..."', help: 'why, kept with the rule' },
+      operator,
+    },
+    json: 'flag',
+    check: (p) => void rewardInput(p.opts),
+  },
+  {
+    path: ['rules', 'reward', 'list'],
+    summary: 'reward rules, newest start first, marking the one in force',
+    options: {
+      publisher: { arg: 'P', help: 'one publisher only' },
+      at: { arg: 'TIME', help: 'in force at this time (ISO 8601; default now)' },
+    },
+    json: 'flag',
+    check: (p) => void atOption(p.opts),
   },
   {
     path: ['tokens', 'create'],

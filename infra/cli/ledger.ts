@@ -1,7 +1,8 @@
 /**
  * `ledger`: the one operator command (docs/cli.md). `npx ledger --help` lists every subcommand:
- * reports, review, projections, launch-check, disputes, exchange rates, tokens, secrets, dead
- * letters, publisher deliveries, the staging replay (traffic generate/replay/verify), topic provisioning.
+ * reports, review, projections, launch-check, disputes, exchange rates, payout and reward rules,
+ * tokens, secrets, dead letters, publisher deliveries, the staging replay (traffic
+ * generate/replay/verify), topic provisioning.
  *
  * The command line is parsed and checked (command-line.ts, commands.ts) before anything
  * connects. Data goes to stdout (`--json`: JSON), progress and errors to stderr; the process
@@ -35,6 +36,7 @@ import { OperatorTokenRefused, secretsCommand, tokensCommand } from './operators
 import { outJson, runMain } from './output';
 import { deliveries } from './publisher-deliveries.command';
 import { rates } from './rates.command';
+import { rules } from './rules.command';
 import { launch, projections, report, review, trialBalanceCommand } from './read-models.command';
 
 /** Commands that need no database, or open their own connections. */
@@ -84,6 +86,8 @@ async function execute(p: ParsedCommand): Promise<number> {
         return await deliveries(ds, p);
       case 'rates':
         return await rates(ds, p);
+      case 'rules':
+        return await rules(ds, p);
       case 'tokens':
         return await tokensCommand(ds, cmd, p.opts, p.json);
       case 'secrets':

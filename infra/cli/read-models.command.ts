@@ -3,6 +3,7 @@
  * (docs/read-models.md, docs/launch-gates.md). Arguments are checked by commands.ts first.
  */
 import type { DataSource, EntityManager } from 'typeorm';
+import { formatMicros } from '@app/domain';
 import { writeAudit } from '@app/operators';
 import {
   decideHeldConversion,
@@ -30,6 +31,12 @@ export const units = (micros: string) => {
   const v = BigInt(micros);
   const abs = v < 0n ? -v : v;
   return `${v < 0n ? '-' : ''}${abs / 1_000_000n}.${(abs % 1_000_000n).toString().padStart(6, '0').slice(0, 2)}`;
+};
+/** Exact decimal of micros with at least 2 places (1250000 -> 1.25, 1400001 -> 1.400001). */
+export const decimal = (micros: string) => {
+  const s = formatMicros(BigInt(micros));
+  const dot = s.indexOf('.');
+  return dot < 0 ? `${s}.00` : s.length - dot < 3 ? `${s}0` : s;
 };
 const pct = (r: number | null) => (r === null ? '' : `${(r * 100).toFixed(1)}%`);
 
@@ -96,7 +103,11 @@ export async function report(em: EntityManager, p: ParsedCommand): Promise<numbe
       'held',
       'approved',
       'reversed',
+      'revenue',
       'payout',
+      'margin',
+      'payout/appr',
+      'rewards',
     ];
     const cells = (x: (typeof r.rows)[number], label?: string) => [
       ...dims.map((d, i) => (label !== undefined ? (i === 0 ? label : '') : reconCell(x, d) || '-')),
@@ -109,11 +120,18 @@ export async function report(em: EntityManager, p: ParsedCommand): Promise<numbe
       String(x.held),
       String(x.approved + x.released),
       String(x.reversed),
-      units(x.effective_payout_micros),
+      decimal(x.revenue_micros),
+      decimal(x.payout_micros),
+      decimal(x.margin_micros),
+      x.payout_per_approved_micros === null ? '' : decimal(x.payout_per_approved_micros),
+      Object.entries(x.rewards)
+        .map(([cur, r]) => `${r.net} ${cur}`)
+        .join(', '),
     ];
     out(table(head, [...r.rows.map((x) => cells(x)), ...r.totals.map((t) => cells(t, 'TOTAL'))]));
     out(
-      `\n${r.rows.length} rows, UTC days ${q.from} .. ${q.to}; payout = approved + released - reversed + adjusted`,
+      `\n${r.rows.length} rows, UTC days ${q.from} .. ${q.to}; revenue and payout = approved + released - reversed + adjusted;` +
+        ` margin = revenue - payout; payout/appr = payout / approved conversions; rewards net of reversals`,
     );
   }
   return 0;

@@ -22,7 +22,12 @@ describe('generateTraffic', () => {
       ...Array<string>(4).fill('publisher'),
       'partner',
       'partner',
+      // A rate for every day of the span and a week after it, then the money rules.
+      ...Array<string>(lines.filter((l) => l.kind === 'rate').length).fill('rate'),
+      ...Array<string>(6).fill('payout_rule'),
+      ...Array<string>(2).fill('reward_rule'),
     ]);
+    expect(lines.filter((l) => l.kind === 'rate').length).toBeGreaterThanOrEqual(8);
     const times = lines.slice(firstEvent).map((l) => ('t' in l ? Date.parse(l.t) : NaN));
     expect(times.every((t, i) => Number.isFinite(t) && (i === 0 || t >= times[i - 1]!))).toBe(true);
   });

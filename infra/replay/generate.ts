@@ -1,6 +1,9 @@
 import { Prng } from './prng';
 import { randomChars, secretChars, ulidAt } from './ulid-time';
 import type {
+  PayoutRuleLine,
+  RateLine,
+  RewardRuleLine,
   ClickLine,
   EventLine,
   MetaLine,
@@ -67,6 +70,7 @@ export const DEFAULT_OPTIONS: GenerateOptions = {
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 
 // The catalog is fixed; only secrets come from the seed. o-cap gets burst traffic only, so
 // which approvals of a burst fit under its cap is the one order-dependent choice (docs/replay.md).
@@ -181,7 +185,72 @@ class Generator {
       secret: `whsec_${secretChars(this.rng, 32)}`,
     }));
     const publishers: PublisherLine[] = PUBLISHERS.map((id) => ({ kind: 'publisher', id }));
-    return [meta, ...OFFERS.map((x): OfferLine => ({ kind: 'offer', ...x })), ...publishers, ...partners];
+    return [
+      meta,
+      ...OFFERS.map((x): OfferLine => ({ kind: 'offer', ...x })),
+      ...publishers,
+      ...partners,
+      ...this.money(),
+    ];
+  }
+
+  /**
+   * Exchange rates for every day of the span (EUR/USD one day, USD/EUR the next, so both a direct
+   * and a reverse pair convert), and payout and reward rules, one of each starting mid-span.
+   */
+  private money(): (RateLine | PayoutRuleLine | RewardRuleLine)[] {
+    const from = new Date(this.start).toISOString();
+    const mid = new Date(this.start + (this.o.spanHours * HOUR) / 2).toISOString();
+    const rates: RateLine[] = [];
+    // A week past the span: delayed postbacks arrive after it.
+    const lastDay = Math.floor((this.start + this.o.spanHours * HOUR) / DAY) + 7;
+    for (let d = Math.floor(this.start / DAY), i = 0; d <= lastDay; d++, i++) {
+      const day = new Date(d * DAY).toISOString().slice(0, 10);
+      rates.push(
+        i % 2 === 0
+          ? { kind: 'rate', day, base: 'EUR', quote: 'USD', rate: (1.08 + i * 0.0013).toFixed(4) }
+          : { kind: 'rate', day, base: 'USD', quote: 'EUR', rate: (0.9259 - i * 0.0011).toFixed(4) },
+      );
+    }
+    const rule = (
+      offer_id: string,
+      publisher_id: string | null,
+      pay: { share_percent: string } | { amount: string },
+      at = from,
+    ): PayoutRuleLine => ({
+      kind: 'payout_rule',
+      offer_id,
+      publisher_id,
+      ...pay,
+      effective_from: at,
+    });
+    return [
+      ...rates,
+      rule('o-cpi-us', null, { share_percent: '70' }),
+      rule('o-cpi-us', 'pub-2', { amount: '1.00' }),
+      rule('o-cpa-eu', null, { share_percent: '65' }),
+      rule('o-cpa-eu', null, { share_percent: '60' }, mid),
+      rule('o-fraud', null, { share_percent: '50.5' }),
+      rule('o-cap', null, { share_percent: '80' }),
+      {
+        kind: 'reward_rule',
+        publisher_id: 'pub-1',
+        currency_name: 'coins',
+        units_per_unit: '100',
+        rounding: 'floor',
+        minimum: 1,
+        effective_from: from,
+      },
+      {
+        kind: 'reward_rule',
+        publisher_id: 'pub-3',
+        currency_name: 'gems',
+        units_per_unit: '7.5',
+        rounding: 'round',
+        minimum: 0,
+        effective_from: mid,
+      },
+    ];
   }
 
   private push(at: number, line: EventLine): void {

@@ -44,6 +44,9 @@ const traffic = (offers: OfferLine[], events: Traffic['events']): Traffic => ({
   offers,
   publishers: [],
   partners: [],
+  rates: [],
+  payoutRules: [],
+  rewardRules: [],
   events,
 });
 const none: ObservedOutcome = () => undefined;

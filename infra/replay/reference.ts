@@ -3,7 +3,14 @@
  * docs/partners/postbacks.md, deliberately without importing libs/domain or apps/: if the system
  * and this model disagree, one of them is wrong, and the verifier says where.
  */
-import type { ClickLine, OfferLine, PostbackLine, Traffic } from './traffic-file';
+import type {
+  ClickLine,
+  OfferLine,
+  PayoutRuleLine,
+  PostbackLine,
+  RewardRuleLine,
+  Traffic,
+} from './traffic-file';
 
 export type Outcome = 'accepted' | 'duplicate' | 'rejected' | 'held';
 type Status = 'pending' | 'approved' | 'rejected' | 'reversed';
@@ -29,9 +36,21 @@ export interface Expected {
   outcome?: Outcome;
   reason?: string | null;
   late?: boolean;
-  entry?: { type: EntryType; amountMicros: bigint; currency: string };
+  entry?: ExpectedEntry;
   /** Reconciliation cell: day x offer x publisher x sub1 x placement x geo. */
   cell?: string;
+}
+
+/**
+ * A ledger entry as the rules say it must be: its revenue, and the publisher's payout and the
+ * user's reward it moves (MONEY.md; docs/tables.md#payout_rules-reward_rules...).
+ */
+export interface ExpectedEntry {
+  type: EntryType;
+  amountMicros: bigint;
+  currency: string;
+  payoutMicros: bigint;
+  reward: { units: bigint; currency: string } | null;
 }
 
 export interface Reference {
@@ -46,6 +65,9 @@ interface Conversion {
   amount: bigint;
   currency: string;
   firstAt: number;
+  /** What its approval (or hold) gave the publisher and the user: a reversal takes it back. */
+  payout?: bigint;
+  reward?: ExpectedEntry['reward'];
 }
 
 interface Decision {
@@ -65,7 +87,32 @@ const FOLLOWS: Record<Status, readonly Status[]> = {
   reversed: [],
 };
 const MANUAL = new Set(['fraud_suspected', 'payout_above_threshold', 'compliance_review']);
-const SOFT = new Set(['click_not_found_yet', 'retry_exhausted', 'dependency_unavailable', 'timeout']);
+const SOFT = new Set([
+  'click_not_found_yet',
+  'exchange_rate_missing',
+  'retry_exhausted',
+  'dependency_unavailable',
+  'timeout',
+]);
+/** The largest amount the ledger takes (999,999,999.999999). */
+const MAX_MICROS = 999_999_999_999_999n;
+const RATE_SCALE = 10n ** 12n;
+
+/** n / d rounded to the nearest integer, ties to even (d > 0). */
+export function halfEven(n: bigint, d: bigint): bigint {
+  const neg = n < 0n;
+  const a = neg ? -n : n;
+  let q = a / d;
+  const r2 = (a % d) * 2n;
+  if (r2 > d || (r2 === d && q % 2n === 1n)) q += 1n;
+  return neg ? -q : q;
+}
+
+/** A decimal string scaled by 10^digits, exactly ("7.5", 6 -> 7_500_000). */
+const scaled = (s: string, digits: number): bigint => {
+  const [i, f = ''] = s.split('.');
+  return BigInt(i!) * 10n ** BigInt(digits) + BigInt(f.padEnd(digits, '0').slice(0, digits));
+};
 
 export const bucketOf = (code: string) => (MANUAL.has(code) ? 'manual' : SOFT.has(code) ? 'soft' : 'hard');
 export const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -104,12 +151,16 @@ class Model {
   private readonly sources = new Map<string, { decided: number; rejected: number }>();
   private readonly blocked = new Set<string>();
 
+  /** `day|base|quote` -> rate scaled by 10^12. */
+  private readonly rates: Map<string, bigint>;
+
   constructor(
     private readonly traffic: Traffic,
     private readonly o: ReferenceOptions,
     private readonly observed: ObservedOutcome,
   ) {
     this.offers = new Map(traffic.offers.map((x) => [x.id, x]));
+    this.rates = new Map(traffic.rates.map((r) => [`${r.day}|${r.base}|${r.quote}`, scaled(r.rate, 12)]));
   }
 
   run(): Reference {
@@ -164,7 +215,7 @@ class Model {
     const reject = (reason: string, cur = offer?.currency ?? p.params.currency ?? 'XXX'): Decision => ({
       outcome: 'rejected',
       reason,
-      entry: { type: 'rejected', amountMicros: 0n, currency: cur },
+      entry: none('rejected', cur),
       next: { status: 'rejected', requested: status, amount: 0n, currency: cur, firstAt: at },
     });
     if (status === 'reversed') return { outcome: 'rejected', reason: 'invalid_transition' };
@@ -172,9 +223,6 @@ class Model {
     if (p.params.offer_id !== undefined && p.params.offer_id !== click.offer_id)
       return reject('offer_mismatch');
     if (!offer) return reject('unknown_offer');
-    // One currency per conversion, the offer's: another is refused until exchange rates exist.
-    if (p.params.currency !== undefined && p.params.currency !== offer.currency)
-      return reject('currency_mismatch');
     const currency = offer.currency;
     const clickedAt = Date.parse(click.t);
     if (at - clickedAt > offer.attribution_window_hours * HOUR) return reject('click_expired');
@@ -186,7 +234,7 @@ class Model {
         return {
           outcome: 'accepted',
           reason: null,
-          entry: { type: 'pending', amountMicros: 0n, currency },
+          entry: none('pending', currency),
           next: { status: 'pending', requested: 'pending', amount: 0n, currency, firstAt: at },
         };
       case 'rejected':
@@ -205,9 +253,6 @@ class Model {
     offerId: string,
   ): Decision {
     const to = p.params.status as Status;
-    // A later status in another currency than the conversion's changes nothing.
-    if (p.params.currency !== undefined && p.params.currency !== conv.currency)
-      return { outcome: 'rejected', reason: 'currency_mismatch' };
     if (to === conv.requested) return { outcome: 'duplicate', reason: 'duplicate' };
     const invalid: Decision = { outcome: 'rejected', reason: 'invalid_transition' };
     if (!FOLLOWS[conv.requested].includes(to)) return invalid;
@@ -217,7 +262,7 @@ class Model {
           return {
             outcome: 'rejected',
             reason: 'advertiser_rejected',
-            entry: { type: 'rejected', amountMicros: 0n, currency: conv.currency },
+            entry: none('rejected', conv.currency),
             next: { ...conv, status: 'rejected', requested: 'rejected' },
           };
         }
@@ -228,16 +273,22 @@ class Model {
         return {
           outcome: 'accepted',
           reason: null,
-          entry: { type: 'reversed', amountMicros: conv.amount, currency: conv.currency },
-          next: { ...conv, status: 'reversed', requested: 'reversed', amount: 0n },
+          entry: {
+            type: 'reversed',
+            amountMicros: conv.amount,
+            currency: conv.currency,
+            payoutMicros: conv.payout ?? 0n,
+            reward: conv.reward ?? null,
+          },
+          next: { ...conv, status: 'reversed', requested: 'reversed', amount: 0n, payout: 0n, reward: null },
         };
       case 'held':
         this.addUsage(offerId, at, -1, -conv.amount);
         return {
           outcome: 'rejected',
           reason: 'advertiser_rejected',
-          entry: { type: 'rejected', amountMicros: 0n, currency: conv.currency },
-          next: { ...conv, status: 'rejected', requested: to, amount: 0n },
+          entry: none('rejected', conv.currency),
+          next: { ...conv, status: 'rejected', requested: to, amount: 0n, payout: 0n, reward: null },
         };
       case 'rejected':
       case 'reversed':
@@ -254,13 +305,33 @@ class Model {
     firstAt: number,
   ): Decision {
     const own = p.params.payout !== undefined ? micros(p.params.payout)! : undefined;
-    const amount = own ?? micros(offer.payout)!;
     const currency = offer.currency;
+    const refuse = (reason: string): Decision => ({
+      outcome: 'rejected',
+      reason,
+      entry: none('rejected', currency),
+      next: { status: 'rejected', requested: 'approved', amount: 0n, currency, firstAt },
+    });
+    let amount = own ?? micros(offer.payout)!;
+    // Its own payout in another currency: converted at the rate of the day it arrived (a
+    // reverse pair divides); without one, it waits out its retries and is refused.
+    const from = p.params.currency;
+    if (own !== undefined && from !== undefined && from !== currency) {
+      const day = dayOf(at);
+      const direct = this.rates.get(`${day}|${from}|${currency}`);
+      const reverse = this.rates.get(`${day}|${currency}|${from}`);
+      if (direct !== undefined) amount = halfEven(own * direct, RATE_SCALE);
+      else if (reverse !== undefined) amount = halfEven(own * RATE_SCALE, reverse);
+      // A pending conversion stays pending (the partner may send it again); a new one is rejected.
+      else if (firstAt !== at) return { outcome: 'rejected', reason: 'currency_mismatch' };
+      else return refuse('currency_mismatch');
+      if (amount > MAX_MICROS) return refuse('payout_above_max');
+    }
     if (this.capSays(p, offer, at, amount) === 'exceeded') {
       return {
         outcome: 'rejected',
         reason: 'cap_exceeded',
-        entry: { type: 'rejected', amountMicros: 0n, currency },
+        entry: none('rejected', currency),
         next: { status: 'rejected', requested: 'approved', amount: 0n, currency, firstAt },
       };
     }
@@ -269,12 +340,52 @@ class Model {
       offer.min_conversion_seconds !== null &&
       firstAt - Date.parse(click.t) < offer.min_conversion_seconds * 1000;
     const status = tooFast ? 'held' : 'approved';
+    const payout = this.payoutOf(offer.id, click.publisher_id, at, amount);
+    const reward = this.rewardOf(click.publisher_id, at, payout);
     return {
       outcome: tooFast ? 'held' : 'accepted',
       reason: tooFast ? 'fraud_suspected' : null,
-      entry: { type: status, amountMicros: amount, currency },
-      next: { status, requested: 'approved', amount, currency, firstAt },
+      entry: { type: status, amountMicros: amount, currency, payoutMicros: payout, reward },
+      next: { status, requested: 'approved', amount, currency, firstAt, payout, reward },
     };
+  }
+
+  /**
+   * The publisher's payout under the rule in force when the postback arrived: the publisher's
+   * own rule over the offer's, the latest start among alike; a share rounds half to even; no
+   * rule pays the whole revenue.
+   */
+  private payoutOf(offerId: string, publisherId: string, at: number, amount: bigint): bigint {
+    const rules = this.traffic.payoutRules.filter(
+      (r) =>
+        r.offer_id === offerId &&
+        (r.publisher_id === null || r.publisher_id === publisherId) &&
+        Date.parse(r.effective_from) <= at,
+    );
+    const best = rules.sort(
+      (a, b) =>
+        Number(a.publisher_id !== null) - Number(b.publisher_id !== null) ||
+        Date.parse(a.effective_from) - Date.parse(b.effective_from),
+    )[rules.length - 1] as PayoutRuleLine | undefined;
+    if (!best) return amount;
+    if (best.amount !== undefined) return micros(best.amount)!;
+    return halfEven(amount * scaled(best.share_percent!, 2), 10_000n);
+  }
+
+  /** The user's reward: units per unit of payout, rounded by the rule, at least its minimum. */
+  private rewardOf(publisherId: string, at: number, payout: bigint): ExpectedEntry['reward'] {
+    const rule = this.traffic.rewardRules
+      .filter((r) => r.publisher_id === publisherId && Date.parse(r.effective_from) <= at)
+      .sort((a, b) => Date.parse(a.effective_from) - Date.parse(b.effective_from))
+      .at(-1) as RewardRuleLine | undefined;
+    if (!rule) return null;
+    if (payout <= 0n) return { units: 0n, currency: rule.currency_name };
+    const n = payout * scaled(rule.units_per_unit, 6);
+    const d = 10n ** 12n;
+    let units = rule.rounding === 'round' ? halfEven(n, d) : n / d;
+    if (rule.rounding === 'ceil' && n % d !== 0n) units += 1n;
+    if (units < BigInt(rule.minimum)) units = BigInt(rule.minimum);
+    return { units, currency: rule.currency_name };
   }
 
   /**
@@ -371,6 +482,31 @@ export function expectedLedger(ref: Reference): Map<string, bigint> {
     bump(t, 'ledger', `entries:${e.entry.type}`);
     if (e.entry.amountMicros !== 0n)
       bump(t, 'ledger', `micros:${e.entry.type}:${e.entry.currency}`, e.entry.amountMicros);
+    for (const [metric, v] of moneyMetrics(e.entry)) bump(t, 'ledger', metric, v);
   }
   return t.get('ledger') ?? new Map<string, bigint>();
+}
+
+/**
+ * An entry's payout, margin and reward as ledger totals (zero ones left out, like the revenue):
+ * the same keys for the reference and for the rows the system wrote.
+ */
+export function moneyMetrics(e: {
+  type: string;
+  amountMicros: bigint;
+  currency: string;
+  payoutMicros: bigint;
+  reward: { units: bigint; currency: string } | null;
+}): [string, bigint][] {
+  const out: [string, bigint][] = [];
+  if (e.payoutMicros !== 0n) out.push([`payout:${e.type}:${e.currency}`, e.payoutMicros]);
+  if (e.amountMicros - e.payoutMicros !== 0n)
+    out.push([`margin:${e.type}:${e.currency}`, e.amountMicros - e.payoutMicros]);
+  if (e.reward && e.reward.units !== 0n) out.push([`reward:${e.type}:${e.reward.currency}`, e.reward.units]);
+  return out;
+}
+
+/** An entry that moves no money. */
+function none(type: EntryType, currency: string): ExpectedEntry {
+  return { type, amountMicros: 0n, currency, payoutMicros: 0n, reward: null };
 }

@@ -280,6 +280,63 @@ export class Replay {
         rate_limit_per_second: 100_000,
       });
     }
+    await this.provisionMoney();
+  }
+
+  /**
+   * The file's exchange rates (not namespaced: one rate per day and pair, which a replay of the
+   * same file finds already stored), then its payout and reward rules on the namespaced offers
+   * and publishers, from their virtual start times (nothing of the namespace is written yet).
+   */
+  private async provisionMoney(): Promise<void> {
+    const ns = this.o.namespace;
+    const post = async (path: string, body: unknown, ok: (status: number, text: string) => boolean) => {
+      const r = await fetch(`${this.o.gateway}/v1/admin/${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${this.o.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      const text = await r.text();
+      if (!ok(r.status, text)) throw new Error(`provisioning ${path}: ${r.status} ${text}`);
+    };
+    const rates = this.traffic.rates.map((r) => ({
+      date: r.day,
+      base: r.base,
+      quote: r.quote,
+      rate: r.rate,
+      source: 'replay file',
+    }));
+    for (let i = 0; i < rates.length; i += 1000)
+      await post('exchange-rates', rates.slice(i, i + 1000), (s) => s === 200 || s === 201);
+    // A rule already there (this namespace replayed again) is a 409 rule_exists: fine.
+    const created = (s: number, text: string) => s === 201 || (s === 409 && text.includes('rule_exists'));
+    for (const r of this.traffic.payoutRules)
+      await post(
+        'payout-rules',
+        {
+          offer_id: namespaced(ns, r.offer_id),
+          ...(r.publisher_id ? { publisher_id: namespaced(ns, r.publisher_id) } : {}),
+          kind: r.amount !== undefined ? 'fixed' : 'share',
+          ...(r.amount !== undefined ? { amount: r.amount } : { share_percent: r.share_percent }),
+          effective_from: r.effective_from,
+          note: 'replay file',
+        },
+        created,
+      );
+    for (const r of this.traffic.rewardRules)
+      await post(
+        'reward-rules',
+        {
+          publisher_id: namespaced(ns, r.publisher_id),
+          currency_name: r.currency_name,
+          units_per_unit: r.units_per_unit,
+          rounding: r.rounding,
+          minimum: r.minimum,
+          effective_from: r.effective_from,
+          note: 'replay file',
+        },
+        created,
+      );
   }
 
   private async upsert(kind: string, id: string, body: Record<string, unknown>): Promise<void> {

@@ -16,6 +16,9 @@ export interface LedgerRow {
   amount_micros: string;
   currency: string;
   source_event_id: string;
+  payout_micros: string | null;
+  reward_amount: string | null;
+  reward_currency: string | null;
 }
 
 /** Metrics per reconciliation cell (day|offer|publisher|sub1|placement|geo), as `expectedCells` makes them. */
@@ -107,7 +110,8 @@ export async function observedOutcomes(db: Client, eventIds: string[]): Promise<
 
 export async function ledgerRows(db: Client, eventIds: string[]): Promise<LedgerRow[]> {
   const r = await db.query<LedgerRow>(
-    `SELECT entry_id, entry_type, amount_micros::text AS amount_micros, currency, source_event_id
+    `SELECT entry_id, entry_type, amount_micros::text AS amount_micros, currency, source_event_id,
+            payout_micros::text AS payout_micros, reward_amount::text AS reward_amount, reward_currency
        FROM ledger_entries WHERE source_event_id = ANY($1)`,
     [eventIds],
   );
@@ -289,4 +293,35 @@ export class ReadModelReconciliation implements ReconciliationSource {
     );
     return readModelCells(this.namespace, recon.rows, reasons.rows);
   }
+}
+
+/**
+ * The double entry of these postbacks' ledger entries, checked against the entries themselves:
+ * every entry that moves money has postings, they sum to zero, the advertiser's leg is its
+ * revenue and the publisher's its payout (signed as MONEY.md says). One line per problem.
+ */
+export async function postingProblems(db: Client, eventIds: string[]): Promise<string[]> {
+  const r = await db.query<{ entry_id: string; problem: string }>(
+    `WITH e AS (
+       SELECT entry_id, entry_type, publisher_id,
+              CASE WHEN entry_type = 'reversed' THEN -1 ELSE 1 END * amount_micros AS revenue,
+              CASE WHEN entry_type = 'reversed' THEN -1 ELSE 1 END * coalesce(payout_micros, 0) AS payout
+         FROM ledger_entries WHERE source_event_id = ANY($1)),
+     p AS (
+       SELECT e.entry_id, count(l.posting_id) AS legs, coalesce(sum(l.amount_micros), 0) AS total,
+              coalesce(sum(l.amount_micros) FILTER (WHERE l.account LIKE 'advertiser_receivable:%'), 0) AS receivable,
+              coalesce(-sum(l.amount_micros) FILTER (WHERE l.account LIKE 'publisher_payable:%'), 0) AS payable
+         FROM e LEFT JOIN ledger_postings l ON l.entry_id = e.entry_id GROUP BY e.entry_id)
+     SELECT e.entry_id,
+            CASE WHEN p.total <> 0 THEN 'postings do not sum to zero (' || p.total || ')'
+                 WHEN e.entry_type IN ('approved', 'released', 'reversed', 'adjusted') AND e.revenue <> p.receivable
+                   THEN 'advertiser receivable ' || p.receivable || ', revenue ' || e.revenue
+                 WHEN e.entry_type IN ('approved', 'released', 'reversed', 'adjusted') AND e.publisher_id IS NOT NULL
+                      AND e.payout <> p.payable THEN 'publisher payable ' || p.payable || ', payout ' || e.payout
+                 WHEN e.entry_type NOT IN ('approved', 'released', 'reversed', 'adjusted') AND p.legs > 0
+                   THEN e.entry_type || ' entry has postings' END AS problem
+       FROM e JOIN p USING (entry_id)`,
+    [eventIds],
+  );
+  return r.rows.filter((x) => x.problem !== null).map((x) => `entry ${x.entry_id}: ${x.problem}`);
 }

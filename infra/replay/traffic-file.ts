@@ -39,6 +39,37 @@ export interface PartnerLine {
   secret: string;
 }
 
+/** An exchange rate of a UTC day (1 base = rate quote), imported before the traffic. */
+export interface RateLine {
+  kind: 'rate';
+  day: string;
+  base: string;
+  quote: string;
+  rate: string;
+}
+
+/** What a publisher earns on an offer from a time on: a share of revenue or a fixed amount. */
+export interface PayoutRuleLine {
+  kind: 'payout_rule';
+  offer_id: string;
+  /** An override for one publisher; null: every publisher. */
+  publisher_id: string | null;
+  share_percent?: string;
+  amount?: string;
+  effective_from: string;
+}
+
+/** A publisher app's user reward from a time on. */
+export interface RewardRuleLine {
+  kind: 'reward_rule';
+  publisher_id: string;
+  currency_name: string;
+  units_per_unit: string;
+  rounding: 'floor' | 'round' | 'ceil';
+  minimum: number;
+  effective_from: string;
+}
+
 export interface ClickLine {
   kind: 'click';
   id: string;
@@ -86,7 +117,8 @@ export interface PostbackLine {
   tags: PostbackTag[];
 }
 
-export type CatalogLine = MetaLine | OfferLine | PublisherLine | PartnerLine;
+export type CatalogLine =
+  MetaLine | OfferLine | PublisherLine | PartnerLine | RateLine | PayoutRuleLine | RewardRuleLine;
 export type EventLine = ClickLine | PostbackLine;
 export type TrafficLine = CatalogLine | EventLine;
 
@@ -95,6 +127,9 @@ export interface Traffic {
   offers: OfferLine[];
   publishers: PublisherLine[];
   partners: PartnerLine[];
+  rates: RateLine[];
+  payoutRules: PayoutRuleLine[];
+  rewardRules: RewardRuleLine[];
   events: EventLine[];
 }
 
@@ -125,6 +160,9 @@ export async function readTraffic(path: string): Promise<Traffic> {
     offers: [],
     publishers: [],
     partners: [],
+    rates: [],
+    payoutRules: [],
+    rewardRules: [],
     events: [],
   };
   for await (const line of readNdjson<TrafficLine>(path)) {
@@ -140,6 +178,15 @@ export async function readTraffic(path: string): Promise<Traffic> {
         break;
       case 'partner':
         out.partners.push(line);
+        break;
+      case 'rate':
+        out.rates.push(line);
+        break;
+      case 'payout_rule':
+        out.payoutRules.push(line);
+        break;
+      case 'reward_rule':
+        out.rewardRules.push(line);
         break;
       case 'click':
       case 'postback':

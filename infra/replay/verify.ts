@@ -3,6 +3,7 @@ import {
   computeReference,
   expectedCells,
   expectedLedger,
+  moneyMetrics,
   type Reference,
   type ReferenceOptions,
 } from './reference';
@@ -13,6 +14,7 @@ import {
   type LedgerRow,
   type ObservedRow,
   observedOutcomes,
+  postingProblems,
   ReadModelReconciliation,
   readModelSubset,
   type ReconciliationSource,
@@ -93,6 +95,7 @@ export async function verify(
     const observed = await observedOutcomes(db, eventIds);
     const ref = computeReference(traffic, o, observedLookup(traffic, results, observed));
     const ledger = await ledgerRows(db, eventIds);
+    const postings = await postingProblems(db, eventIds);
     const ns = results.run.namespace;
     const cells = await (source ?? ((d, n) => new SqlReconciliation(d, n)))(db, ns).cells(eventIds);
     // The read models are written by the projector after the decision: wait for it to take this
@@ -118,6 +121,7 @@ export async function verify(
       ...(topic ? compareTopic(ledger, topic) : []),
       ...comparePostbacks(ref, results, observed),
       ...compareLedger(ref, ledger, observed),
+      ...postings.map((message): Difference => ({ kind: 'ledger', message })),
       ...compareCells(expectedCells(ref), cells),
       ...compareCells(expectedModelCells, modelCells, 'read-model'),
       ...ref.capViolations.map((message): Difference => ({ kind: 'cap', message })),
@@ -242,6 +246,17 @@ function compareLedger(ref: Reference, rows: LedgerRow[], observed: Map<string, 
     perEvent.set(r.source_event_id, (perEvent.get(r.source_event_id) ?? 0) + 1);
     add(`entries:${r.entry_type}`, 1n);
     if (BigInt(r.amount_micros) !== 0n) add(`micros:${r.entry_type}:${r.currency}`, BigInt(r.amount_micros));
+    for (const [metric, v] of moneyMetrics({
+      type: r.entry_type,
+      amountMicros: BigInt(r.amount_micros),
+      currency: r.currency,
+      payoutMicros: BigInt(r.payout_micros ?? '0'),
+      reward:
+        r.reward_amount !== null && r.reward_currency !== null
+          ? { units: BigInt(r.reward_amount), currency: r.reward_currency }
+          : null,
+    }))
+      add(metric, v);
   }
   for (const [ev, n] of perEvent)
     if (n > 1) out.push({ kind: 'ledger', message: `postback ${ev} wrote ${n} entries` });

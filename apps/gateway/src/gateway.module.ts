@@ -22,6 +22,11 @@ import { ReportsDatabase } from './admin/reports-database';
 import { LaunchAdminController } from './admin/launch.controller';
 import { DisputesAdminController } from './admin/disputes.controller';
 import { ExchangeRatesAdminController } from './admin/exchange-rates.controller';
+import {
+  PayoutRulesAdminController,
+  RewardRulesAdminController,
+  TrialBalanceAdminController,
+} from './admin/money-rules.controller';
 import { ReviewsAdminController } from './admin/reviews.controller';
 import { PublisherPostbacksAdminController } from './admin/publisher-postbacks.controller';
 import { CatalogAdminService } from './admin/catalog-admin.service';
@@ -69,6 +74,9 @@ export class GatewayModule {
         LaunchAdminController,
         DisputesAdminController,
         ExchangeRatesAdminController,
+        PayoutRulesAdminController,
+        RewardRulesAdminController,
+        TrialBalanceAdminController,
         ConsumerLagController,
         AlertsAdminController,
         AuditAdminController,

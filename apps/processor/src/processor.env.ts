@@ -64,7 +64,7 @@ export class ProcessorEnv extends AlertsEnv {
   })
   LEDGER_TOPIC_VERSIONS = '1,2';
 
-  /** Retry delays for soft rejects (click not visible yet), in ms, comma-separated; jittered ±20%. */
+  /** Retry delays for soft rejects (click not visible yet, no exchange rate yet), in ms, comma-separated; jittered ±20%. */
   @Matches(/^\d{1,9}(,\d{1,9}){0,19}$/, { message: 'RETRY_DELAYS_MS must be comma-separated milliseconds' })
   RETRY_DELAYS_MS = '2000,10000,60000,600000,3600000';
 

@@ -21,6 +21,11 @@ export interface ClickRecordedV1 {
   ip: string | null;
   user_agent: string | null;
   clicked_at: string;
+  /**
+   * The wall's user id (the publisher app's own id for its user, `uid` on the click), 1-128
+   * printable characters. Absent when none was sent (and on clicks recorded before it existed).
+   */
+  user_id?: string | null;
 }
 
 export interface PostbackReceivedV1 {

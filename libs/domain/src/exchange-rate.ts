@@ -91,6 +91,18 @@ export function convertMicros(amountMicros: bigint, rate: string | bigint, direc
   }
 }
 
+/**
+ * The rate applied by a conversion as units of the target currency per unit of the source one:
+ * the stored rate itself for the direct pair; for the reverse pair (`inverted`, converted by
+ * dividing) its reciprocal, rounded half-even to 12 decimals, the most a rate column holds. So
+ * an entry's amount is its original amount times this rate, exactly for a direct pair and within
+ * that last rounding for a reverse one.
+ */
+export function appliedRate(rate: string, inverted: boolean): string {
+  const scaled = parsedOrThrow(rate);
+  return formatRate(inverted ? divideHalfEven(RATE_SCALE * RATE_SCALE, scaled) : scaled);
+}
+
 function parsedOrThrow(rate: string): bigint {
   const p = parseRate(rate);
   if (!p.ok) throw new RangeError(`not a rate: ${p.reason}`);

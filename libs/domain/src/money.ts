@@ -8,6 +8,8 @@ export const MAX_DECIMALS = 6;
  * amounts (daily payout caps, reports) still fit the ledger's bigint columns.
  */
 export const MAX_INTEGER_DIGITS = 9;
+/** The largest amount parseMicros reads, 999,999,999.999999: no amount the ledger records is larger. */
+export const MAX_AMOUNT_MICROS = 10n ** 15n - 1n;
 // Longest input worth looking at; anything longer is rejected before any regex work.
 const MAX_INPUT_LENGTH = 64;
 

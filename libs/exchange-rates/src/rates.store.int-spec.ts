@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { createDataSource } from '@app/persistence';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import type { DataSource } from 'typeorm';
-import { convertAtRate, findRate } from './find-rate';
+import { convertAtRate, findRate, findRates } from './find-rate';
 import { parseRatesCsv, parseRatesJson } from './rate-input';
 import { importRates, listRates, RatesConflict } from './rates.store';
 
@@ -194,6 +194,41 @@ describe('exchange rates store', () => {
     });
     await expect(findRate(em, '2026-1-2', 'USD', 'EUR')).rejects.toThrow(RangeError);
     await expect(findRate(em, '2026-01-02', 'usd', 'EUR')).rejects.toThrow(RangeError);
+  });
+
+  it('findRates: many (day, from, to) in one query, each by the same rule as findRate', async () => {
+    await imported(
+      parseRatesJson([
+        { date: '2026-01-02', base: 'USD', quote: 'EUR', rate: '0.92', source: 'ecb' },
+        { date: '2026-01-02', base: 'EUR', quote: 'USD', rate: '1.087', source: 'other' },
+        { date: '2026-01-02', base: 'GBP', quote: 'JPY', rate: '190.123456789012', source: 'ecb' },
+        { date: '2026-01-01', base: 'USD', quote: 'CHF', rate: '0.9', source: 'ecb' },
+      ]),
+    );
+    const em = app.manager;
+    const spy = jest.spyOn(em, 'query');
+    let found: Awaited<ReturnType<typeof findRates>>;
+    try {
+      found = await findRates(em, [
+        { day: '2026-01-02', from: 'EUR', to: 'USD' },
+        { day: '2026-01-02', from: 'JPY', to: 'GBP' },
+        { day: '2026-01-01', from: 'CHF', to: 'USD' },
+        { day: '2026-01-02', from: 'USD', to: 'CHF' },
+        { day: '2026-01-02', from: 'USD', to: 'USD' },
+        { day: '2026-01-02', from: 'EUR', to: 'USD' },
+      ]);
+      expect(spy).toHaveBeenCalledTimes(1);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(Object.fromEntries(found)).toEqual({
+      '2026-01-02|EUR|USD': { rate: '1.087', day: '2026-01-02', source: 'other', inverted: false },
+      '2026-01-02|JPY|GBP': { rate: '190.123456789012', day: '2026-01-02', source: 'ecb', inverted: true },
+      '2026-01-01|CHF|USD': { rate: '0.9', day: '2026-01-01', source: 'ecb', inverted: true },
+      '2026-01-02|USD|USD': { rate: '1', day: '2026-01-02', source: 'identity', inverted: false },
+    });
+    expect(await findRates(em, [])).toEqual(new Map());
+    await expect(findRates(em, [{ day: '2026-01-02', from: 'EUR', to: 'usd' }])).rejects.toThrow(RangeError);
   });
 
   it('lists rates newest day first, filtered, with truncated when the limit cuts', async () => {

@@ -19,6 +19,22 @@ export interface LedgerWrite {
   entry: LedgerEntryV1;
   requested: PostbackStatus | null;
   money: EntryMoney;
+  /** Where the entry comes from besides its payload: the wall's user, a converted amount (absent: all null). */
+  origin?: EntryOrigin;
+}
+
+/**
+ * An entry's origin, kept in its own columns (never in the v1 payload): the wall's user id from
+ * the click, and for an amount converted from another currency, the postback's amount and
+ * currency, the rate applied (units of the entry's currency per unit of the original) and its day.
+ */
+export interface EntryOrigin {
+  userId: string | null;
+  originalAmountMicros: bigint | null;
+  originalCurrency: string | null;
+  fxRate: string | null;
+  /** YYYY-MM-DD. */
+  fxDate: string | null;
 }
 
 export function entryFacts(
@@ -76,13 +92,14 @@ export async function appendEntries(
          publisher_id, partner_id, goal, amount_micros, currency, reason_bucket, reason_code, sub1, sub2, sub3, sub4, sub5,
          placement, geo, device, clicked_at, occurred_at, recorded_at, late, postback_delay_ms, source_event_id,
          schema_version, requested_status, payload, payout_micros, reward_amount, reward_currency, payout_rule_id,
-         reward_rule_id)
+         reward_rule_id, user_id, original_amount_micros, original_currency, fx_rate, fx_date)
        SELECT x.entry_id, x.entry_type, x.conversion_id, x.conversion_status, x.click_id, x.transaction_id, x.offer_id,
          x.publisher_id, x.partner_id, x.goal, x.amount_micros::bigint, x.currency, x.reason_bucket, x.reason_code, x.sub1,
          x.sub2, x.sub3, x.sub4, x.sub5, x.placement, x.geo, x.device, x.clicked_at, x.occurred_at, x.recorded_at, x.late,
          x.postback_delay_ms, x.source_event_id, x.schema_version, r.requested, j.value, (m.value->>'payout')::bigint,
          (m.value->>'reward')::bigint, m.value->>'reward_currency', (m.value->>'payout_rule')::bigint,
-         (m.value->>'reward_rule')::bigint
+         (m.value->>'reward_rule')::bigint, m.value->>'user_id', (m.value->>'original_amount')::bigint,
+         m.value->>'original_currency', (m.value->>'fx_rate')::numeric, (m.value->>'fx_date')::date
        FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS j(value, n)
        JOIN unnest($2::text[]) WITH ORDINALITY AS r(requested, n) ON r.n = j.n
        JOIN jsonb_array_elements($3::jsonb) WITH ORDINALITY AS m(value, n) ON m.n = j.n
@@ -105,12 +122,17 @@ export async function appendEntries(
       JSON.stringify(writes.map((w) => w.entry)),
       writes.map((w) => w.requested),
       JSON.stringify(
-        writes.map(({ money: m }) => ({
+        writes.map(({ money: m, origin: o }) => ({
           payout: m.payoutMicros.toString(),
           reward: m.rewardAmount?.toString() ?? null,
           reward_currency: m.rewardCurrency,
           payout_rule: m.payoutRuleId,
           reward_rule: m.rewardRuleId,
+          user_id: o?.userId ?? null,
+          original_amount: o?.originalAmountMicros?.toString() ?? null,
+          original_currency: o?.originalCurrency ?? null,
+          fx_rate: o?.fxRate ?? null,
+          fx_date: o?.fxDate ?? null,
         })),
       ),
       JSON.stringify(

@@ -70,7 +70,10 @@ export async function lockConversion(
   return (await lockConversions(em, [{ conversionId, transactionId: row.transaction_id }])).get(conversionId);
 }
 
-/** Appends an operator's entry on a conversion locked by `lockConversion`, through the one write path. */
+/**
+ * Appends an operator's entry on a conversion locked by `lockConversion`, through the one write
+ * path, with the wall's user id of the conversion's earlier entries.
+ */
 export async function appendOperatorEntry(
   em: EntityManager,
   locked: LockedConversion,
@@ -78,6 +81,11 @@ export async function appendOperatorEntry(
 ): Promise<void> {
   assertValidLedgerEntry(entry);
   const rules = await loadMoneyRules(em, [entry.offer_id], [entry.publisher_id]);
+  // The wall's user is the conversion's (a release must credit the user its hold was for).
+  const [user] = await em.query<{ user_id: string }[]>(
+    `SELECT user_id FROM ledger_entries WHERE conversion_id = $1 AND user_id IS NOT NULL ORDER BY seq LIMIT 1`,
+    [entry.conversion_id],
+  );
   const money = priceEntry({
     entryType: entry.entry_type,
     amountMicros: BigInt(entry.amount_micros),
@@ -90,7 +98,20 @@ export async function appendOperatorEntry(
   });
   await appendEntries(
     em,
-    [{ entry, requested: null, money }],
+    [
+      {
+        entry,
+        requested: null,
+        money,
+        origin: {
+          userId: user?.user_id ?? null,
+          originalAmountMicros: null,
+          originalCurrency: null,
+          fxRate: null,
+          fxDate: null,
+        },
+      },
+    ],
     new Map([[locked.state.conversionId, locked.state]]),
   );
 }

@@ -28,6 +28,7 @@ const ANALYST_TABLES = [
   'publishers',
   'recon_daily',
   'recon_daily_reasons',
+  'recon_daily_rewards',
   'review_queue',
   'reward_rules',
   'source_controls',

@@ -14,7 +14,7 @@ import { BodyValidationPipe } from '../http/validation.pipe';
 import { deviceClass } from './device-class';
 import { RecordClickDto } from './record-click.dto';
 
-const LINK_FIELDS = ['sub1', 'sub2', 'sub3', 'sub4', 'sub5', 'placement', 'geo', 'device'] as const;
+const LINK_FIELDS = ['sub1', 'sub2', 'sub3', 'sub4', 'sub5', 'placement', 'geo', 'device', 'uid'] as const;
 const MACROS = [
   'click_id',
   'pub',
@@ -123,6 +123,8 @@ export class ClicksController {
       ip: dto.ip ?? req.ip ?? null,
       user_agent: userAgent,
       clicked_at: now.toISOString(),
+      // Only when sent: version 1 consumers that predate it see the click as before.
+      ...(dto.uid !== undefined && dto.uid !== null ? { user_id: dto.uid } : {}),
     };
     await this.events.publish<ClickRecorded>(Topics.clicksRecorded, 'click.recorded', clickId, payload, {
       id: clickId,

@@ -6,6 +6,9 @@ export const ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 /** Free-text source tags: printable, no control characters. */
 export const TAG_PATTERN = /^[^\p{Cc}]*$/u;
 export const DEVICES = ['mobile', 'tablet', 'desktop', 'other'] as const;
+/** The wall's user id: 1-128 printable characters (no control, format, surrogate or line-separator characters). */
+export const USER_ID_PATTERN = /^[^\p{C}\p{Zl}\p{Zp}]{1,128}$/u;
+const USER_ID_MESSAGE = 'uid must be 1-128 printable characters';
 
 const upper = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.toUpperCase() : value);
 const lower = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.toLowerCase() : value);
@@ -53,4 +56,10 @@ export class RecordClickDto {
   ip?: string;
 
   @Tag(512) user_agent?: string;
+
+  /** The publisher app's id for its user, echoed in the publisher's postbacks ({uid}) and kept on the ledger. */
+  @IsOptional()
+  @IsString({ message: USER_ID_MESSAGE })
+  @Matches(USER_ID_PATTERN, { message: USER_ID_MESSAGE })
+  uid?: string;
 }

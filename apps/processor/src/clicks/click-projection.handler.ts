@@ -61,6 +61,7 @@ export class ClickProjectionHandler {
       ip: [] as (string | null)[],
       user_agent: [] as (string | null)[],
       clicked_at: [] as string[],
+      user_id: [] as (string | null)[],
     };
     let watermark: string | null = null;
     for (const e of clicks) {
@@ -80,6 +81,7 @@ export class ClickProjectionHandler {
       cols.ip.push(p.ip);
       cols.user_agent.push(p.user_agent);
       cols.clicked_at.push(p.clicked_at);
+      cols.user_id.push(p.user_id ?? null);
       if (watermark === null || p.clicked_at > watermark) watermark = p.clicked_at;
     }
     await this.ensurePartitions(cols.clicked_at);
@@ -87,10 +89,11 @@ export class ClickProjectionHandler {
       if (clicks.length > 0) {
         await em.query(
           `INSERT INTO clicks (click_id, event_id, offer_id, publisher_id, sub1, sub2, sub3, sub4, sub5,
-                               placement, geo, device, ip, user_agent, clicked_at)
+                               placement, geo, device, ip, user_agent, clicked_at, user_id)
            SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[],
                                 $6::varchar[], $7::varchar[], $8::varchar[], $9::varchar[], $10::varchar[],
-                                $11::char(2)[], $12::varchar[], $13::varchar[], $14::varchar[], $15::timestamptz[])
+                                $11::char(2)[], $12::varchar[], $13::varchar[], $14::varchar[], $15::timestamptz[],
+                                $16::varchar[])
            ON CONFLICT (click_id, clicked_at) DO NOTHING`,
           Object.values(cols),
         );

@@ -54,7 +54,8 @@ export class LedgerRelay extends DrainLoop implements HealthIndicator {
         if (!locked) return [];
         const rows = await em.query<(LedgerV2Row & { seq: string; conversion_id: string })[]>(
           `SELECT o.seq, e.conversion_id, e.payload, e.payout_micros, e.reward_amount, e.reward_currency,
-                  e.payout_rule_id, e.reward_rule_id,
+                  e.payout_rule_id, e.reward_rule_id, e.user_id, e.original_amount_micros::text, e.original_currency,
+                  e.fx_rate::text, e.fx_date::text,
                   (SELECT jsonb_agg(jsonb_build_object('posting_id', p.posting_id, 'account', p.account,
                             'currency', p.currency, 'amount_micros', p.amount_micros::text) ORDER BY p.posting_id)
                      FROM ledger_postings p WHERE p.entry_id = e.entry_id) AS postings

@@ -20,6 +20,7 @@ export interface ClickRow {
   clicked_at: Date;
   ip: string | null;
   user_agent: string | null;
+  user_id: string | null;
 }
 
 export function postbackFacts(e: PostbackReceived): PostbackFacts {
@@ -40,5 +41,6 @@ export function clickFacts(r: ClickRow): ClickFacts {
     geo: r.geo,
     device: r.device,
     clickedAt: r.clicked_at,
+    userId: r.user_id ?? null,
   };
 }

@@ -3,6 +3,7 @@ import type { PostbackReceived } from '@app/contracts';
 import {
   type CapUsage,
   type ClickLookup,
+  type DayRate,
   clickIdTime,
   conversionKey,
   type ConversionState,
@@ -10,7 +11,9 @@ import {
   missingClick,
   type OfferFacts,
   type PostbackFacts,
+  rateWanted,
 } from '@app/domain';
+import { findRates, rateKey } from '@app/exchange-rates';
 import { lockConversions } from '@app/ledger';
 import type { CatalogCache } from '@app/catalog';
 import { loadMoneyRules, type MoneyRules } from '@app/ledger';
@@ -36,6 +39,8 @@ export interface DecisionContext {
   partnerPolicies?: ReadonlyMap<string, PartnerPolicy>;
   /** Payout rules of these offers and reward rules of their publishers (none: payout = revenue). */
   money?: MoneyRules;
+  /** Per postback: the rate of its day it needs (`rateWanted`), null when none is stored; absent: none needed. */
+  rates?: (DayRate | null | undefined)[];
 }
 
 /** A partner's own late threshold and retry budget (partners.late_after_seconds, retry_attempts). */
@@ -196,7 +201,31 @@ export async function loadDecisionContext(
     blocked,
     partnerPolicies: await partnerPolicies(deps.catalog, facts),
     money,
+    rates: await dayRates(em, facts, offers),
   };
+}
+
+/**
+ * The exchange rates these postbacks need, read in the decision's transaction (no cache: a rate
+ * imported a moment ago is found by the next try), in one query for the batch's distinct
+ * (day, from, to).
+ */
+async function dayRates(
+  em: EntityManager,
+  facts: readonly PostbackFacts[],
+  offers: readonly (OfferFacts | undefined)[],
+): Promise<(DayRate | null | undefined)[] | undefined> {
+  const wanted = facts.map((f, i) => rateWanted(f, offers[i]));
+  if (wanted.every((w) => w === null)) return undefined;
+  const found = await findRates(
+    em,
+    wanted.filter((w) => w !== null),
+  );
+  return wanted.map((w) => {
+    if (!w) return undefined;
+    const r = found.get(rateKey({ day: w.day, base: w.from, quote: w.to }));
+    return r ? { ...w, rate: r.rate, inverted: r.inverted } : null;
+  });
 }
 
 /** When each partner id missing from the catalog last made it refresh (ms). */

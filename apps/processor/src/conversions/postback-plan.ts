@@ -9,7 +9,7 @@ import {
   priceEntry,
   type ReasonCode,
 } from '@app/domain';
-import { entryFacts, type LedgerWrite } from '@app/ledger';
+import { type EntryOrigin, entryFacts, type LedgerWrite } from '@app/ledger';
 import { buildLedgerEntry } from './ledger-entry.builder';
 import { type DecisionContext, day, pairOf } from './postback-loader';
 
@@ -216,6 +216,7 @@ export function planDecisions(ctx: DecisionContext, work: readonly Work[], o: Pl
       offer: ctx.offers[i],
       conversion: state,
       usage: usage.get(usageKey) ?? { conversions: 0, payoutMicros: 0n },
+      rate: ctx.rates?.[i],
       attempt: w.attempts,
       maxAttempts,
       operatorReplay: Boolean(w.event.payload.replay_of),
@@ -230,7 +231,7 @@ export function planDecisions(ctx: DecisionContext, work: readonly Work[], o: Pl
         outcome(
           'retry_scheduled',
           d.reason,
-          `attempt ${w.attempts + 1} of ${maxAttempts} at ${due}`,
+          `${d.detail ? `${d.detail}: ` : ''}attempt ${w.attempts + 1} of ${maxAttempts} at ${due}`,
           null,
           false,
           w.attempts + 1,
@@ -266,7 +267,15 @@ export function planDecisions(ctx: DecisionContext, work: readonly Work[], o: Pl
           payoutRules: ctx.money?.payoutRules ?? [],
           rewardRules: ctx.money?.rewardRules ?? [],
         });
-        plan.writes.push({ entry, requested: d.requested, money });
+        // Kept in the entry's own columns, not in the published v1 payload.
+        const origin: EntryOrigin = {
+          userId: click?.userId ?? null,
+          originalAmountMicros: d.fx?.originalAmountMicros ?? null,
+          originalCurrency: d.fx?.originalCurrency ?? null,
+          fxRate: d.fx?.rate ?? null,
+          fxDate: d.fx?.day ?? null,
+        };
+        plan.writes.push({ entry, requested: d.requested, money, origin });
         states.set(key.conversionId, evolve(state, entryFacts(entry, d.requested, money)));
         if (d.capDelta) {
           const u = usage.get(usageKey) ?? { conversions: 0, payoutMicros: 0n };

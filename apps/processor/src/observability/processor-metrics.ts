@@ -43,7 +43,7 @@ export class ProcessorMetrics {
     });
     this.softRejects = new Counter({
       name: 'postback_soft_rejects_total',
-      help: 'Soft rejects of postbacks, by reason: click_not_found_yet (a retry scheduled), dependency_unavailable or timeout (its batch failed and is tried again)',
+      help: 'Soft rejects of postbacks, by reason: click_not_found_yet or exchange_rate_missing (a retry scheduled), dependency_unavailable or timeout (its batch failed and is tried again)',
       labelNames: ['reason'],
       registers,
     });

@@ -30,6 +30,7 @@ export const HARD_REASONS = [
 ] as const;
 export const SOFT_REASONS = [
   'click_not_found_yet',
+  'exchange_rate_missing',
   'dependency_unavailable',
   'timeout',
   'retry_exhausted',
@@ -74,6 +75,8 @@ export interface ClickFacts {
   geo: string | null;
   device: string | null;
   clickedAt: Date;
+  /** The wall's user id sent with the click (`uid`); null or absent when none was sent. */
+  userId?: string | null;
 }
 
 export interface OfferFacts {

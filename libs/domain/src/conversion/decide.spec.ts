@@ -359,14 +359,19 @@ describe('decide: first-time postbacks', () => {
       expect(e).toMatchObject({ outcome: 'accepted', currency: 'USD' });
     });
 
-    it("given pending in another currency than the offer's, then it is rejected currency_mismatch in the offer's", () => {
-      const e = expectRejected(
-        decide(anInput({ postback: aPostback({ status: 'pending', currency: 'EUR' }) })),
-        'currency_mismatch',
-        'pending',
+    it("given pending in another currency than the offer's, then it is accepted at 0 in the offer's: nothing to convert", () => {
+      const e = asEntry(
+        decide(
+          anInput({ postback: aPostback({ status: 'pending', currency: 'EUR', payoutMicros: 9_000_000n }) }),
+        ),
       );
-      expect(e.currency).toBe('USD');
-      expect(e.detail).toBe("postback currency EUR differs from the offer's USD");
+      expect(e).toMatchObject({
+        outcome: 'accepted',
+        entryType: 'pending',
+        amountMicros: 0n,
+        currency: 'USD',
+      });
+      expect(e.fx).toBeUndefined();
     });
 
     it('given pending on an offer at its cap or with holds, then it is still accepted as pending', () => {
@@ -386,9 +391,9 @@ describe('decide: first-time postbacks', () => {
       expect(e.currency).toBe('USD');
     });
 
-    it("given rejected in another currency, then it is currency_mismatch in the offer's currency", () => {
+    it("given rejected in another currency, then it is advertiser_rejected in the offer's currency", () => {
       const d = decide(anInput({ postback: aPostback({ status: 'rejected', currency: 'EUR' }) }));
-      expect(expectRejected(d, 'currency_mismatch', 'rejected').currency).toBe('USD');
+      expect(expectRejected(d, 'advertiser_rejected', 'rejected').currency).toBe('USD');
     });
 
     it.each<[string, ClickLookup]>([
@@ -417,9 +422,13 @@ describe('decide: first-time postbacks', () => {
       expectApproved(d, 3_000_000n, 'USD');
     });
 
-    it('given approved with a payout in another currency, then it is refused, never labelled or mixed', () => {
+    it('given approved with a payout in another currency and no rate, then it waits for the rate, never labelled or mixed', () => {
       const d = decide(anInput({ postback: aPostback({ payoutMicros: 3_000_000n, currency: 'EUR' }) }));
-      expectRejected(d, 'currency_mismatch', 'approved');
+      expect(d).toEqual({
+        kind: 'retry',
+        reason: 'exchange_rate_missing',
+        detail: 'no rate for 2024-05-01 EUR/USD yet',
+      });
     });
 
     it('given approved with a currency but no payout, then the default payout keeps the offer currency', () => {
@@ -759,10 +768,25 @@ describe('decide: transitions on an existing conversion', () => {
       },
     );
 
-    it('given a conversion in USD, when a later status names EUR, then it is refused currency_mismatch, never mixed', () => {
+    it('given a conversion in USD, when a later status names EUR without a payout, then nothing is converted: USD, never mixed', () => {
       const pending = aConversion();
       const d = decide(anInput({ postback: aPostback({ currency: 'EUR' }), conversion: pending }));
-      expect(d).toMatchObject({ kind: 'suppressed', outcome: 'rejected', reason: 'currency_mismatch' });
+      expectApproved(d, PAYOUT, 'USD');
+    });
+
+    it('given a conversion in USD, when an approval pays in EUR and no rate ever comes, then it is refused currency_mismatch and the conversion is unchanged', () => {
+      const pending = aConversion();
+      const postback = aPostback({ currency: 'EUR', payoutMicros: 3_000_000n });
+      expect(decide(anInput({ postback, conversion: pending, attempt: 2 }))).toMatchObject({
+        kind: 'retry',
+        reason: 'exchange_rate_missing',
+      });
+      expect(decide(anInput({ postback, conversion: pending, attempt: 3 }))).toEqual({
+        kind: 'suppressed',
+        outcome: 'rejected',
+        reason: 'currency_mismatch',
+        detail: 'retry_exhausted: no rate for 2024-05-01 EUR/USD after 3 retries',
+      });
     });
 
     it('given an offer naming its partners, when another partner reports a new conversion, then it is refused and creates none', () => {

@@ -1,4 +1,6 @@
+import { appliedRate, convertMicros, fitsBigint } from '../exchange-rate';
 import type { PostbackStatus } from '../key-dictionary';
+import { MAX_AMOUNT_MICROS } from '../money';
 import type {
   CapUsage,
   ClickFacts,
@@ -23,6 +25,42 @@ export type ClickLookup =
   /** Minted in the future (beyond clock skew): forged, never minted by us. */
   | { kind: 'future' };
 
+/** The exchange rate a postback needs: its UTC day's, from its currency into the offer's. */
+export interface RatePair {
+  /** YYYY-MM-DD: the UTC day the gateway received the postback. */
+  day: string;
+  from: string;
+  to: string;
+}
+
+/** A rate found for a `RatePair` (libs/exchange-rates findRate): the stored rate, and whether it is the reverse pair's. */
+export interface DayRate extends RatePair {
+  rate: string;
+  inverted: boolean;
+}
+
+/** How an entry's amount came from a postback's amount in another currency. */
+export interface EntryFx {
+  originalAmountMicros: bigint;
+  originalCurrency: string;
+  /** Units of the entry's currency per unit of the original one (`appliedRate`). */
+  rate: string;
+  /** The UTC day of the rate. */
+  day: string;
+}
+
+/**
+ * The rate a postback's decision needs, or null: an approval carrying its own payout in another
+ * currency than the offer's. Only an approval takes a postback's amount onto the ledger (a
+ * pending or rejected entry is 0, a reversal takes back the approved amount), so other statuses,
+ * and an approval without a payout (the offer's payout applies), convert nothing.
+ */
+export function rateWanted(p: PostbackFacts, offer: OfferFacts | undefined): RatePair | null {
+  if (p.status !== 'approved' || p.payoutMicros === null || p.currency === null || !offer) return null;
+  if (p.currency === offer.currency) return null;
+  return { day: p.receivedAt.toISOString().slice(0, 10), from: p.currency, to: offer.currency };
+}
+
 export interface DecideInput {
   postback: PostbackFacts;
   click: ClickLookup;
@@ -42,6 +80,11 @@ export interface DecideInput {
   trafficQuality?: string | null;
   /** New conversions from the click's source (publisher + sub1) within the offer's burst window, before this one. */
   burstCount?: number;
+  /**
+   * The rate of `rateWanted(postback, offer)`, read in the decision's transaction; null or absent
+   * when none is stored (the approval waits for it, within the retry budget).
+   */
+  rate?: DayRate | null;
   /** 0 on first delivery; +1 per retry. */
   attempt: number;
   maxAttempts: number;
@@ -64,6 +107,8 @@ export type Decision =
       capDelta: CapUsage | null;
       /** Why, in words, where the reason code alone does not say it. */
       detail?: string;
+      /** Set when the amount was converted from the postback's currency. */
+      fx?: EntryFx;
     }
   | {
       kind: 'suppressed';
@@ -71,7 +116,7 @@ export type Decision =
       reason: 'duplicate' | 'invalid_transition' | 'partner_not_allowed' | 'currency_mismatch';
       detail: string;
     }
-  | { kind: 'retry'; reason: 'click_not_found_yet' };
+  | { kind: 'retry'; reason: 'click_not_found_yet' | 'exchange_rate_missing'; detail?: string };
 
 /** The dedupe key: offer + transaction + goal (the offer's first goal when none is named). */
 export function conversionKey(
@@ -109,11 +154,6 @@ export function decide(input: DecideInput): Decision {
     return suppressedReject(
       'partner_not_allowed',
       `conversion ${conversion.conversionId} belongs to partner ${conversion.partnerId}`,
-    );
-  if (conversion && p.currency !== null && p.currency !== conversion.currency)
-    return suppressedReject(
-      'currency_mismatch',
-      `postback currency ${p.currency} differs from the conversion's ${conversion.currency}`,
     );
   if (conversion && !reopenedByReplay(input, conversion)) return transition(input, conversion);
   // A partner not allowed on the offer never creates (or occupies) one of its conversions.
@@ -156,13 +196,6 @@ export function decide(input: DecideInput): Decision {
   if (p.offerId !== null && p.offerId !== click.offerId) return reject('offer_mismatch');
   const offer = input.offer;
   if (!offer) return reject('unknown_offer');
-  // One currency per conversion, the offer's, until exchange rates exist.
-  if (p.currency !== null && p.currency !== offer.currency)
-    return reject(
-      'currency_mismatch',
-      offer.currency,
-      `postback currency ${p.currency} differs from the offer's ${offer.currency}`,
-    );
   if (
     p.event !== null &&
     !offer.goals.includes(p.event) &&
@@ -188,7 +221,7 @@ export function decide(input: DecideInput): Decision {
     case 'rejected':
       return reject('advertiser_rejected', offer.currency);
     case 'approved':
-      return approve(input, key.conversionId, click, offer);
+      return approve(input, key.conversionId, click, offer, false);
   }
 }
 
@@ -215,6 +248,7 @@ function entry(
     requested?: PostbackStatus;
     capDelta?: CapUsage | null;
     detail?: string;
+    fx?: EntryFx;
   },
 ): Decision {
   const p = input.postback;
@@ -241,14 +275,89 @@ function entry(
     next,
     capDelta: e.capDelta ?? null,
     ...(e.detail !== undefined ? { detail: e.detail } : {}),
+    ...(e.fx !== undefined ? { fx: e.fx } : {}),
   };
 }
 
-/** Revenue is written here only: bounds and caps first, then manual holds, then the approval. */
-function approve(input: DecideInput, conversionId: string, click: ClickFacts, offer: OfferFacts): Decision {
+/**
+ * The amount an approval takes, in the offer's currency: the postback's payout (converted at the
+ * rate of its day when it is in another currency), else the offer's. Without that day's rate it
+ * waits (a soft reject) while the retry budget lasts, then is a hard currency_mismatch; a
+ * converted amount beyond what the gateway accepts is refused payout_above_max. Either way, a
+ * decision instead of an amount.
+ */
+function approvalAmount(
+  input: DecideInput,
+  offer: OfferFacts,
+  conversionId: string,
+  existing: boolean,
+): { amount: bigint; fx?: EntryFx } | Decision {
   const p = input.postback;
-  // Amounts are in the offer's currency: another one was refused before this point.
-  const amount = p.payoutMicros ?? offer.payoutMicros;
+  const wanted = rateWanted(p, offer);
+  if (!wanted) return { amount: p.payoutMicros ?? offer.payoutMicros };
+  const pair = `${wanted.from}/${wanted.to}`;
+  const r = input.rate;
+  if (!r || r.day !== wanted.day || r.from !== wanted.from || r.to !== wanted.to) {
+    if (input.attempt < input.maxAttempts)
+      return {
+        kind: 'retry',
+        reason: 'exchange_rate_missing',
+        detail: `no rate for ${wanted.day} ${pair} yet`,
+      };
+    const detail = `retry_exhausted: no rate for ${wanted.day} ${pair} after ${input.attempt} retries`;
+    // A conversion that exists keeps its state (as for any refused later status); a new one is
+    // rejected on the ledger, in the offer's currency.
+    return existing
+      ? suppressedReject('currency_mismatch', detail)
+      : entry(input, conversionId, {
+          outcome: 'rejected',
+          entryType: 'rejected',
+          reason: 'currency_mismatch',
+          currency: offer.currency,
+          detail,
+        });
+  }
+  const original = p.payoutMicros!;
+  const amount = convertMicros(original, r.rate, r.inverted ? 'quote_to_base' : 'base_to_quote');
+  const fx: EntryFx = {
+    originalAmountMicros: original,
+    originalCurrency: wanted.from,
+    rate: appliedRate(r.rate, r.inverted),
+    day: wanted.day,
+  };
+  // The gateway bounds every amount it accepts (its sums fit the ledger): a rate must not get round it.
+  if (!fitsBigint(amount) || amount > MAX_AMOUNT_MICROS)
+    return entry(input, conversionId, {
+      outcome: 'rejected',
+      entryType: 'rejected',
+      reason: 'payout_above_max',
+      currency: offer.currency,
+      fx,
+      detail: `payout ${original} ${wanted.from} micros converts to ${amount} ${wanted.to} micros at ${fx.rate} (${wanted.day}), above the most the ledger takes (${MAX_AMOUNT_MICROS})`,
+    });
+  return { amount, fx };
+}
+
+/** Revenue is written here only: bounds and caps first, then manual holds, then the approval. */
+function approve(
+  input: DecideInput,
+  conversionId: string,
+  click: ClickFacts,
+  offer: OfferFacts,
+  existing: boolean,
+): Decision {
+  const p = input.postback;
+  // An offer whose currency was changed after this conversion began cannot approve it: its
+  // entries would mix two currencies (the database refuses that too).
+  if (existing && input.conversion && input.conversion.currency !== offer.currency)
+    return suppressedReject(
+      'currency_mismatch',
+      `conversion ${conversionId} is in ${input.conversion.currency}; its offer is now in ${offer.currency}`,
+    );
+  // Amounts are in the offer's currency: another one is converted first.
+  const priced = approvalAmount(input, offer, conversionId, existing);
+  if ('kind' in priced) return priced;
+  const { amount, fx } = priced;
   const currency = offer.currency;
   const max = offer.maxPayoutMicros ?? null;
   if (max !== null && amount > max)
@@ -257,6 +366,7 @@ function approve(input: DecideInput, conversionId: string, click: ClickFacts, of
       entryType: 'rejected',
       reason: 'payout_above_max',
       currency,
+      fx,
       detail: `payout ${amount} micros is above the offer's maximum of ${max}`,
     });
   const overCount = offer.dailyCap !== null && input.usage.conversions + 1 > offer.dailyCap;
@@ -269,6 +379,7 @@ function approve(input: DecideInput, conversionId: string, click: ClickFacts, of
       entryType: 'rejected',
       reason: 'cap_exceeded',
       currency,
+      fx,
     });
   const capDelta = { conversions: 1, payoutMicros: amount };
   // Click to conversion: the conversion happened when it was first reported (pending or not).
@@ -299,6 +410,7 @@ function approve(input: DecideInput, conversionId: string, click: ClickFacts, of
         currency,
         amountMicros: amount,
         capDelta,
+        fx,
       })
     : entry(input, conversionId, {
         outcome: 'accepted',
@@ -307,6 +419,7 @@ function approve(input: DecideInput, conversionId: string, click: ClickFacts, of
         currency,
         amountMicros: amount,
         capDelta,
+        fx,
       });
 }
 
@@ -342,7 +455,7 @@ function transition(input: DecideInput, c: ConversionState): Decision {
       const click = input.click.kind === 'found' ? input.click.click : undefined;
       if (!click || !input.offer)
         return suppressedReject('invalid_transition', 'click or offer no longer available');
-      return approve(input, c.conversionId, click, input.offer);
+      return approve(input, c.conversionId, click, input.offer, true);
     }
     case 'approved':
       return entry(input, c.conversionId, {

@@ -49,6 +49,10 @@ export class ClickEntity {
   @Column({ name: 'user_agent', type: 'varchar', length: 512, nullable: true })
   userAgent!: string | null;
 
+  /** The wall's user id (`uid`), as the publisher sent it. */
+  @Column({ name: 'user_id', type: 'varchar', length: 128, nullable: true })
+  userId!: string | null;
+
   @PrimaryColumn({ name: 'clicked_at', type: 'timestamptz' })
   clickedAt!: Date;
 

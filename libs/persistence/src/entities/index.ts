@@ -27,6 +27,7 @@ import {
   ProjectionQueueEntity,
   ReconDailyEntity,
   ReconDailyReasonEntity,
+  ReconDailyRewardEntity,
   ReviewQueueEntity,
 } from './read-model.entity';
 import {
@@ -72,6 +73,7 @@ export {
   ProjectionQueueEntity,
   ReconDailyEntity,
   ReconDailyReasonEntity,
+  ReconDailyRewardEntity,
   ReviewQueueEntity,
 };
 export type { CatalogStatus } from './offer.entity';
@@ -119,4 +121,5 @@ export const ENTITIES = [
   PayoutRuleEntity,
   RewardRuleEntity,
   LedgerPostingEntity,
+  ReconDailyRewardEntity,
 ];

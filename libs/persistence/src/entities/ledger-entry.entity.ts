@@ -59,6 +59,18 @@ export class LedgerEntryEntity {
     string | null;
   @Column({ name: 'payout_rule_id', type: 'bigint', nullable: true }) payoutRuleId!: string | null;
   @Column({ name: 'reward_rule_id', type: 'bigint', nullable: true }) rewardRuleId!: string | null;
+  /** The wall's user id from the click (uid). */
+  @Column({ name: 'user_id', type: 'varchar', length: 128, nullable: true }) userId!: string | null;
+  /** A postback amount in another currency, converted into `currency` at `fx_rate` of `fx_date`. */
+  @Column({ name: 'original_amount_micros', type: 'bigint', nullable: true }) originalAmountMicros!:
+    string | null;
+  @Column({ name: 'original_currency', type: 'char', length: 3, nullable: true }) originalCurrency!:
+    string | null;
+  /** Units of `currency` per unit of `original_currency`. */
+  @Column({ name: 'fx_rate', type: 'numeric', precision: 30, scale: 12, nullable: true }) fxRate!:
+    string | null;
+  /** YYYY-MM-DD (UTC day). */
+  @Column({ name: 'fx_date', type: 'date', nullable: true }) fxDate!: string | null;
   /** The exact JSON published on conversions.ledger. */
   @Column({ name: 'payload', type: 'jsonb' }) payload!: Record<string, unknown>;
 }

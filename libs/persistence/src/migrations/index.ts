@@ -21,6 +21,8 @@ import { ClickPartitions1795562000000 } from './1795562000000-ClickPartitions';
 import { WallMacros1795563100000 } from './1795563100000-WallMacros';
 import { MoneyModel1795563300000 } from './1795563300000-MoneyModel';
 import { ExchangeRates1795563200000 } from './1795563200000-ExchangeRates';
+import { EntryOrigins1795563400000 } from './1795563400000-EntryOrigins';
+import { ReconMoney1795563500000 } from './1795563500000-ReconMoney';
 
 /** Every migration, in order. `npm run migration:check` fails when entities drift from these. */
 export const MIGRATIONS = [
@@ -46,4 +48,6 @@ export const MIGRATIONS = [
   WallMacros1795563100000,
   ExchangeRates1795563200000,
   MoneyModel1795563300000,
+  EntryOrigins1795563400000,
+  ReconMoney1795563500000,
 ];
