@@ -1,6 +1,50 @@
 import type { EntityManager } from 'typeorm';
 import type { PayoutRule, RewardRule } from '@app/domain';
 
+/** A `payout_rules` row as Postgres returns it. */
+export interface PayoutRuleRow {
+  rule_id: string;
+  offer_id: string;
+  goal: string | null;
+  publisher_id: string | null;
+  kind: 'share' | 'fixed';
+  share_bp: number | null;
+  amount_micros: string | null;
+  effective_from: Date;
+}
+
+/** A `reward_rules` row as Postgres returns it. */
+export interface RewardRuleRow {
+  rule_id: string;
+  publisher_id: string;
+  currency_name: string;
+  units_per_unit_micros: string;
+  rounding: 'floor' | 'round' | 'ceil';
+  minimum: string;
+  effective_from: Date;
+}
+
+export const payoutRuleOf = (r: PayoutRuleRow): PayoutRule => ({
+  id: String(r.rule_id),
+  offerId: r.offer_id,
+  goal: r.goal,
+  publisherId: r.publisher_id,
+  kind: r.kind,
+  shareBp: r.share_bp,
+  amountMicros: r.amount_micros === null ? null : BigInt(r.amount_micros),
+  effectiveFrom: r.effective_from,
+});
+
+export const rewardRuleOf = (r: RewardRuleRow): RewardRule => ({
+  id: String(r.rule_id),
+  publisherId: r.publisher_id,
+  currencyName: r.currency_name,
+  unitsPerUnitMicros: BigInt(r.units_per_unit_micros),
+  rounding: r.rounding,
+  minimum: BigInt(r.minimum),
+  effectiveFrom: r.effective_from,
+});
+
 export interface MoneyRules {
   payoutRules: PayoutRule[];
   rewardRules: RewardRule[];
@@ -30,60 +74,19 @@ export async function loadMoneyRules(
     );
   const [payout, reward] = await Promise.all([
     offers.length
-      ? em.query<
-          {
-            rule_id: string;
-            offer_id: string;
-            goal: string | null;
-            publisher_id: string | null;
-            kind: 'share' | 'fixed';
-            share_bp: number | null;
-            amount_micros: string | null;
-            effective_from: Date;
-          }[]
-        >(
+      ? em.query<PayoutRuleRow[]>(
           `SELECT rule_id, offer_id, goal, publisher_id, kind, share_bp, amount_micros, effective_from
              FROM payout_rules WHERE offer_id = ANY($1)`,
           [offers],
         )
       : [],
     publishers.length
-      ? em.query<
-          {
-            rule_id: string;
-            publisher_id: string;
-            currency_name: string;
-            units_per_unit_micros: string;
-            rounding: 'floor' | 'round' | 'ceil';
-            minimum: string;
-            effective_from: Date;
-          }[]
-        >(
+      ? em.query<RewardRuleRow[]>(
           `SELECT rule_id, publisher_id, currency_name, units_per_unit_micros, rounding, minimum, effective_from
              FROM reward_rules WHERE publisher_id = ANY($1)`,
           [publishers],
         )
       : [],
   ]);
-  return {
-    payoutRules: payout.map((r) => ({
-      id: String(r.rule_id),
-      offerId: r.offer_id,
-      goal: r.goal,
-      publisherId: r.publisher_id,
-      kind: r.kind,
-      shareBp: r.share_bp,
-      amountMicros: r.amount_micros === null ? null : BigInt(r.amount_micros),
-      effectiveFrom: r.effective_from,
-    })),
-    rewardRules: reward.map((r) => ({
-      id: String(r.rule_id),
-      publisherId: r.publisher_id,
-      currencyName: r.currency_name,
-      unitsPerUnitMicros: BigInt(r.units_per_unit_micros),
-      rounding: r.rounding,
-      minimum: BigInt(r.minimum),
-      effectiveFrom: r.effective_from,
-    })),
-  };
+  return { payoutRules: payout.map(payoutRuleOf), rewardRules: reward.map(rewardRuleOf) };
 }

@@ -4,6 +4,7 @@
  * rule in force at a time, chosen by the same functions that price ledger entries.
  */
 import type { EntityManager } from 'typeorm';
+import { payoutRuleOf, rewardRuleOf } from '@app/ledger';
 import { formatMicros, type PayoutRule, pickPayoutRule, pickRewardRule, type RewardRule } from '@app/domain';
 import {
   formatShareBp,
@@ -126,26 +127,8 @@ const rewardView = (r: RewardRow): RewardRuleView => ({
   created_at: r.created_at.toISOString(),
 });
 
-const asPayoutRule = (r: PayoutRow): PayoutRule => ({
-  id: r.rule_id,
-  offerId: r.offer_id,
-  goal: r.goal,
-  publisherId: r.publisher_id,
-  kind: r.kind,
-  shareBp: r.share_bp,
-  amountMicros: r.amount_micros === null ? null : BigInt(r.amount_micros),
-  effectiveFrom: r.effective_from,
-});
-
-const asRewardRule = (r: RewardRow): RewardRule => ({
-  id: r.rule_id,
-  publisherId: r.publisher_id,
-  currencyName: r.currency_name,
-  unitsPerUnitMicros: BigInt(r.units_per_unit_micros),
-  rounding: r.rounding,
-  minimum: BigInt(r.minimum),
-  effectiveFrom: r.effective_from,
-});
+const asPayoutRule = payoutRuleOf;
+const asRewardRule = rewardRuleOf;
 
 /** The database's clock: the one the rules' trigger compares effective_from with. */
 async function databaseNow(em: EntityManager): Promise<Date> {
