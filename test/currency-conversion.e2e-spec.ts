@@ -1,4 +1,4 @@
-import { httpJson, poll, postbackEvent, produceEvents } from '@app/testing';
+import { httpJson, poll, postbackEvent, produceEvents, readTopic } from '@app/testing';
 import { type RunningSystem, seedCatalog, startSystem } from './support';
 
 /**
@@ -161,6 +161,19 @@ describe('currency conversion and the wall user id', () => {
       `SELECT status, amount_micros, currency FROM conversions WHERE transaction_id = 'fx-direct'`,
     );
     expect(conversion).toEqual({ status: 'approved', amount_micros: '3240000', currency: 'USD' });
+    // Version 2 of the entry, on its own topic, carries where the amount came from and the user.
+    const [v2] = (await readTopic(topic('conversions.ledger.v2'), 1, 20000)) as Record<string, unknown>[];
+    expect(v2).toMatchObject({
+      schema_version: 2,
+      transaction_id: 'fx-direct',
+      amount_micros: '3240000',
+      revenue_micros: '3240000',
+      user_id: 'wall-user-1',
+      original_amount_micros: '3000000',
+      original_currency: 'EUR',
+      fx_rate: '1.08',
+      fx_date: DAY,
+    });
   });
 
   it("a converted amount above the offer's hold threshold is held; its release by an operator keeps the wall's user", async () => {

@@ -6,6 +6,7 @@ import {
   type ClickLookup,
   conversionKey,
   decide,
+  rateWanted,
   DEFAULT_CLICK_ID_MAX_SKEW_MS,
   isWellFormedClickId,
   missingClick,
@@ -13,6 +14,7 @@ import {
   SIGNATURE_PARAM,
   TIMESTAMP_PARAM,
 } from '@app/domain';
+import { findRates, rateKey } from '@app/exchange-rates';
 import { type ConversionRow, stateOf } from '@app/ledger';
 import { ApiError } from '../http/api-error';
 import type { PartnerAuthenticator } from '../postbacks/partner-auth';
@@ -160,6 +162,16 @@ export async function dryRunPostback(
     );
     const usage = offer ? await usageOf(em, offer.id, now) : { conversions: 0, payoutMicros: 0n };
     const conversion = rows[0] ? stateOf(rows[0]) : undefined;
+    // The rate of its day, as the processor would read it (a foreign-currency payout).
+    const wanted = rateWanted(facts, offer);
+    const found = wanted
+      ? (await findRates(em, [wanted])).get(rateKey({ day: wanted.day, base: wanted.from, quote: wanted.to }))
+      : undefined;
+    const rate = wanted
+      ? found
+        ? { ...wanted, rate: found.rate, inverted: found.inverted }
+        : null
+      : undefined;
     return {
       click: click.kind,
       conversion_id: key.conversionId,
@@ -172,6 +184,7 @@ export async function dryRunPostback(
         usage,
         attempt: 0,
         maxAttempts: partner.entity.retryAttempts ?? DEFAULT_MAX_ATTEMPTS,
+        rate,
       }),
     };
   });
