@@ -3,14 +3,7 @@
  * docs/partners/postbacks.md, deliberately without importing libs/domain or apps/: if the system
  * and this model disagree, one of them is wrong, and the verifier says where.
  */
-import type {
-  ClickLine,
-  OfferLine,
-  PayoutRuleLine,
-  PostbackLine,
-  RewardRuleLine,
-  Traffic,
-} from './traffic-file';
+import type { ClickLine, OfferLine, PostbackLine, Traffic } from './traffic-file';
 
 export type Outcome = 'accepted' | 'duplicate' | 'rejected' | 'held';
 type Status = 'pending' | 'approved' | 'rejected' | 'reversed';
@@ -366,7 +359,7 @@ class Model {
       (a, b) =>
         Number(a.publisher_id !== null) - Number(b.publisher_id !== null) ||
         Date.parse(a.effective_from) - Date.parse(b.effective_from),
-    )[rules.length - 1] as PayoutRuleLine | undefined;
+    )[rules.length - 1];
     if (!best) return amount;
     if (best.amount !== undefined) return micros(best.amount)!;
     return halfEven(amount * scaled(best.share_percent!, 2), 10_000n);
@@ -377,7 +370,7 @@ class Model {
     const rule = this.traffic.rewardRules
       .filter((r) => r.publisher_id === publisherId && Date.parse(r.effective_from) <= at)
       .sort((a, b) => Date.parse(a.effective_from) - Date.parse(b.effective_from))
-      .at(-1) as RewardRuleLine | undefined;
+      .at(-1);
     if (!rule) return null;
     if (payout <= 0n) return { units: 0n, currency: rule.currency_name };
     const n = payout * scaled(rule.units_per_unit, 6);
