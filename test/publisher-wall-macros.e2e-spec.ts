@@ -102,7 +102,16 @@ describe('publisher postbacks as walls send them', () => {
   });
 
   it('delivers an approval with the wall macros and a URL hash the wall can check', async () => {
-    const click = clickEvent('o-wall', PUBLISHER);
+    // The publisher earns 60 % and its users 100 coins per unit of payout, from now on.
+    await sys.db.ds.query(
+      `INSERT INTO payout_rules (offer_id, kind, share_bp, effective_from) VALUES ('o-wall', 'share', 6000, now())`,
+    );
+    await sys.db.ds.query(
+      `INSERT INTO reward_rules (publisher_id, currency_name, units_per_unit_micros, rounding, minimum, effective_from)
+       VALUES ($1, 'coins', 100000000, 'floor', 1, now())`,
+      [PUBLISHER],
+    );
+    const click = clickEvent('o-wall', PUBLISHER, new Date(), { user_id: 'wall-user-7' });
     await produceEvents(topic('clicks.recorded'), [click]);
     await poll(
       'click stored',
@@ -122,21 +131,20 @@ describe('publisher postbacks as walls send them', () => {
     );
 
     const q = new URL(call.url).searchParams;
-    // Payout rules are not built yet: the publisher's payout is the offer's, all of the revenue.
+    // The publisher is told its own payout (60 % of 1.45), the revenue, the share, its user's
+    // reward (87 coins) and the user id from the click.
     expect(Object.fromEntries(q)).toMatchObject({
-      payout: '1.45',
+      payout: '0.87',
       revenue: '1.45',
-      share: '100',
+      share: '60',
       cur: 'USD',
       click: click.id,
       status: 'approved',
-      // v1 ledger entries carry no user id or reward.
-      uid: '',
-      user: '',
-      val: '',
-      rc: '',
+      uid: 'wall-user-7',
+      user: 'wall-user-7',
+      val: '87',
+      rc: 'coins',
     });
-    expect(q.get('payout')).toBe(q.get('revenue'));
     // The signature headers still cover every parameter, the hash included.
     expect(
       verifySignature({
