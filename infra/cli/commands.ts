@@ -46,6 +46,7 @@ const all =
     checks.forEach((c) => c(p));
 
 function report(kind: string, summary: string, groupBy: string, fmts: string[]): CommandSpec {
+  const money = kind === 'reconciliation';
   return {
     path: ['report', kind],
     summary,
@@ -55,10 +56,17 @@ function report(kind: string, summary: string, groupBy: string, fmts: string[]):
       'group-by': { arg: 'a,b', help: `dimensions (default ${groupBy})` },
       partner: { arg: 'P', help: 'one partner only' },
       offer: { arg: 'O', help: 'one offer only' },
+      ...(money
+        ? { currency: { arg: 'XXX', help: "every amount in this currency, at each day's exchange rate" } }
+        : {}),
       format: { arg: fmts.join('|'), help: 'output format (default table)' },
     },
     json: 'format',
-    check: all(days, formats(...fmts)),
+    check: all(days, formats(...fmts), (p) => {
+      const c = p.opts.get('currency');
+      if (c !== undefined && !RATE_CURRENCY.test(c))
+        throw new UsageError('--currency must be a 3-letter upper-case code');
+    }),
   };
 }
 

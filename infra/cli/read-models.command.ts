@@ -19,6 +19,7 @@ import {
   reconColumns,
   reconCsv,
   REPORT_DIMENSIONS,
+  ReportRatesMissing,
   type ReportDimension,
   type ReportQuery,
 } from '@app/read-models';
@@ -57,6 +58,7 @@ function reportQuery(opts: Map<string, string>, defaults: ReportDimension[]): Re
     groupBy: (opts.get('group-by')?.split(',').filter(Boolean) ?? defaults) as ReportDimension[],
     partnerId: opts.get('partner'),
     offerId: opts.get('offer'),
+    currency: opts.get('currency'),
   };
 }
 
@@ -87,7 +89,14 @@ export async function report(em: EntityManager, p: ParsedCommand): Promise<numbe
     p.opts,
     kind === 'reconciliation' ? DEFAULT_GROUP_BY : ['day', 'partner', 'placement'],
   );
-  const r = await reconciliationReport(em, q);
+  let r;
+  try {
+    r = await reconciliationReport(em, q);
+  } catch (e) {
+    if (!(e instanceof ReportRatesMissing)) throw e;
+    process.stderr.write(`ledger report ${kind}: ${e.message}\n`);
+    return 1;
+  }
   if (format === 'json') outJson(r);
   else if (format === 'csv') process.stdout.write(reconCsv(r));
   else {

@@ -6,7 +6,7 @@ import { appendEntries, type LedgerWrite, loadMoneyRules, lockConversions } from
 import { createDataSource } from '@app/persistence';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import { inRebuildTransaction, projectQueued, readModelHashes, rebuildReadModels } from './read-model-store';
-import { reconciliationReport, type ReconReportRow } from './reports';
+import { reconciliationReport, type ReconReportRow, ReportRatesMissing } from './reports';
 import { decideHeldConversion } from './review';
 
 /**
@@ -260,6 +260,33 @@ describe('reconciliation money (real Postgres, application role)', () => {
         WHERE account LIKE 'publisher_payable:%' AND currency = 'USD'`,
     );
     expect(payable!.usd).toBe('7300000');
+  });
+
+  it("reports every amount in one currency at each day's rate, and refuses while a day lacks its rate", async () => {
+    const inUsd = () =>
+      reconciliationReport(app.manager, { from: day, to: day, groupBy: ['offer'], currency: 'USD' });
+    await expect(inUsd()).rejects.toThrow(ReportRatesMissing);
+    await expect(inUsd()).rejects.toThrow(new RegExp(`${day} EUR`));
+    await app.query(
+      `INSERT INTO exchange_rates (day, base, quote, rate, source) VALUES ($1, 'EUR', 'USD', 1.1, 'test')`,
+      [day],
+    );
+    const r = await inUsd();
+    expect(r.reporting_currency).toBe('USD');
+    expect(r.rates_used).toEqual([{ day, from: 'EUR', to: 'USD', rate: '1.1', inverted: false }]);
+    // One total, in USD: 13.00 USD and 1.50 EUR at 1.1; payouts 7.30 USD and 1.50 EUR at 1.1.
+    expect(r.totals).toHaveLength(1);
+    expect(r.totals[0]).toMatchObject({
+      currency: 'USD',
+      revenue_micros: '14650000',
+      payout_micros: '8950000',
+      margin_micros: '5700000',
+    });
+    expect(r.rows.find((x) => x.offer_id === 'rm-eur')).toMatchObject({ currency: 'USD', revenue: '1.65' });
+    // Counts are not money: unchanged by the conversion.
+    const plain = await reconciliationReport(app.manager, { from: day, to: day, groupBy: ['offer'] });
+    const count = (t: ReconReportRow[]) => t.reduce((n, x) => n + x.postbacks + x.approved, 0);
+    expect(count(r.totals)).toBe(count(plain.totals));
   });
 
   it('projects each entry once: nothing is left to apply twice', async () => {

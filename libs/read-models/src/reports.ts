@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { convertAtRate, findRates, rateKey } from '@app/exchange-rates';
 import { divideHalfEven, formatMicros } from '@app/domain';
 import { LATENCY_BUCKETS_MS, OVERFLOW, quantileOf } from './latency';
 import { RECON_COUNTS, RECON_MONEY } from './projection';
@@ -29,6 +30,27 @@ export interface ReportQuery {
   source?: string;
   placement?: string;
   geo?: string;
+  /**
+   * Reconciliation only: report every amount in this currency, each day's sums converted at that
+   * day's rate (exchange_rates, direct or reverse pair; half even to the micro). Rewards, in
+   * virtual currencies, are not converted.
+   */
+  currency?: string;
+}
+
+/** A reporting currency was asked for and some days lack a rate into it. */
+export class ReportRatesMissing extends Error {
+  constructor(readonly missing: { day: string; from: string; to: string }[]) {
+    super(
+      `no exchange rate into ${missing[0]?.to ?? '?'} for ${missing
+        .slice(0, 20)
+        .map((m) => `${m.day} ${m.from}`)
+        .join(
+          ', ',
+        )}${missing.length > 20 ? ` and ${missing.length - 20} more` : ''}: import them, then ask again`,
+    );
+    this.name = 'ReportRatesMissing';
+  }
 }
 
 type Dims = Partial<Record<(typeof REPORT_DIMENSIONS)[ReportDimension], string | null>>;
@@ -73,6 +95,9 @@ export interface ReconReport {
   to: string;
   group_by: ReportDimension[];
   timezone: 'UTC';
+  /** Set when every amount was converted into one currency: the rates used, per day and currency. */
+  reporting_currency?: string;
+  rates_used?: { day: string; from: string; to: string; rate: string; inverted: boolean }[];
   rows: ReconReportRow[];
   /** One total per currency (amounts in different currencies never add up). */
   totals: ReconReportRow[];
@@ -126,11 +151,16 @@ export async function reconciliationReport(em: EntityManager, q: ReportQuery): P
     ...RECON_COUNTS.map((c) => `sum(${c})::int AS ${c}`),
     ...RECON_MONEY.map((c) => `sum(${c})::text AS ${c}`),
   ];
-  const rows = await em.query<SqlRow[]>(
-    `SELECT ${[...sel, 'currency', ...sums].join(', ')} FROM recon_daily WHERE ${where}
-      GROUP BY ${groupCols.join(', ')} ORDER BY ${groupCols.join(', ')}`,
+  // In a reporting currency, each day's sums are converted at that day's rate first.
+  const perDay = q.currency ? `, to_char(day, 'YYYY-MM-DD') AS fx_day` : '';
+  const perDayGroup = q.currency ? ', day' : '';
+  let rows = await em.query<SqlRow[]>(
+    `SELECT ${[...sel, 'currency', ...sums].join(', ')}${perDay} FROM recon_daily WHERE ${where}
+      GROUP BY ${groupCols.join(', ')}${perDayGroup} ORDER BY ${groupCols.join(', ')}`,
     params,
   );
+  let used: ReconReport['rates_used'];
+  if (q.currency) ({ rows, used } = await inCurrency(em, rows, q.currency, groupCols));
   const reasons = await em.query<SqlRow[]>(
     `SELECT ${[...sel, 'currency'].join(', ')}, reason_bucket || ':' || reason_code AS reason, sum(count)::int AS n
        FROM recon_daily_reasons WHERE ${where} GROUP BY ${[...groupCols, 'reason_bucket', 'reason_code'].join(', ')}`,
@@ -142,7 +172,59 @@ export async function reconciliationReport(em: EntityManager, q: ReportQuery): P
       ORDER BY ${[...groupCols, 'reward_currency'].join(', ')}`,
     params,
   );
-  return buildReconReport(q, { rows, reasons, rewards });
+  const report = buildReconReport(
+    q,
+    q.currency
+      ? {
+          rows,
+          reasons: reasons.map((r) => ({ ...r, currency: q.currency! })),
+          rewards: rewards.map((r) => ({ ...r, currency: q.currency! })),
+        }
+      : { rows, reasons, rewards },
+  );
+  return q.currency ? { ...report, reporting_currency: q.currency, rates_used: used } : report;
+}
+
+/**
+ * Rows summed per group and day, converted into `target` at each day's rate and summed again
+ * per group. Refuses (ReportRatesMissing) when any day lacks its rate: a report never mixes
+ * converted and unconverted money.
+ */
+async function inCurrency(
+  em: EntityManager,
+  rows: SqlRow[],
+  target: string,
+  groupCols: string[],
+): Promise<{ rows: SqlRow[]; used: NonNullable<ReconReport['rates_used']> }> {
+  const wanted = new Map<string, { day: string; from: string; to: string }>();
+  for (const r of rows) {
+    const w = { day: r.fx_day as string, from: r.currency as string, to: target };
+    wanted.set(`${w.day}|${w.from}`, w);
+  }
+  const found = await findRates(em, [...wanted.values()]);
+  const key = (w: { day: string; from: string; to: string }) =>
+    rateKey({ day: w.day, base: w.from, quote: w.to });
+  const missing = [...wanted.values()].filter((w) => !found.has(key(w)));
+  if (missing.length) throw new ReportRatesMissing(missing);
+  const out = new Map<string, SqlRow>();
+  for (const r of rows) {
+    const rate = found.get(key({ day: r.fx_day as string, from: r.currency as string, to: target }))!;
+    const converted: SqlRow = { ...r, currency: target };
+    delete converted.fx_day;
+    for (const c of RECON_MONEY) converted[c] = convertAtRate(BigInt(r[c] as string), rate).toString();
+    const k = JSON.stringify(groupCols.map((g) => converted[g]));
+    const prev = out.get(k);
+    if (!prev) out.set(k, converted);
+    else {
+      for (const c of RECON_COUNTS) prev[c] = (prev[c] as number) + (converted[c] as number);
+      for (const c of RECON_MONEY)
+        prev[c] = (BigInt(prev[c] as string) + BigInt(converted[c] as string)).toString();
+    }
+  }
+  const used = [...wanted.values()]
+    .filter((w) => w.from !== target)
+    .map((w) => ({ ...w, rate: found.get(key(w))!.rate, inverted: found.get(key(w))!.inverted }));
+  return { rows: [...out.values()], used };
 }
 
 type SqlRow = Record<string, string | number | null>;

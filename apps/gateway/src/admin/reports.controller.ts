@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Query, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { IsIn, IsOptional, IsString, Length } from 'class-validator';
+import { IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
 import {
   DEFAULT_GROUP_BY,
   latencyReport,
@@ -10,6 +10,7 @@ import {
   type ReportDimension,
   reportQueryProblem,
   type ReportQuery,
+  ReportRatesMissing,
 } from '@app/read-models';
 import { ApiError } from '../http/api-error';
 import { AdminGuard } from './admin.guard';
@@ -30,6 +31,10 @@ export class ReportQueryDto {
   @IsOptional() @IsString() @Length(1, 128) placement?: string;
   @IsOptional() @IsString() @Length(1, 2) geo?: string;
   @IsOptional() @IsIn(['json', 'csv'], { message: 'format must be json or csv' }) format?: 'json' | 'csv';
+  /** Reconciliation: every amount in this currency, each day at that day's rate (409 rates_missing without one). */
+  @IsOptional()
+  @Matches(/^[A-Z]{3}$/, { message: 'currency must be a 3-letter upper-case code' })
+  currency?: string;
 }
 
 function toQuery(dto: ReportQueryDto, defaults: ReportDimension[]): ReportQuery {
@@ -52,6 +57,7 @@ function toQuery(dto: ReportQueryDto, defaults: ReportDimension[]): ReportQuery 
     source: dto.source,
     placement: dto.placement,
     geo: dto.geo,
+    currency: dto.currency,
   };
 }
 
@@ -87,7 +93,10 @@ export class ReportsController {
   async reconciliation(@Query() dto: ReportQueryDto, @Res({ passthrough: true }) reply: FastifyReply) {
     const query = toQuery(dto, DEFAULT_GROUP_BY);
     const source = await this.source(reply);
-    const report = await reconciliationReport(await this.db.manager(), query);
+    const report = await reconciliationReport(await this.db.manager(), query).catch((e: unknown) => {
+      if (e instanceof ReportRatesMissing) throw new ApiError(409, 'rates_missing', e.message, 'currency');
+      throw e;
+    });
     const accept = String(reply.request.headers.accept ?? '');
     if (dto.format === 'csv' || (dto.format === undefined && accept.includes('text/csv'))) {
       void reply
@@ -121,7 +130,10 @@ export class ReportsController {
   async softRejects(@Query() dto: ReportQueryDto, @Res({ passthrough: true }) reply: FastifyReply) {
     const query = toQuery(dto, ['day', 'partner', 'placement']);
     const source = await this.source(reply);
-    const report = await reconciliationReport(await this.db.manager(), query);
+    const report = await reconciliationReport(await this.db.manager(), query).catch((e: unknown) => {
+      if (e instanceof ReportRatesMissing) throw new ApiError(409, 'rates_missing', e.message, 'currency');
+      throw e;
+    });
     return {
       ...report,
       source,
