@@ -340,4 +340,58 @@ describe('exchange rates: admin API and ledger rates', () => {
     const api = await admin('GET', '/v1/admin/exchange-rates?from=2026-01-11&to=2026-01-11');
     expect(api.body.items).toEqual([expect.objectContaining({ base: 'USD', quote: 'JPY', rate: '158' })]);
   });
+
+  it('a report in one currency: a bad code is a 400, a day without its rate a 409 (CLI exit 1), then converted once the rate exists', async () => {
+    // One reconciliation cell in EUR on a day no rate covers yet.
+    await db.ds.query(
+      `INSERT INTO recon_daily (day, partner_id, offer_id, publisher_id, source, placement, geo, currency, approved, approved_micros)
+       VALUES ('2030-06-01', 'p', 'o', 'pub', 's', 'wall', 'DE', 'EUR', 1, 2000000)`,
+    );
+    const report = (currency: string) =>
+      admin(
+        'GET',
+        `/v1/reports/reconciliation?from=2030-06-01&to=2030-06-01&group_by=offer&currency=${currency}`,
+      );
+    expect(await report('usd')).toMatchObject({ status: 400, body: { error: { field: 'currency' } } });
+    const missing = await report('USD');
+    expect(missing).toMatchObject({
+      status: 409,
+      body: { error: { code: 'rates_missing', field: 'currency' } },
+    });
+    expect(JSON.stringify(missing.body)).toContain('2030-06-01 EUR');
+    const cli = await ledger(
+      ...['report', 'reconciliation', '--from', '2030-06-01', '--to', '2030-06-01', '--currency', 'USD'],
+    );
+    expect(cli.code).toBe(1);
+    expect(cli.err).toMatch(/no exchange rate into USD for 2030-06-01 EUR/);
+    expect(
+      (
+        await ledger(
+          'report',
+          'reconciliation',
+          '--from',
+          '2030-06-01',
+          '--to',
+          '2030-06-01',
+          '--currency',
+          'usd',
+        )
+      ).code,
+    ).toBe(2);
+    // The reverse pair is enough: 2.00 EUR at 1 USD = 0.8 EUR is 2.50 USD.
+    expect(
+      (
+        await admin('POST', '/v1/admin/exchange-rates', [
+          { date: '2030-06-01', base: 'USD', quote: 'EUR', rate: '0.8', source: 'test' },
+        ])
+      ).status,
+    ).toBe(200);
+    const converted = await report('USD');
+    expect(converted.status).toBe(200);
+    expect(converted.body).toMatchObject({
+      reporting_currency: 'USD',
+      rates_used: [{ day: '2030-06-01', from: 'EUR', to: 'USD', rate: '0.8', inverted: true }],
+      totals: [{ currency: 'USD', revenue_micros: '2500000', approved: 1 }],
+    });
+  });
 });
