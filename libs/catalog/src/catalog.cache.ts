@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { DataSource, EntityTarget, ObjectLiteral } from 'typeorm';
 import type { HealthCheckResult, HealthIndicator } from '@app/health';
 import { OfferEntity, PartnerEntity, PublisherEntity } from '@app/persistence';
+import { FreshRefresh } from './fresh-refresh';
 
 interface Versioned extends ObjectLiteral {
   id: string;
@@ -53,7 +54,7 @@ export class CatalogCache implements HealthIndicator {
   private loadedAt = 0;
   private lastError: string | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private refreshing: Promise<void> | undefined;
+  private readonly refresher = new FreshRefresh(() => this.load());
 
   constructor(
     ds: DataSource,
@@ -74,24 +75,27 @@ export class CatalogCache implements HealthIndicator {
     clearInterval(this.timer);
   }
 
-  /** Single-flight; a failure keeps serving the last good copy and is reported by health. */
+  /**
+   * Reloads what changed. The returned promise settles after a load that started after this call,
+   * so a writer that refreshes after committing sees its own write (see FreshRefresh). A failure
+   * keeps serving the last good copy and is reported by health.
+   */
   refresh(): Promise<void> {
-    this.refreshing ??= (async () => {
-      try {
-        await Promise.all([this.offers.refresh(), this.publishers.refresh(), this.partners.refresh()]);
-        this.loadedAt = Date.now();
-        if (this.lastError) this.log.log('catalog refresh recovered');
-        this.lastError = undefined;
-      } catch (e) {
-        const msg = e instanceof Error ? e.message : String(e);
-        if (this.lastError !== msg) this.log.warn(`catalog refresh failed: ${msg}`);
-        this.lastError = msg;
-        throw e;
-      } finally {
-        this.refreshing = undefined;
-      }
-    })();
-    return this.refreshing;
+    return this.refresher.refresh();
+  }
+
+  private async load(): Promise<void> {
+    try {
+      await Promise.all([this.offers.refresh(), this.publishers.refresh(), this.partners.refresh()]);
+      this.loadedAt = Date.now();
+      if (this.lastError) this.log.log('catalog refresh recovered');
+      this.lastError = undefined;
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      if (this.lastError !== msg) this.log.warn(`catalog refresh failed: ${msg}`);
+      this.lastError = msg;
+      throw e;
+    }
   }
 
   offer(id: string): OfferEntity | undefined {
