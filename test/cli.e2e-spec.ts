@@ -95,15 +95,24 @@ describe('ledger CLI (bin/ledger)', () => {
   });
 
   it('every subcommand prints its usage on --help and -h, exit 0', async () => {
-    for (const c of COMMANDS) {
-      const name = c.path.join(' ');
-      const r = await ledger(...c.path, c.path.length % 2 ? '--help' : '-h');
-      expect({ name, code: r.code, usage: r.out.split('\n')[0] }).toEqual({
-        name,
+    // Four processes at a time: each is a whole `bin/ledger` start, and there are dozens.
+    const queue = [...COMMANDS];
+    const answers: { name: string; code: number | null; usage: string | undefined }[] = [];
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        for (let c = queue.shift(); c; c = queue.shift()) {
+          const r = await ledger(...c.path, c.path.length % 2 ? '--help' : '-h');
+          answers.push({ name: c.path.join(' '), code: r.code, usage: r.out.split('\n')[0] });
+        }
+      }),
+    );
+    expect(answers).toHaveLength(COMMANDS.length);
+    for (const a of answers)
+      expect(a).toEqual({
+        name: a.name,
         code: 0,
-        usage: expect.stringMatching(new RegExp(`^usage: ledger ${name}( |$)`)) as string,
+        usage: expect.stringMatching(new RegExp(`^usage: ledger ${a.name}( |$)`)) as string,
       });
-    }
   });
 
   it('bad usage: one line on stderr, nothing on stdout, exit 2', async () => {

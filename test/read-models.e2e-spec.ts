@@ -650,7 +650,11 @@ describe('read models, reports and manual review', () => {
     expect(measured.min_acceptance_rate!.measured).toBe(
       rate(sum('accepted') + sum('held_postbacks'), sum('postbacks')),
     );
-    expect(measured.max_soft_reject_rate!.measured).toBe(rate(sum('soft_retried'), sum('postbacks')));
+    // Every postback that waited for a retry, as the outcomes count them: at least those whose
+    // click came late, more on a busy machine (a batch that failed on a dependency is retried too).
+    const retried = await retriedOutcomes();
+    expect(retried).toBeGreaterThanOrEqual(sum('soft_retried'));
+    expect(measured.max_soft_reject_rate!.measured).toBe(rate(retried, sum('postbacks')));
     // The defaults (at least 90% accepted, at most 5% duplicates) fail this deliberately messy traffic.
     expect(strict.body.pass).toBe(false);
     expect(measured.max_duplicate_rate!.pass).toBe(false);
