@@ -5,3 +5,4 @@ export * from './conversion-rebuild';
 export * from './money-rules';
 export * from './trial-balance';
 export * from './ledger-v2';
+export * from './outbox';

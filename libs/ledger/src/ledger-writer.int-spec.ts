@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import type { LedgerEntryV1 } from '@app/contracts';
+import type { LedgerEntryV1, LedgerEntryV2 } from '@app/contracts';
 import { entryIdOf, NO_MONEY } from '@app/domain';
 import { createDataSource } from '@app/persistence';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
@@ -7,6 +7,7 @@ import { checkConversionsAgainstLedger } from './conversion-rebuild';
 import { lockConversions } from './conversion-lock';
 import { appendEntries, type LedgerWrite } from './ledger-writer';
 import { loadMoneyRules } from './money-rules';
+import { readOutbox } from './outbox';
 import { trialBalance } from './trial-balance';
 
 /** The ledger's one write path against real Postgres, connected as the apps are (ledger_app). */
@@ -145,6 +146,82 @@ describe('ledger writer (real Postgres, application role)', () => {
       },
     ]);
     expect(rows[0]!.payload).toEqual(converted.entry);
+  });
+
+  it('puts both messages in the outbox, the same as rendered from the entry row for an outbox row from before they were kept', async () => {
+    const priced: LedgerWrite = {
+      ...write('cv-outbox', 'approved', 'approved', { amount_micros: '3000000', currency: 'EUR' }),
+      money: {
+        payoutMicros: 2_100_000n,
+        rewardAmount: 2100n,
+        rewardCurrency: 'coins',
+        payoutRuleId: '7',
+        rewardRuleId: '9',
+      },
+      origin: {
+        userId: 'wall-user-\u{1F600}',
+        originalAmountMicros: 3_240_000n,
+        originalCurrency: 'USD',
+        fxRate: '0.925925925926',
+        fxDate: '2026-01-01',
+      },
+    };
+    const pending = write('cv-outbox-2', 'pending', 'pending', { publisher_id: null });
+    await append([priced, pending]);
+    const ids = [priced.entry.entry_id, pending.entry.entry_id];
+    const read = () =>
+      app.transaction((em) =>
+        readOutbox(em, 10_000).then((rows) => rows.filter((r) => ids.includes(r.entry_id))),
+      );
+    const [kept] = await db.ds.query<[{ n: number }]>(
+      `SELECT count(*)::int AS n FROM ledger_outbox WHERE entry_id = ANY($1)
+          AND message_key IS NOT NULL AND entry_type IS NOT NULL AND v1 IS NOT NULL AND v2 IS NOT NULL`,
+      [ids],
+    );
+    expect(kept.n).toBe(2);
+    const written = await read();
+    expect(written.map((r) => [r.message_key, r.entry_type])).toEqual([
+      ['cv-outbox', 'approved'],
+      ['cv-outbox-2', 'pending'],
+    ]);
+    expect(JSON.parse(written[0]!.v1)).toEqual(priced.entry);
+    const v2 = JSON.parse(written[0]!.v2) as LedgerEntryV2;
+    expect(v2).toMatchObject({
+      schema_version: 2,
+      revenue_micros: '3000000',
+      payout_micros: '2100000',
+      margin_micros: '900000',
+      reward_amount: '2100',
+      reward_currency: 'coins',
+      payout_rule_id: '7',
+      reward_rule_id: '9',
+      user_id: 'wall-user-\u{1F600}',
+      original_amount_micros: '3240000',
+      original_currency: 'USD',
+      fx_rate: '0.925925925926',
+      fx_date: '2026-01-01',
+    });
+    expect(v2.postings.map((p) => [p.account, p.amount_micros])).toEqual([
+      ['advertiser_receivable:partner-a', '3000000'],
+      ['publisher_payable:pub-1', '-2100000'],
+      ['platform_revenue', '-900000'],
+    ]);
+    // A row as the outbox held it before it kept its messages: the relay renders it from the
+    // entry's row, postings and columns, to the same messages.
+    await db.ds.query(
+      `UPDATE ledger_outbox SET message_key = NULL, entry_type = NULL, v1 = NULL, v2 = NULL WHERE entry_id = ANY($1)`,
+      [ids],
+    );
+    const legacy = await read();
+    expect(legacy.map((r) => [r.message_key, r.entry_type])).toEqual(
+      written.map((r) => [r.message_key, r.entry_type]),
+    );
+    expect(legacy.map((r) => JSON.parse(r.v1) as unknown)).toEqual(
+      written.map((r) => JSON.parse(r.v1) as unknown),
+    );
+    expect(legacy.map((r) => JSON.parse(r.v2) as unknown)).toEqual(
+      written.map((r) => JSON.parse(r.v2) as unknown),
+    );
   });
 
   it('refuses an entry whose status disagrees with evolve, before writing anything', async () => {

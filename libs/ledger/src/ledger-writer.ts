@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import type { LedgerEntryV1 } from '@app/contracts';
+import { assertValidLedgerEntryV2, type LedgerEntryV1, type LedgerPostingV2 } from '@app/contracts';
 import {
   bucketOf,
   type ConversionState,
@@ -10,6 +10,7 @@ import {
   postingsFor,
   type ReasonCode,
 } from '@app/domain';
+import { ledgerEntryV2 } from './ledger-v2';
 
 /**
  * One entry to append, with the partner status it applied (null for an operator's entry) and
@@ -58,6 +59,52 @@ export function entryFacts(
 export class LedgerWriteRefused extends Error {}
 
 /**
+ * An entry as the ledger topics carry it, rendered once, when it is written: the v1 message, the
+ * v2 message (checked against its schema: nothing invalid reaches the outbox) and its postings
+ * (double entry, `postingsFor`), which v2 lists and `ledger_postings` stores.
+ */
+function renderEntry(w: LedgerWrite): {
+  entryId: string;
+  v1: string;
+  v2: string;
+  postings: LedgerPostingV2[];
+} {
+  const e = w.entry;
+  const postings = postingsFor({
+    entryId: e.entry_id,
+    entryType: e.entry_type,
+    partnerId: e.partner_id,
+    publisherId: e.publisher_id,
+    currency: e.currency,
+    amountMicros: BigInt(e.amount_micros),
+    payoutMicros: w.money.payoutMicros,
+  }).map((p) => ({
+    posting_id: p.postingId,
+    account: p.account,
+    currency: p.currency,
+    amount_micros: p.amountMicros.toString(),
+  }));
+  const o = w.origin;
+  const v2 = ledgerEntryV2({
+    payload: e,
+    payout_micros: w.money.payoutMicros.toString(),
+    reward_amount: w.money.rewardAmount?.toString() ?? null,
+    reward_currency: w.money.rewardCurrency,
+    payout_rule_id: w.money.payoutRuleId,
+    reward_rule_id: w.money.rewardRuleId,
+    user_id: o?.userId ?? null,
+    original_amount_micros: o?.originalAmountMicros?.toString() ?? null,
+    original_currency: o?.originalCurrency ?? null,
+    fx_rate: o?.fxRate ?? null,
+    fx_date: o?.fxDate ?? null,
+    // In posting_id order, as postingsFor numbers them.
+    postings,
+  });
+  assertValidLedgerEntryV2(v2);
+  return { entryId: e.entry_id, v1: JSON.stringify(e), v2: JSON.stringify(v2), postings };
+}
+
+/**
  * The one write path of the ledger: appends the entries, in order, and brings each conversion
  * they name to `evolve` of its state, in the caller's transaction. The caller holds the
  * conversions' locks (`lockConversions`) and passes the states it read under them.
@@ -86,8 +133,23 @@ export async function appendEntries(
     after.set(id, { state, last: w.entry, receivedAt });
   }
   if (writes.length === 0) return new Map();
+  const rendered = writes.map(renderEntry);
+  // `json` (not jsonb) keeps each message's text as rendered: the outbox holds the bytes the
+  // relay publishes, and the entry's payload is the same v1 object.
   await em.query(
-    `WITH ins AS (
+    `WITH src AS MATERIALIZED (
+       SELECT j.n, j.value AS v1, v.value AS v2, r.requested, m.value AS money, x.*
+       FROM json_array_elements($1::json) WITH ORDINALITY AS j(value, n)
+       JOIN json_array_elements($5::json) WITH ORDINALITY AS v(value, n) ON v.n = j.n
+       JOIN unnest($2::text[]) WITH ORDINALITY AS r(requested, n) ON r.n = j.n
+       JOIN jsonb_array_elements($3::jsonb) WITH ORDINALITY AS m(value, n) ON m.n = j.n
+       CROSS JOIN LATERAL json_to_record(j.value) AS x(entry_id text, entry_type text, conversion_id text,
+         conversion_status text, click_id text, transaction_id text, offer_id text, publisher_id text, partner_id text,
+         goal text, amount_micros text, currency text, reason_bucket text, reason_code text, sub1 text, sub2 text,
+         sub3 text, sub4 text, sub5 text, placement text, geo text, device text, clicked_at timestamptz,
+         occurred_at timestamptz, recorded_at timestamptz, late boolean, postback_delay_ms bigint,
+         source_event_id text, schema_version int)),
+     ins AS (
        INSERT INTO ledger_entries (entry_id, entry_type, conversion_id, conversion_status, click_id, transaction_id, offer_id,
          publisher_id, partner_id, goal, amount_micros, currency, reason_bucket, reason_code, sub1, sub2, sub3, sub4, sub5,
          placement, geo, device, clicked_at, occurred_at, recorded_at, late, postback_delay_ms, source_event_id,
@@ -96,30 +158,23 @@ export async function appendEntries(
        SELECT x.entry_id, x.entry_type, x.conversion_id, x.conversion_status, x.click_id, x.transaction_id, x.offer_id,
          x.publisher_id, x.partner_id, x.goal, x.amount_micros::bigint, x.currency, x.reason_bucket, x.reason_code, x.sub1,
          x.sub2, x.sub3, x.sub4, x.sub5, x.placement, x.geo, x.device, x.clicked_at, x.occurred_at, x.recorded_at, x.late,
-         x.postback_delay_ms, x.source_event_id, x.schema_version, r.requested, j.value, (m.value->>'payout')::bigint,
-         (m.value->>'reward')::bigint, m.value->>'reward_currency', (m.value->>'payout_rule')::bigint,
-         (m.value->>'reward_rule')::bigint, m.value->>'user_id', (m.value->>'original_amount')::bigint,
-         m.value->>'original_currency', (m.value->>'fx_rate')::numeric, (m.value->>'fx_date')::date
-       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS j(value, n)
-       JOIN unnest($2::text[]) WITH ORDINALITY AS r(requested, n) ON r.n = j.n
-       JOIN jsonb_array_elements($3::jsonb) WITH ORDINALITY AS m(value, n) ON m.n = j.n
-       CROSS JOIN LATERAL jsonb_to_record(j.value) AS x(entry_id text, entry_type text, conversion_id text,
-         conversion_status text, click_id text, transaction_id text, offer_id text, publisher_id text, partner_id text,
-         goal text, amount_micros text, currency text, reason_bucket text, reason_code text, sub1 text, sub2 text,
-         sub3 text, sub4 text, sub5 text, placement text, geo text, device text, clicked_at timestamptz,
-         occurred_at timestamptz, recorded_at timestamptz, late boolean, postback_delay_ms bigint,
-         source_event_id text, schema_version int)
-       ORDER BY j.n
+         x.postback_delay_ms, x.source_event_id, x.schema_version, x.requested, x.v1::jsonb, (x.money->>'payout')::bigint,
+         (x.money->>'reward')::bigint, x.money->>'reward_currency', (x.money->>'payout_rule')::bigint,
+         (x.money->>'reward_rule')::bigint, x.money->>'user_id', (x.money->>'original_amount')::bigint,
+         x.money->>'original_currency', (x.money->>'fx_rate')::numeric, (x.money->>'fx_date')::date
+       FROM src AS x
+       ORDER BY x.n
        ON CONFLICT (entry_id) DO NOTHING
-       RETURNING seq, entry_id),
-     outbox AS (INSERT INTO ledger_outbox (seq, entry_id) SELECT seq, entry_id FROM ins),
+       RETURNING seq, entry_id, entry_type, conversion_id),
+     outbox AS (INSERT INTO ledger_outbox (seq, entry_id, message_key, entry_type, v1, v2)
+       SELECT ins.seq, ins.entry_id, ins.conversion_id, ins.entry_type, src.v1::text, src.v2::text FROM ins JOIN src USING (entry_id)),
      posted AS (INSERT INTO ledger_postings (posting_id, entry_id, account, currency, amount_micros)
        SELECT p.posting_id, p.entry_id, p.account, p.currency, p.amount::bigint
          FROM jsonb_to_recordset($4::jsonb) AS p(posting_id text, entry_id text, account text, currency text, amount text)
          JOIN ins ON ins.entry_id = p.entry_id)
      INSERT INTO projection_queue (entry_id) SELECT entry_id FROM ins ORDER BY seq`,
     [
-      JSON.stringify(writes.map((w) => w.entry)),
+      `[${rendered.map((r) => r.v1).join(',')}]`,
       writes.map((w) => w.requested),
       JSON.stringify(
         writes.map(({ money: m, origin: o }) => ({
@@ -136,24 +191,17 @@ export async function appendEntries(
         })),
       ),
       JSON.stringify(
-        writes.flatMap(({ entry: e, money }) =>
-          postingsFor({
-            entryId: e.entry_id,
-            entryType: e.entry_type,
-            partnerId: e.partner_id,
-            publisherId: e.publisher_id,
-            currency: e.currency,
-            amountMicros: BigInt(e.amount_micros),
-            payoutMicros: money.payoutMicros,
-          }).map((p) => ({
-            posting_id: p.postingId,
-            entry_id: p.entryId,
+        rendered.flatMap((r) =>
+          r.postings.map((p) => ({
+            posting_id: p.posting_id,
+            entry_id: r.entryId,
             account: p.account,
             currency: p.currency,
-            amount: p.amountMicros.toString(),
+            amount: p.amount_micros,
           })),
         ),
       ),
+      `[${rendered.map((r) => r.v2).join(',')}]`,
     ],
   );
   const rows = [...after.values()].map(({ state, last, receivedAt }) => ({

@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { assertValidLedgerEntryV2, Topics, topicName } from '@app/contracts';
-import { ledgerEntryV2, type LedgerV2Row } from '@app/ledger';
+import { Topics, topicName } from '@app/contracts';
+import { type OutboxMessage, readOutbox } from '@app/ledger';
 import { BatchingProducer } from '@app/kafka';
 import type { HealthCheckResult, HealthIndicator } from '@app/health';
-import { ProcessorMetrics, type PublishedEntry } from '../observability/processor-metrics';
+import { ProcessorMetrics } from '../observability/processor-metrics';
 import { DrainLoop } from '../drain-loop';
 import { Leadership } from '../leadership/leadership';
 import { ProcessorEnv } from '../processor.env';
@@ -46,41 +46,28 @@ export class LedgerRelay extends DrainLoop implements HealthIndicator {
       ? topicName(Topics.conversionsLedgerV2, this.env.TOPIC_PREFIX)
       : undefined;
     for (;;) {
-      const published = await this.ds.transaction(async (em): Promise<PublishedEntry[]> => {
+      const published = await this.ds.transaction(async (em): Promise<OutboxMessage[]> => {
         const [{ locked }] = await em.query<[{ locked: boolean }]>(
           `SELECT pg_try_advisory_xact_lock($1) AS locked`,
           [RELAY_LOCK],
         );
         if (!locked) return [];
-        const rows = await em.query<(LedgerV2Row & { seq: string; conversion_id: string })[]>(
-          `SELECT o.seq, e.conversion_id, e.payload, e.payout_micros, e.reward_amount, e.reward_currency,
-                  e.payout_rule_id, e.reward_rule_id, e.user_id, e.original_amount_micros::text, e.original_currency,
-                  e.fx_rate::text, e.fx_date::text,
-                  (SELECT jsonb_agg(jsonb_build_object('posting_id', p.posting_id, 'account', p.account,
-                            'currency', p.currency, 'amount_micros', p.amount_micros::text) ORDER BY p.posting_id)
-                     FROM ledger_postings p WHERE p.entry_id = e.entry_id) AS postings
-             FROM ledger_outbox o JOIN ledger_entries e USING (entry_id)
-            ORDER BY o.seq LIMIT 2000`,
-        );
+        const rows = await readOutbox(em, 2000);
         if (rows.length === 0) return [];
-        // Both versions of an entry are acknowledged before it leaves the outbox.
+        // Both versions of an entry are acknowledged before it leaves the outbox. The messages
+        // are sent as the writer rendered them (ledger-writer.ts renderEntry).
         await Promise.all(
           rows.flatMap((r) => {
             const sends: Promise<unknown>[] = [];
-            if (v1)
-              sends.push(this.producer.send(v1, { key: r.conversion_id, value: JSON.stringify(r.payload) }));
-            if (v2) {
-              const entry = ledgerEntryV2(r);
-              assertValidLedgerEntryV2(entry);
-              sends.push(this.producer.send(v2, { key: r.conversion_id, value: JSON.stringify(entry) }));
-            }
+            if (v1) sends.push(this.producer.send(v1, { key: r.message_key, value: r.v1 }));
+            if (v2) sends.push(this.producer.send(v2, { key: r.message_key, value: r.v2 }));
             return sends;
           }),
         );
         // Exactly the rows published: a decision that committed meanwhile with a lower seq is
         // still waiting (a range delete would drop it unpublished).
         await em.query(`DELETE FROM ledger_outbox WHERE seq = ANY($1::bigint[])`, [rows.map((r) => r.seq)]);
-        return rows.map((r) => r.payload as PublishedEntry);
+        return rows;
       });
       this.lastError = undefined;
       this.published += published.length;

@@ -5,7 +5,10 @@ import type { LedgerEntryV1 } from '@app/contracts';
 import { LabelBounder } from '@app/metrics';
 import type { DecisionRecord } from '../conversions/postback-decider';
 
-export type PublishedEntry = Pick<LedgerEntryV1, 'entry_id' | 'entry_type' | 'source_event_id'>;
+/** A published entry: its id and type, and its v1 message (read only for the debug log). */
+export interface PublishedEntry extends Pick<LedgerEntryV1, 'entry_id' | 'entry_type'> {
+  v1: string;
+}
 
 /**
  * Decisions, retries and ledger publishes: counted (in-process) and logged at debug level with
@@ -101,7 +104,7 @@ export class ProcessorMetrics {
           msg: 'ledger entry published',
           // A postback's correlation id is its event id (the gateway mints both as one), which
           // the entry carries as source_event_id.
-          correlation_id: e.source_event_id,
+          correlation_id: (JSON.parse(e.v1) as LedgerEntryV1).source_event_id,
           entry_id: e.entry_id,
           entry_type: e.entry_type,
         });

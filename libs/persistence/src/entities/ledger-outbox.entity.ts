@@ -5,6 +5,11 @@ import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 export class LedgerOutboxEntity {
   @PrimaryColumn({ name: 'seq', type: 'bigint' }) seq!: string;
   @Column({ name: 'entry_id', type: 'varchar', length: 32 }) entryId!: string;
+  /** The message key and both versions of the message as published (null: written before 2026-12). */
+  @Column({ name: 'message_key', type: 'text', nullable: true }) messageKey!: string | null;
+  @Column({ name: 'entry_type', type: 'text', nullable: true }) entryType!: string | null;
+  @Column({ name: 'v1', type: 'text', nullable: true }) v1!: string | null;
+  @Column({ name: 'v2', type: 'text', nullable: true }) v2!: string | null;
 }
 
 /**

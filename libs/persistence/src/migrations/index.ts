@@ -23,6 +23,7 @@ import { MoneyModel1795563300000 } from './1795563300000-MoneyModel';
 import { ExchangeRates1795563200000 } from './1795563200000-ExchangeRates';
 import { EntryOrigins1795563400000 } from './1795563400000-EntryOrigins';
 import { ReconMoney1795563500000 } from './1795563500000-ReconMoney';
+import { LedgerWriteSpeed1795563600000 } from './1795563600000-LedgerWriteSpeed';
 
 /** Every migration, in order. `npm run migration:check` fails when entities drift from these. */
 export const MIGRATIONS = [
@@ -50,4 +51,5 @@ export const MIGRATIONS = [
   MoneyModel1795563300000,
   EntryOrigins1795563400000,
   ReconMoney1795563500000,
+  LedgerWriteSpeed1795563600000,
 ];
