@@ -255,13 +255,21 @@ describe('alerts', () => {
       );
       expect(tries[0]!.body.alert.status).toBe('firing');
     }
-    // Delivery state is recorded on the alert.
-    const list = await alerts();
+    // Delivery state is recorded on the alert, once the notifier has stored the answer it got
+    // (the receiver sees the request before that commit).
+    const recorded = (l: Awaited<ReturnType<typeof alerts>>) =>
+      l
+        .filter((x) => FIRED.includes(x.key))
+        .every((a) => a.notifications.some((n) => n.status !== 'pending'));
+    const list = await poll('the deliveries recorded on the alerts', async () => {
+      const l = await alerts();
+      return recorded(l) ? l : undefined;
+    });
     for (const a of list.filter((x) => FIRED.includes(x.key)))
       expect(a.notifications).toEqual([
         expect.objectContaining({ event: 'firing', status: 'delivered', attempts: 2 }),
       ]);
-  }, 60_000);
+  }, 90_000);
 
   it('resolves an alert when its condition clears, once, and notifies that too', async () => {
     // Ten more al-soft postbacks with visible clicks: 4 soft retries of 14 is under 30%.
