@@ -663,6 +663,8 @@ describe('read models, reports and manual review', () => {
       min_acceptance_rate: 0.5,
       max_duplicate_rate: 0.5,
       max_late_rate: 0.5,
+      // How many postbacks wait for a retry depends on the machine's load (see above).
+      max_soft_reject_rate: 1,
     });
     expect(lenient.status).toBe(200);
     expect((await api(`/v1/admin/launch-check?${q}`)).body.pass).toBe(true);
