@@ -212,6 +212,11 @@ describe('ledger writer (real Postgres, application role)', () => {
       `UPDATE ledger_outbox SET message_key = NULL, entry_type = NULL, v1 = NULL, v2 = NULL WHERE entry_id = ANY($1)`,
       [ids],
     );
+    // The apps' role cannot rewrite a message waiting to be published.
+    await expect(
+      app.query(`UPDATE ledger_outbox SET v1 = '{}' WHERE entry_id = $1`, [ids[0]]),
+    ).rejects.toThrow(/permission denied/);
+    await expect(app.query(`TRUNCATE ledger_outbox`)).rejects.toThrow(/permission denied/);
     const legacy = await read();
     expect(legacy.map((r) => [r.message_key, r.entry_type])).toEqual(
       written.map((r) => [r.message_key, r.entry_type]),

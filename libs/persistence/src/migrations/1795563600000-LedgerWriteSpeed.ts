@@ -60,9 +60,13 @@ export class LedgerWriteSpeed1795563600000 implements MigrationInterface {
     );
     for (const [target, text] of Object.entries(COMMENTS))
       await q(`COMMENT ON ${target} IS '${text.replace(/'/g, "''")}'`);
+    // The relay now publishes the outbox's text, not the entry's row: the apps' role may add a
+    // row and remove one once published, but never rewrite what billing will read.
+    await q(`REVOKE UPDATE, TRUNCATE ON "ledger_outbox" FROM ledger_app`);
   }
 
   public async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`GRANT UPDATE, TRUNCATE ON "ledger_outbox" TO ledger_app`);
     await queryRunner.query(
       postingsGuard(`SELECT a.entry_id, a.currency INTO bad FROM added a
           LEFT JOIN ledger_entries e ON e.entry_id = a.entry_id
