@@ -49,11 +49,13 @@ import {
 } from '@app/testing';
 import { BACKLOG_PARTNER, producePostbackBacklog } from './lib/backlog';
 import {
+  BackendCpu,
   envInt,
   fmt,
   formatTable,
   type LatencySummary,
   machineLine,
+  readCpuSeconds,
   readRssBytes,
   RssSampler,
   writeResults,
@@ -129,6 +131,11 @@ export interface DrainResult {
    */
   heapAtTenthsMiB: number[];
   peakRssMiB: Record<string, number>;
+  /**
+   * CPU per decision (µs) between the first poll that saw a decision and the N-th decision: the
+   * processor's own, and the Postgres backends' serving the bench's database (sampled every 500 ms).
+   */
+  cpuMicrosPerDecision: { processor: number; postgres: number };
   verify: {
     outcomes: number;
     approvedEntries: number;
@@ -233,9 +240,17 @@ export async function runDrainBench(opts: DrainOptions = {}): Promise<DrainResul
     const produceSeconds = await producePostbackBacklog(postbacksTopic, n, clickIds, `${tag}-`, brokers, log);
     log(`produced in ${fmt(produceSeconds, 1)} s; starting the processor on the backlog`);
 
+    const pgCpu = await new BackendCpu(db.name).start();
     const spawnedAt = Date.now();
     processor = spawnApp('processor', env);
     const pid = processor.proc.pid;
+    /** CPU seconds (processor, Postgres backends) at the first poll that saw a decision and at the N-th. */
+    let cpuAtFirst: [number, number] | undefined;
+    let cpuAtDone: [number, number] | undefined;
+    const cpuNow = async (): Promise<[number, number]> => [
+      pid !== undefined ? ((await readCpuSeconds(pid)) ?? NaN) : NaN,
+      await pgCpu.seconds(),
+    ];
     if (pid !== undefined) rss.add('processor', pid);
     rss.start();
     let rssIdleMiB = NaN;
@@ -271,6 +286,7 @@ export async function runDrainBench(opts: DrainOptions = {}): Promise<DrainResul
         if (d > 0 && firstAt === undefined) {
           firstAt = Date.now();
           firstCount = d;
+          cpuAtFirst = await cpuNow();
         }
         while (tenths.length < 10 && d >= (n * (tenths.length + 1)) / 10) {
           const bytes = pid !== undefined ? await readRssBytes(pid) : undefined;
@@ -283,6 +299,7 @@ export async function runDrainBench(opts: DrainOptions = {}): Promise<DrainResul
         }
         if (d >= n) {
           doneAt = Date.now();
+          cpuAtDone = await cpuNow();
           break;
         }
       }
@@ -401,6 +418,10 @@ export async function runDrainBench(opts: DrainOptions = {}): Promise<DrainResul
       problems.push(`${v.micros} micros, expected ${BigInt(expected) * PAYOUT_MICROS}`);
     if (onTopic < n + pacedN) problems.push(`${onTopic} entries on the ledger topic, expected ${n + pacedN}`);
     const drainSeconds = drainSecondsNow;
+    const decided = n - firstCount;
+    const cpuMicros = (i: 0 | 1): number =>
+      cpuAtFirst && cpuAtDone && decided > 0 ? ((cpuAtDone[i] - cpuAtFirst[i]) / decided) * 1e6 : NaN;
+    await pgCpu.stop();
     return {
       n,
       clicks: clickCount,
@@ -421,6 +442,7 @@ export async function runDrainBench(opts: DrainOptions = {}): Promise<DrainResul
       rssAtTenthsMiB: tenths,
       heapAtTenthsMiB: heapTenths,
       peakRssMiB,
+      cpuMicrosPerDecision: { processor: cpuMicros(0), postgres: cpuMicros(1) },
       verify: {
         outcomes: v.outcomes,
         approvedEntries: v.approved,
@@ -515,6 +537,7 @@ export function drainRows(results: DrainResult[]): Record<string, string | numbe
       .map((i) => fmt(r.heapAtTenthsMiB[i] ?? NaN, 0))
       .join(' / '),
     'bench peak RSS (MiB)': fmt(r.peakRssMiB['bench process'] ?? NaN, 0),
+    'CPU per decision, processor / Postgres (µs)': `${fmt(r.cpuMicrosPerDecision.processor, 0)} / ${fmt(r.cpuMicrosPerDecision.postgres, 0)}`,
     correct: r.verify.problems.length ? `NO: ${r.verify.problems.join('; ')}` : 'yes',
   }));
 }

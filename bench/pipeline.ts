@@ -37,6 +37,7 @@ import {
   waitReady,
 } from '@app/testing';
 import {
+  BackendCpu,
   CpuMeter,
   envInt,
   fmt,
@@ -267,62 +268,6 @@ class CountWatch {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.done;
-  }
-}
-
-/**
- * CPU used by the Postgres backends serving one database (their process titles name it), summed:
- * backends that exist at start() count from there, those that appear later count whole.
- * Sampled every 500 ms so a backend that exits in between loses at most its last half second.
- */
-class BackendCpu {
-  private readonly base = new Map<number, number>();
-  private readonly last = new Map<number, number>();
-  private timer: NodeJS.Timeout | undefined;
-  private sampling: Promise<void> | undefined;
-
-  constructor(private readonly database: string) {}
-
-  private async pids(): Promise<number[]> {
-    const out: number[] = [];
-    for (const d of await fsp.readdir('/proc').catch(() => [] as string[])) {
-      if (!/^\d+$/.test(d)) continue;
-      const cmd = await fsp.readFile(`/proc/${d}/cmdline`, 'utf8').catch(() => '');
-      if (cmd.startsWith('postgres: ') && cmd.includes(` ${this.database} `)) out.push(Number(d));
-    }
-    return out;
-  }
-
-  private async sample(first: boolean): Promise<void> {
-    for (const pid of await this.pids()) {
-      const s = await readCpuSeconds(pid);
-      if (s === undefined) continue;
-      if (!this.base.has(pid)) this.base.set(pid, first ? s : 0);
-      this.last.set(pid, s);
-    }
-  }
-
-  async start(): Promise<this> {
-    await this.sample(true);
-    this.timer = setInterval(() => {
-      this.sampling ??= this.sample(false).finally(() => (this.sampling = undefined));
-    }, 500);
-    this.timer.unref();
-    return this;
-  }
-
-  /** CPU seconds since start(), all backends together. */
-  async seconds(): Promise<number> {
-    await this.sampling;
-    await this.sample(false);
-    let sum = 0;
-    for (const [pid, s] of this.last) sum += s - (this.base.get(pid) ?? 0);
-    return sum;
-  }
-
-  async stop(): Promise<number> {
-    clearInterval(this.timer);
-    return this.seconds();
   }
 }
 
