@@ -179,6 +179,15 @@ describe('ledger writer (real Postgres, application role)', () => {
       [ids],
     );
     expect(kept.n).toBe(2);
+    // Kept inline and uncompressed (OutboxInline): the row is above Postgres's default toast
+    // threshold (2,032 bytes), which would have compressed v2 on the way in and out.
+    const [stored] = await db.ds.query<[{ size: number; c1: string | null; c2: string | null }]>(
+      `SELECT pg_column_size(o.*) AS size, pg_column_compression(v1) AS c1, pg_column_compression(v2) AS c2
+         FROM ledger_outbox o WHERE entry_id = $1`,
+      [priced.entry.entry_id],
+    );
+    expect(stored).toEqual({ size: expect.any(Number) as number, c1: null, c2: null });
+    expect(stored.size).toBeGreaterThan(2032);
     const written = await read();
     expect(written.map((r) => [r.message_key, r.entry_type])).toEqual([
       ['cv-outbox', 'approved'],

@@ -135,6 +135,24 @@ export async function appendEntries(
   }
   if (writes.length === 0) return new Map();
   const rendered = writes.map(renderEntry);
+  // Postings as parallel arrays: unnest of text[] costs Postgres far less than a JSON document.
+  const postings = {
+    id: [] as string[],
+    entry: [] as string[],
+    account: [] as string[],
+    currency: [] as string[],
+    amount: [] as string[],
+  };
+  for (const r of rendered)
+    for (const p of r.postings) {
+      postings.id.push(p.posting_id);
+      postings.entry.push(r.entryId);
+      postings.account.push(p.account);
+      postings.currency.push(p.currency);
+      postings.amount.push(String(p.amount_micros));
+    }
+  // The batch's messages (several MB) stay in memory for the sorts and the materialized CTE, not a temp file.
+  await em.query(`SELECT set_config('work_mem', '64MB', true)`);
   // `json` (not jsonb) keeps each message's text as rendered: the outbox holds the bytes the
   // relay publishes, and the entry's payload is the same v1 object.
   await em.query(
@@ -170,8 +188,8 @@ export async function appendEntries(
      outbox AS (INSERT INTO ledger_outbox (seq, entry_id, message_key, entry_type, v1, v2)
        SELECT ins.seq, ins.entry_id, ins.conversion_id, ins.entry_type, src.v1::text, src.v2::text FROM ins JOIN src USING (entry_id)),
      posted AS (INSERT INTO ledger_postings (posting_id, entry_id, account, currency, amount_micros)
-       SELECT p.posting_id, p.entry_id, p.account, p.currency, p.amount::bigint
-         FROM jsonb_to_recordset($4::jsonb) AS p(posting_id text, entry_id text, account text, currency text, amount text)
+       SELECT p.posting_id, p.entry_id, p.account, p.currency, p.amount
+         FROM unnest($4::text[], $6::text[], $7::text[], $8::text[], $9::bigint[]) AS p(posting_id, entry_id, account, currency, amount)
          JOIN ins ON ins.entry_id = p.entry_id)
      INSERT INTO projection_queue (entry_id) SELECT entry_id FROM ins ORDER BY seq`,
     [
@@ -191,18 +209,12 @@ export async function appendEntries(
           fx_date: o?.fxDate ?? null,
         })),
       ),
-      JSON.stringify(
-        rendered.flatMap((r) =>
-          r.postings.map((p) => ({
-            posting_id: p.posting_id,
-            entry_id: r.entryId,
-            account: p.account,
-            currency: p.currency,
-            amount: p.amount_micros,
-          })),
-        ),
-      ),
+      postings.id,
       `[${rendered.map((r) => r.v2).join(',')}]`,
+      postings.entry,
+      postings.account,
+      postings.currency,
+      postings.amount,
     ],
   );
   const rows = [...after.values()].map(({ state, last, receivedAt }) => ({

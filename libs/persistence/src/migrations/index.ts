@@ -24,6 +24,7 @@ import { ExchangeRates1795563200000 } from './1795563200000-ExchangeRates';
 import { EntryOrigins1795563400000 } from './1795563400000-EntryOrigins';
 import { ReconMoney1795563500000 } from './1795563500000-ReconMoney';
 import { LedgerWriteSpeed1795563600000 } from './1795563600000-LedgerWriteSpeed';
+import { OutboxInline1795563700000 } from './1795563700000-OutboxInline';
 
 /** Every migration, in order. `npm run migration:check` fails when entities drift from these. */
 export const MIGRATIONS = [
@@ -52,4 +53,5 @@ export const MIGRATIONS = [
   EntryOrigins1795563400000,
   ReconMoney1795563500000,
   LedgerWriteSpeed1795563600000,
+  OutboxInline1795563700000,
 ];
