@@ -226,6 +226,11 @@ describe('ledger writer (real Postgres, application role)', () => {
       app.query(`UPDATE ledger_outbox SET v1 = '{}' WHERE entry_id = $1`, [ids[0]]),
     ).rejects.toThrow(/permission denied/);
     await expect(app.query(`TRUNCATE ledger_outbox`)).rejects.toThrow(/permission denied/);
+    // Nor one of the dead postbacks' outbox (postbacks.dead).
+    await expect(app.query(`UPDATE postback_dead_outbox SET payload = payload`)).rejects.toThrow(
+      /permission denied/,
+    );
+    await expect(app.query(`TRUNCATE postback_dead_outbox`)).rejects.toThrow(/permission denied/);
     const legacy = await read();
     expect(legacy.map((r) => [r.message_key, r.entry_type])).toEqual(
       written.map((r) => [r.message_key, r.entry_type]),
