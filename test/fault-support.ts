@@ -514,11 +514,13 @@ export async function verifyFaultRun(sys: FaultSystem, e: FaultExpectation): Pro
             count(DISTINCT event_id)::int AS distinct_events FROM postback_outcomes`,
   );
   // A copy the gateway answered 503 may still reach Kafka later: it keeps up to
-  // PRODUCE_MAX_IN_FLIGHT (4) produce requests in flight and kafkajs retries each, so an
-  // unacknowledged batch can land after a later one. The client's next status goes out only after
-  // a 2xx, so acknowledged postbacks keep their order; a late unacknowledged copy of an earlier
-  // status is refused as invalid_transition instead of counted a duplicate (no entry either
-  // way). CI saw one in 64 such copies once; show them when it happens.
+  // PRODUCE_MAX_IN_FLIGHT (4) produce requests in flight, and kafkajs does not retry (retries: 0):
+  // a failed batch is sent again whole, by a fresh send, with every copy not answered yet
+  // (libs/kafka/src/batching-producer.ts). So an unacknowledged batch, or a copy still in flight
+  // when the gateway gave up on it, can land after a later one. The client's next status goes out
+  // only after a 2xx, so acknowledged postbacks keep their order; a late unacknowledged copy of an
+  // earlier status is refused as invalid_transition instead of counted a duplicate (no entry
+  // either way). CI saw one in 64 such copies once; show them when it happens.
   if (o.late_copies > 0) {
     const late = (await sys.db.ds.query(
       `SELECT DISTINCT transaction_id FROM postback_outcomes WHERE reason_code = 'invalid_transition' LIMIT 5`,

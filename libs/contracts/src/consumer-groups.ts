@@ -3,6 +3,6 @@
  * the workers and the gateway's lag report name the same groups without importing each other.
  */
 export const ConsumerGroups = {
-  /** apps/processor: reads clicks.recorded and postbacks.received. */
+  /** apps/processor: reads clicks.recorded, postbacks.received and postbacks.refused. */
   processor: 'ledger-processor',
 } as const;
