@@ -76,6 +76,8 @@ const PAYOUT_MICROS = 1_500_000n;
 const MIB = 1024 * 1024;
 /** The decision counter is read this often: fine enough for a 10k drain of a few seconds, cheap (no SQL). */
 const POLL_MS = 200;
+/** Tables whose size per decision the drain reports (they grow with every decision). */
+const STORAGE_TABLES = ['ledger_entries', 'ledger_postings', 'conversions', 'postback_outcomes', 'postbacks'];
 
 export interface DrainOptions {
   n?: number;
@@ -136,6 +138,8 @@ export interface DrainResult {
    * processor's own, and the Postgres backends' serving the bench's database (sampled every 500 ms).
    */
   cpuMicrosPerDecision: { processor: number; postgres: number };
+  /** Bytes per decision (heap, TOAST, indexes) of each table that grows with decisions, and of the database. */
+  bytesPerDecision: Record<string, number>;
   verify: {
     outcomes: number;
     approvedEntries: number;
@@ -408,6 +412,14 @@ export async function runDrainBench(opts: DrainOptions = {}): Promise<DrainResul
               coalesce(sum(amount_micros), 0)::text AS micros FROM ledger_entries`,
     );
     const expected = storedCount + n + pacedN;
+    // Storage per decision (each decision here is one conversion with one approved entry), for
+    // the capacity model (docs/deployment.md): heap, TOAST and indexes, not vacuumed.
+    const sizes = await database.ds.query<Array<{ name: string; bytes: string }>>(
+      `SELECT t AS name, pg_total_relation_size(t)::text AS bytes FROM unnest($1::text[]) t
+       UNION ALL SELECT 'whole database', pg_database_size(current_database())::text`,
+      [STORAGE_TABLES],
+    );
+    const bytesPerDecision = Object.fromEntries(sizes.map((r) => [r.name, Number(r.bytes) / expected]));
     const problems: string[] = [];
     if (doneAt === undefined) problems.push(`not drained within ${maxSeconds} s`);
     if (paced && !paced.drained)
@@ -443,6 +455,7 @@ export async function runDrainBench(opts: DrainOptions = {}): Promise<DrainResul
       heapAtTenthsMiB: heapTenths,
       peakRssMiB,
       cpuMicrosPerDecision: { processor: cpuMicros(0), postgres: cpuMicros(1) },
+      bytesPerDecision,
       verify: {
         outcomes: v.outcomes,
         approvedEntries: v.approved,
@@ -553,6 +566,16 @@ export function drainMarkdown(results: DrainResult[]): string {
       '(ledger_entries.recorded_at - occurred_at) over every paced entry.',
     '',
     formatTable(drainRows(results)),
+    '',
+    'Storage per decision (bytes: heap, TOAST and indexes, not vacuumed; stored conversions count as decisions):',
+    '',
+    ...results.map(
+      (r) =>
+        `- ${fmt(r.n)} postbacks, ${fmt(r.stored)} stored: ` +
+        Object.entries(r.bytesPerDecision)
+          .map(([t, b]) => `${t} ${fmt(b, 0)}`)
+          .join(', '),
+    ),
     '',
     'Processor RSS at each tenth of the drain (MiB):',
     '',
