@@ -4,12 +4,17 @@ import { DataSource } from 'typeorm';
 import { type ClickRecorded, Topics } from '@app/contracts';
 import { KafkaBatchServer, type MessageBatch } from '@app/kafka';
 import { decodeBatch, nextOffset, runIsolatingPoison } from '../batch-decoder';
+import { RetryScheduler } from '../conversions/retry-scheduler';
+import { ProcessorMetrics } from '../observability/processor-metrics';
 
 export const CLICK_PROJECTION = 'click-store';
 
 /**
  * Projects `clicks.recorded` into the click store. One transaction per batch: the rows
- * (idempotent on click_id) and the partition checkpoint with its watermark commit together.
+ * (idempotent on click_id) and the partition checkpoint with its watermark commit together, and
+ * the postbacks parked waiting for these clicks (click_not_found_yet) become due at once: a
+ * postback that raced its click is decided when the click lands, not at its next retry step
+ * (seconds to an hour later).
  */
 @Controller()
 export class ClickProjectionHandler {
@@ -19,6 +24,8 @@ export class ClickProjectionHandler {
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
     @Inject(KafkaBatchServer) private readonly server: KafkaBatchServer,
+    @Inject(RetryScheduler) private readonly retries: RetryScheduler,
+    @Inject(ProcessorMetrics) private readonly metrics: ProcessorMetrics,
   ) {}
 
   @EventPattern(Topics.clicksRecorded)
@@ -85,6 +92,7 @@ export class ClickProjectionHandler {
       if (watermark === null || p.clicked_at > watermark) watermark = p.clicked_at;
     }
     await this.ensurePartitions(cols.clicked_at);
+    let woken = 0;
     await this.ds.transaction(async (em) => {
       if (clicks.length > 0) {
         await em.query(
@@ -97,6 +105,15 @@ export class ClickProjectionHandler {
            ON CONFLICT (click_id, clicked_at) DO NOTHING`,
           Object.values(cols),
         );
+        // The app's clock, as every due_at is written with it (RetryPlan, RetryScheduler).
+        const [w] = await em.query<[{ n: number }]>(
+          `WITH w AS (UPDATE parked_postbacks SET due_at = $2
+                       WHERE reason = 'click_not_found_yet' AND click_id = ANY($1::varchar[]) AND due_at > $2
+                       RETURNING 1)
+           SELECT count(*)::int AS n FROM w`,
+          [cols.click_id, new Date()],
+        );
+        woken = w.n;
       }
       await em.query(
         `INSERT INTO projection_checkpoints (projection, topic, partition, next_offset, watermark, updated_at)
@@ -114,5 +131,9 @@ export class ClickProjectionHandler {
         [CLICK_PROJECTION, batch.topic, batch.partition, nextOffset(batch), watermark],
       );
     });
+    if (woken > 0) {
+      this.metrics.woken(woken);
+      this.retries.kick();
+    }
   }
 }

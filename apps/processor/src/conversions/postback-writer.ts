@@ -13,8 +13,9 @@ export async function writeDecisionPlan(em: EntityManager, plan: DecisionPlan): 
   await writeOutcomes(em, plan.outcomes);
   if (plan.parkInserts.length) {
     await em.query(
-      `INSERT INTO parked_postbacks (event_id, partner_id, transaction_id, event, attempts, due_at, reason, errors, parked_at)
-       SELECT event_id, partner_id, transaction_id, event, attempts, due_at, reason, errors, parked_at
+      `INSERT INTO parked_postbacks (event_id, partner_id, transaction_id, event, attempts, due_at, reason, errors, parked_at, click_id)
+       SELECT event_id, partner_id, transaction_id, event, attempts, due_at, reason, errors, parked_at,
+         left(event->'payload'->>'click_id', 128)
        FROM jsonb_to_recordset($1::jsonb) AS x(event_id text, partner_id text, transaction_id text, event jsonb,
          attempts int, due_at timestamptz, reason text, errors jsonb, parked_at timestamptz)
        ON CONFLICT (event_id) DO NOTHING`,

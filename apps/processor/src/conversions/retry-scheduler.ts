@@ -37,15 +37,21 @@ export class RetryScheduler implements OnApplicationBootstrap, OnApplicationShut
   }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      if (!this.lease.held) return;
-      this.running ??= this.runDue()
-        .then(() => undefined)
-        .catch((e: unknown) =>
-          this.log.warn(`retry pass failed: ${e instanceof Error ? e.message : String(e)}`),
-        )
-        .finally(() => (this.running = undefined));
-    }, 250);
+    this.timer = setInterval(() => this.kick(), 250);
+  }
+
+  /**
+   * A pass now, if this instance holds the role and none is running (postbacks just became due:
+   * their click was stored). Elsewhere the holder's next tick, at most 250 ms later, takes them.
+   */
+  kick(): void {
+    if (!this.lease.held) return;
+    this.running ??= this.runDue()
+      .then(() => undefined)
+      .catch((e: unknown) =>
+        this.log.warn(`retry pass failed: ${e instanceof Error ? e.message : String(e)}`),
+      )
+      .finally(() => (this.running = undefined));
   }
 
   async onApplicationShutdown(): Promise<void> {

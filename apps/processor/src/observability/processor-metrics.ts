@@ -27,6 +27,7 @@ export class ProcessorMetrics {
   private readonly softRejects: Counter<'reason'>;
   private readonly entries: Counter<'entry_type'>;
   private readonly exhausted: Counter;
+  private readonly wakes: Counter;
   private readonly debug: boolean;
 
   constructor(@Inject(Registry) registry: Registry, @Inject(CommonEnv) env: CommonEnv) {
@@ -53,6 +54,11 @@ export class ProcessorMetrics {
     this.exhausted = new Counter({
       name: 'postbacks_dead_published_total',
       help: 'Postbacks whose retry budget ran out (decided unknown_click), published to postbacks.dead',
+      registers,
+    });
+    this.wakes = new Counter({
+      name: 'parked_postbacks_woken_total',
+      help: 'Postbacks waiting for their click (click_not_found_yet) made due at once because the click was stored',
       registers,
     });
     this.entries = new Counter({
@@ -90,6 +96,11 @@ export class ProcessorMetrics {
   /** A batch of `n` postbacks failed on a dependency and will be tried again. */
   softRejected(reason: string, n: number): void {
     this.softRejects.labels(reason).inc(n);
+  }
+
+  /** Parked postbacks made due because their click was stored. */
+  woken(n: number): void {
+    this.wakes.inc(n);
   }
 
   deadLettered(n: number): void {

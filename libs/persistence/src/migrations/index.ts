@@ -25,6 +25,7 @@ import { EntryOrigins1795563400000 } from './1795563400000-EntryOrigins';
 import { ReconMoney1795563500000 } from './1795563500000-ReconMoney';
 import { LedgerWriteSpeed1795563600000 } from './1795563600000-LedgerWriteSpeed';
 import { OutboxInline1795563700000 } from './1795563700000-OutboxInline';
+import { ParkedClickWake1795563800000 } from './1795563800000-ParkedClickWake';
 
 /** Every migration, in order. `npm run migration:check` fails when entities drift from these. */
 export const MIGRATIONS = [
@@ -54,4 +55,5 @@ export const MIGRATIONS = [
   ReconMoney1795563500000,
   LedgerWriteSpeed1795563600000,
   OutboxInline1795563700000,
+  ParkedClickWake1795563800000,
 ];
