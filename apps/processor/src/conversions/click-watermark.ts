@@ -24,21 +24,39 @@ export class ClickWatermark implements OnApplicationShutdown {
     @Inject(ProcessorEnv) private readonly env: ProcessorEnv,
   ) {}
 
+  /** The read in flight: concurrent callers share it (one admin client, one offsets request). */
+  private reading: Promise<Date> | undefined;
+
+  /**
+   * W, at most 250 ms old. A caller that finds a read in flight shares it: W is only ever used
+   * after it was read (the loader looks the missing clicks up again afterwards), so a read that
+   * started before the call vouches as well as a new one.
+   */
   async current(): Promise<Date> {
     if (this.cached && Date.now() - this.cached.at < 250) return this.cached.value;
+    this.reading ??= this.read().finally(() => (this.reading = undefined));
+    return this.reading;
+  }
+
+  private async read(): Promise<Date> {
     const topic = topicName(Topics.clicksRecorded, this.env.TOPIC_PREFIX);
     const readAt = Date.now();
+    const admin = this.admin ?? this.kafka.admin();
     if (!this.admin) {
-      this.admin = this.kafka.admin();
-      await this.admin.connect();
+      this.admin = admin;
+      try {
+        await admin.connect();
+      } catch (e) {
+        this.dropAdmin(admin);
+        throw e;
+      }
     }
     let offsets: { partition: number; high: string }[];
     try {
-      offsets = await this.admin.fetchTopicOffsets(topic);
+      offsets = await admin.fetchTopicOffsets(topic);
     } catch (e) {
-      const a = this.admin;
-      this.admin = undefined;
-      void a.disconnect().catch(() => undefined);
+      // A broker failing over: the next read connects afresh.
+      this.dropAdmin(admin);
       throw e;
     }
     const rows = await this.ds.query<{ partition: number; next_offset: string; watermark: Date | null }[]>(
@@ -59,6 +77,11 @@ export class ClickWatermark implements OnApplicationShutdown {
     const value = new Date(Number.isFinite(w) ? w : 0);
     this.cached = { at: Date.now(), value };
     return value;
+  }
+
+  private dropAdmin(admin: Admin): void {
+    if (this.admin === admin) this.admin = undefined;
+    void admin.disconnect().catch(() => undefined);
   }
 
   async onApplicationShutdown(): Promise<void> {
