@@ -6,8 +6,10 @@ import { ClickWatermark } from './click-watermark';
 /** Concurrency of the watermark read, with a stand-in admin client (the SQL and Kafka are covered end to end). */
 describe('ClickWatermark', () => {
   const env = { TOPIC_PREFIX: 't-', CLICK_WATERMARK_MARGIN_MS: 1000 } as ProcessorEnv;
+  /** The newest click the stand-in checkpoint says partition 0 stored. */
+  const STORED = Date.parse('2026-01-01T00:00:00Z');
 
-  function setup(fetchTopicOffsets: () => Promise<{ partition: number; high: string }[]>) {
+  function setup(fetchTopicOffsets: () => Promise<{ partition: number; high: string }[]>, stored = STORED) {
     const admins: { connect: jest.Mock; disconnect: jest.Mock; fetchTopicOffsets: jest.Mock }[] = [];
     const kafka = {
       admin: () => {
@@ -21,7 +23,9 @@ describe('ClickWatermark', () => {
       },
     } as unknown as Kafka;
     const ds = {
-      query: jest.fn(() => Promise.resolve([{ partition: 0, next_offset: '5', watermark: null }])),
+      query: jest.fn(() =>
+        Promise.resolve([{ partition: 0, next_offset: '5', watermark: new Date(stored) }]),
+      ),
     } as unknown as DataSource;
     return { w: new ClickWatermark(kafka, ds, env), admins };
   }
@@ -37,21 +41,56 @@ describe('ClickWatermark', () => {
     expect(values[0]!.getTime()).toBeGreaterThanOrEqual(before - 1000);
   });
 
-  it('a failed read fails every caller with its own error, drops its client once, and the next read connects afresh', async () => {
-    let fail = true;
+  it('while Kafka cannot give the offsets, each partition vouches only for the clicks it stored, and nobody fails', async () => {
+    let fail = false;
     const { w, admins } = setup(() =>
-      fail ? Promise.reject(new Error('There is no leader for this topic-partition')) : Promise.resolve([]),
+      fail
+        ? Promise.reject(new Error('There is no leader for this topic-partition'))
+        : Promise.resolve([{ partition: 0, high: '5' }]),
     );
-    const results = await Promise.allSettled([w.current(), w.current()]);
-    expect(results.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : 'ok'))).toEqual([
-      'There is no leader for this topic-partition',
-      'There is no leader for this topic-partition',
-    ]);
-    expect(admins).toHaveLength(1);
-    expect(admins[0]!.disconnect).toHaveBeenCalledTimes(1);
-    fail = false;
-    await w.current();
-    expect(admins).toHaveLength(2);
-    expect(admins[1]!.connect).toHaveBeenCalledTimes(1);
+    let now = Date.now();
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => now);
+    try {
+      // Caught up: W is the read time less the margin.
+      expect((await w.current()).getTime()).toBe(now - 1000);
+      now += 1000;
+      fail = true;
+      // The partition's newest stored click (STORED) less the margin, for both callers.
+      const values = await Promise.all([w.current(), w.current()]);
+      expect(values.map((v) => v.getTime())).toEqual([STORED - 1000, STORED - 1000]);
+      expect(admins).toHaveLength(1);
+      expect(admins[0]!.disconnect).toHaveBeenCalledTimes(1);
+      now += 1000;
+      fail = false;
+      expect((await w.current()).getTime()).toBe(now - 1000);
+      expect(admins).toHaveLength(2);
+      expect(admins[1]!.connect).toHaveBeenCalledTimes(1);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  it('without offsets, W is no later than the last W read with them (a partition added since is not counted)', async () => {
+    let fail = false;
+    const stored = Date.now() + 3_600_000; // clicks stored after the last read with offsets
+    const { w } = setup(
+      () => (fail ? Promise.reject(new Error('no leader')) : Promise.resolve([{ partition: 0, high: '5' }])),
+      stored,
+    );
+    let now = Date.now();
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => now);
+    try {
+      const withOffsets = (await w.current()).getTime();
+      now += 1000;
+      fail = true;
+      expect((await w.current()).getTime()).toBe(withOffsets);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  it('before any read could tell the partitions, nothing is vouched for', async () => {
+    const { w } = setup(() => Promise.reject(new Error('Connection error: connect ECONNREFUSED')));
+    expect((await w.current()).getTime()).toBe(0);
   });
 });
