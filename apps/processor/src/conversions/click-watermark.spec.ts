@@ -1,7 +1,7 @@
 import type { Admin, Kafka } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import type { ProcessorEnv } from '../processor.env';
-import { ClickWatermark } from './click-watermark';
+import { ClickWatermark, OFFSETS_TIMEOUT_MS } from './click-watermark';
 
 /** Concurrency of the watermark read, with a stand-in admin client (the SQL and Kafka are covered end to end). */
 describe('ClickWatermark', () => {
@@ -86,6 +86,19 @@ describe('ClickWatermark', () => {
       expect((await w.current()).getTime()).toBe(withOffsets);
     } finally {
       clock.mockRestore();
+    }
+  });
+
+  it('a read that hangs (a broker failing over) goes on without the offsets after OFFSETS_TIMEOUT_MS', async () => {
+    jest.useFakeTimers();
+    try {
+      const { w, admins } = setup(() => new Promise(() => undefined));
+      const read = w.current();
+      await jest.advanceTimersByTimeAsync(OFFSETS_TIMEOUT_MS);
+      expect((await read).getTime()).toBe(0);
+      expect(admins[0]!.disconnect).toHaveBeenCalledTimes(1);
+    } finally {
+      jest.useRealTimers();
     }
   });
 

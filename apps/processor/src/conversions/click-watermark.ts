@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import type { Admin, Kafka } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { Topics, topicName } from '@app/contracts';
-import { KAFKA } from '@app/kafka';
+import { KAFKA, withTimeout } from '@app/kafka';
 import { ProcessorEnv } from '../processor.env';
 import { CLICK_PROJECTION } from '../clicks/click-projection.handler';
 
@@ -13,6 +13,9 @@ import { CLICK_PROJECTION } from '../clicks/click-projection.handler';
  * the newest click it stored, less the same margin (clicks may land slightly out of mint order
  * within a partition). W is the minimum over partitions.
  */
+/** How long a read of the click topic's offsets may take before W goes on without them. */
+export const OFFSETS_TIMEOUT_MS = 2000;
+
 @Injectable()
 export class ClickWatermark implements OnApplicationShutdown {
   private readonly log = new Logger(ClickWatermark.name);
@@ -81,16 +84,26 @@ export class ClickWatermark implements OnApplicationShutdown {
     return value;
   }
 
-  /** The high watermark of each partition of clicks.recorded, or undefined when Kafka cannot say. */
+  /**
+   * The high watermark of each partition of clicks.recorded, or undefined when Kafka cannot say
+   * within OFFSETS_TIMEOUT_MS. Bounded, and no retries inside kafkajs: during a failover the
+   * admin client's own retries held a decision batch for 20-30 s, long enough for the consumer
+   * to miss its heartbeats and be thrown out of its group (found by the three-node fault run).
+   */
   private async fetchOffsets(): Promise<{ partition: number; high: string }[] | undefined> {
     const topic = topicName(Topics.clicksRecorded, this.env.TOPIC_PREFIX);
-    const admin = this.admin ?? this.kafka.admin();
+    const admin = this.admin ?? this.kafka.admin({ retry: { retries: 0 } });
+    const fresh = !this.admin;
+    if (fresh) this.admin = admin;
     try {
-      if (!this.admin) {
-        this.admin = admin;
-        await admin.connect();
-      }
-      const offsets = await admin.fetchTopicOffsets(topic);
+      const offsets = await withTimeout(
+        (async () => {
+          if (fresh) await admin.connect();
+          return admin.fetchTopicOffsets(topic);
+        })(),
+        OFFSETS_TIMEOUT_MS,
+        'reading the click topic offsets',
+      );
       if (this.unavailableSince !== undefined)
         this.log.log(`click topic offsets readable again after ${Date.now() - this.unavailableSince} ms`);
       this.unavailableSince = undefined;
