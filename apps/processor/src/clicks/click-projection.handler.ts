@@ -4,10 +4,9 @@ import { DataSource } from 'typeorm';
 import { type ClickRecorded, Topics } from '@app/contracts';
 import { KafkaBatchServer, type MessageBatch } from '@app/kafka';
 import { decodeBatch, nextOffset, runIsolatingPoison } from '../batch-decoder';
+import { CLICK_PROJECTION } from './click-projection.name';
 import { RetryScheduler } from '../conversions/retry-scheduler';
 import { ProcessorMetrics } from '../observability/processor-metrics';
-
-export const CLICK_PROJECTION = 'click-store';
 
 /**
  * Projects `clicks.recorded` into the click store. One transaction per batch: the rows

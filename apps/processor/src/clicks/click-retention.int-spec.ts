@@ -6,7 +6,7 @@ import { Leadership } from '../leadership/leadership';
 import { ProcessorEnv } from '../processor.env';
 import { Topics } from '@app/contracts';
 import { ClickRetention } from './click-retention';
-import { CLICK_PROJECTION } from './click-projection.handler';
+import { CLICK_PROJECTION } from './click-projection.name';
 
 /** The click store's monthly partitions against real Postgres, as the apps' role uses them. */
 describe('click store partitions and retention (real Postgres, application role)', () => {

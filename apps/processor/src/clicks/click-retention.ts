@@ -4,7 +4,7 @@ import { Topics } from '@app/contracts';
 import { DrainLoop } from '../drain-loop';
 import { Leadership } from '../leadership/leadership';
 import { ProcessorEnv } from '../processor.env';
-import { CLICK_PROJECTION } from './click-projection.handler';
+import { CLICK_PROJECTION } from './click-projection.name';
 
 const DAY_MS = 86_400_000;
 /** Kept beyond the longest attribution window, so a late postback still finds its click. */

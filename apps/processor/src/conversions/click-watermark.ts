@@ -4,7 +4,10 @@ import { DataSource } from 'typeorm';
 import { Topics, topicName } from '@app/contracts';
 import { KAFKA, withTimeout } from '@app/kafka';
 import { ProcessorEnv } from '../processor.env';
-import { CLICK_PROJECTION } from '../clicks/click-projection.handler';
+import { CLICK_PROJECTION } from '../clicks/click-projection.name';
+
+/** How long a read of the click topic's offsets may take before W goes on without them. */
+export const OFFSETS_TIMEOUT_MS = 2000;
 
 /**
  * The click store's watermark W: every click minted at or before W is stored. Per partition,
@@ -13,9 +16,6 @@ import { CLICK_PROJECTION } from '../clicks/click-projection.handler';
  * the newest click it stored, less the same margin (clicks may land slightly out of mint order
  * within a partition). W is the minimum over partitions.
  */
-/** How long a read of the click topic's offsets may take before W goes on without them. */
-export const OFFSETS_TIMEOUT_MS = 2000;
-
 @Injectable()
 export class ClickWatermark implements OnApplicationShutdown {
   private readonly log = new Logger(ClickWatermark.name);
