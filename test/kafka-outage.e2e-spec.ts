@@ -49,12 +49,23 @@ describe('Kafka outage and recovery (own broker)', () => {
     expect(during.body).toMatchObject({ error: { code: 'unavailable' } });
 
     kafka.start();
+    let lastReady: unknown;
     await poll(
       'gateway ready again',
-      async () => (await httpJson(`${s.gatewayUrl}/health/ready`)).status === 200,
+      async () => {
+        const r = await httpJson(`${s.gatewayUrl}/health/ready`);
+        lastReady = r.body;
+        return r.status === 200;
+      },
       90000,
       500,
-    );
+    ).catch((e: unknown) => {
+      // Once failed in a CI run with no clue left: what the gateway said and logged.
+      throw new Error(
+        `${e instanceof Error ? e.message : String(e)}\nlast readiness: ${JSON.stringify(lastReady)}\n` +
+          `gateway log (end):\n${s.gateway.logs().slice(-4000)}`,
+      );
+    });
     await poll(
       'processor ready again',
       async () => (await httpJson(`${s.processorUrl}/health/ready`)).status === 200,
