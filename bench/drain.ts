@@ -413,9 +413,11 @@ export async function runDrainBench(opts: DrainOptions = {}): Promise<DrainResul
     );
     const expected = storedCount + n + pacedN;
     // Storage per decision (each decision here is one conversion with one approved entry), for
-    // the capacity model (docs/deployment.md): heap, TOAST and indexes, not vacuumed.
+    // the capacity model (docs/deployment.md): heap, TOAST and indexes, not vacuumed. Tables an
+    // older build does not have (an A/B run against it) are left out.
     const sizes = await database.ds.query<Array<{ name: string; bytes: string }>>(
       `SELECT t AS name, pg_total_relation_size(t)::text AS bytes FROM unnest($1::text[]) t
+        WHERE to_regclass(t) IS NOT NULL
        UNION ALL SELECT 'whole database', pg_database_size(current_database())::text`,
       [STORAGE_TABLES],
     );

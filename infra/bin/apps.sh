@@ -16,6 +16,10 @@ export NOTIFIER_HEALTH_PORT="${NOTIFIER_HEALTH_PORT:-3002}"
 app_entry() { case "$1" in gateway) echo "$ROOT/dist/apps/gateway/src/main.js" ;; processor) echo "$ROOT/dist/apps/processor/src/main.js" ;; notifier) echo "$ROOT/dist/apps/notifier/src/main.js" ;; esac; }
 app_health() { case "$1" in gateway) echo "http://127.0.0.1:$PORT/health/ready" ;; processor) echo "http://127.0.0.1:$PROCESSOR_HEALTH_PORT/health/ready" ;; notifier) echo "http://127.0.0.1:$NOTIFIER_HEALTH_PORT/health/ready" ;; esac; }
 app_env() { case "$1" in processor) echo "HEALTH_PORT=$PROCESSOR_HEALTH_PORT" ;; notifier) echo "HEALTH_PORT=$NOTIFIER_HEALTH_PORT" ;; *) echo "PORT=$PORT" ;; esac; }
+# Node flags per app (libs/testing's spawnApp passes the same, and a unit test holds them equal).
+# The processor allocates a young generation's worth of short-lived strings and rows per decision
+# batch: a 32 MB semi-space (16 MB by default) halves its scavenges (bench/drain.ts, docs/deployment.md).
+app_node_flags() { case "$1" in processor) echo "--max-semi-space-size=32" ;; esac; }
 ALL_APPS=(gateway processor notifier)
 
 app_pid() { cat "$APPS_DIR/$1.pid" 2>/dev/null || true; }
@@ -25,7 +29,7 @@ start_app() {
   if pid_alive "$pid"; then log "$name already running (pid $pid)"; return 0; fi
   log "starting $name (log: .run/logs/$name.log)"
   mkdir -p "$RUN_DIR/logs"
-  env $(app_env "$name") nohup node --enable-source-maps "$(app_entry "$name")" >>"$RUN_DIR/logs/$name.log" 2>&1 </dev/null &
+  env $(app_env "$name") nohup node --enable-source-maps $(app_node_flags "$name") "$(app_entry "$name")" >>"$RUN_DIR/logs/$name.log" 2>&1 </dev/null &
   echo $! > "$APPS_DIR/$name.pid"
 }
 

@@ -7,7 +7,7 @@ import { checkConversionsAgainstLedger } from './conversion-rebuild';
 import { lockConversions } from './conversion-lock';
 import { appendEntries, type LedgerWrite } from './ledger-writer';
 import { loadMoneyRules } from './money-rules';
-import { readOutbox } from './outbox';
+import { type OutboxMessage, readOutbox, renderedMessages } from './outbox';
 import { trialBalance } from './trial-balance';
 
 /** The ledger's one write path against real Postgres, connected as the apps are (ledger_app). */
@@ -148,7 +148,9 @@ describe('ledger writer (real Postgres, application role)', () => {
     expect(rows[0]!.payload).toEqual(converted.entry);
   });
 
-  it('puts both messages in the outbox, the same as rendered from the entry row for an outbox row from before they were kept', async () => {
+  it('keeps both messages in memory for the relay, and renders the same from the entry row when it did not keep them', async () => {
+    // As the relay sets it while it holds its role.
+    renderedMessages.wanted = () => true;
     const priced: LedgerWrite = {
       ...write('cv-outbox', 'approved', 'approved', { amount_micros: '3000000', currency: 'EUR' }),
       money: {
@@ -173,25 +175,19 @@ describe('ledger writer (real Postgres, application role)', () => {
       app.transaction((em) =>
         readOutbox(em, 10_000).then((rows) => rows.filter((r) => ids.includes(r.entry_id))),
       );
-    const [kept] = await db.ds.query<[{ n: number }]>(
-      `SELECT count(*)::int AS n FROM ledger_outbox WHERE entry_id = ANY($1)
-          AND message_key IS NOT NULL AND entry_type IS NOT NULL AND v1 IS NOT NULL AND v2 IS NOT NULL`,
+    // The outbox row is the entry's sequence, id, key and type: the messages are not written to Postgres.
+    const stored = await db.ds.query<{ message_key: string; entry_type: string; v1: null; v2: null }[]>(
+      `SELECT message_key, entry_type, v1, v2 FROM ledger_outbox WHERE entry_id = ANY($1) ORDER BY seq`,
       [ids],
     );
-    expect(kept.n).toBe(2);
-    // Kept inline and uncompressed (OutboxInline): the row is above Postgres's default toast
-    // threshold (2,032 bytes), which would have compressed v2 on the way in and out.
-    const [stored] = await db.ds.query<[{ size: number; c1: string | null; c2: string | null }]>(
-      `SELECT pg_column_size(o.*) AS size, pg_column_compression(v1) AS c1, pg_column_compression(v2) AS c2
-         FROM ledger_outbox o WHERE entry_id = $1`,
-      [priced.entry.entry_id],
-    );
-    expect(stored).toEqual({ size: expect.any(Number) as number, c1: null, c2: null });
-    expect(stored.size).toBeGreaterThan(2032);
+    expect(stored).toEqual([
+      { message_key: 'cv-outbox', entry_type: 'approved', v1: null, v2: null },
+      { message_key: 'cv-outbox-2', entry_type: 'pending', v1: null, v2: null },
+    ]);
     const written = await read();
-    expect(written.map((r) => [r.message_key, r.entry_type])).toEqual([
-      ['cv-outbox', 'approved'],
-      ['cv-outbox-2', 'pending'],
+    expect(written.map((r) => [r.message_key, r.entry_type, r.source])).toEqual([
+      ['cv-outbox', 'approved', 'memory'],
+      ['cv-outbox-2', 'pending', 'memory'],
     ]);
     expect(JSON.parse(written[0]!.v1)).toEqual(priced.entry);
     const v2 = JSON.parse(written[0]!.v2) as LedgerEntryV2;
@@ -215,12 +211,51 @@ describe('ledger writer (real Postgres, application role)', () => {
       ['publisher_payable:pub-1', '-2100000'],
       ['platform_revenue', '-900000'],
     ]);
-    // A row as the outbox held it before it kept its messages: the relay renders it from the
-    // entry's row, postings and columns, to the same messages.
-    await db.ds.query(
-      `UPDATE ledger_outbox SET message_key = NULL, entry_type = NULL, v1 = NULL, v2 = NULL WHERE entry_id = ANY($1)`,
-      [ids],
-    );
+    const sameMessages = (rows: OutboxMessage[]) => {
+      expect(rows.map((r) => [r.message_key, r.entry_type])).toEqual(
+        written.map((r) => [r.message_key, r.entry_type]),
+      );
+      expect(rows.map((r) => JSON.parse(r.v1) as unknown)).toEqual(
+        written.map((r) => JSON.parse(r.v1) as unknown),
+      );
+      expect(rows.map((r) => JSON.parse(r.v2) as unknown)).toEqual(
+        written.map((r) => JSON.parse(r.v2) as unknown),
+      );
+    };
+
+    // Not kept (another instance wrote them, this one restarted, or they were published once
+    // and a failed delete left the rows): rendered from the entry's row, postings and columns.
+    renderedMessages.forget(ids);
+    const rendered = await read();
+    expect(rendered.map((r) => r.source)).toEqual(['entry_row', 'entry_row']);
+    sameMessages(rendered);
+
+    // Kept under another sequence number (a transaction that inserted the same entry id and
+    // rolled back): never sent for this row.
+    renderedMessages.keep([{ entryId: ids[0]!, seq: '999999999', v1: '{"stale":1}', v2: '{"stale":2}' }]);
+    const fenced = await read();
+    expect(fenced.map((r) => r.source)).toEqual(['entry_row', 'entry_row']);
+    sameMessages(fenced);
+
+    // A row from when the outbox carried its messages is sent as it is; one from before that,
+    // with no key or type, is rendered from the entry's row.
+    await db.ds.query(`UPDATE ledger_outbox SET v1 = $2, v2 = $3 WHERE entry_id = $1`, [
+      ids[0],
+      written[0]!.v1,
+      written[0]!.v2,
+    ]);
+    await db.ds.query(`UPDATE ledger_outbox SET message_key = NULL, entry_type = NULL WHERE entry_id = $1`, [
+      ids[1],
+    ]);
+    const old = await read();
+    expect(old.map((r) => r.source)).toEqual(['outbox_row', 'entry_row']);
+    sameMessages(old);
+
+    // Nothing is kept while no relay of this process wants it (it does not hold the role).
+    renderedMessages.wanted = () => false;
+    await append([write('cv-outbox-3', 'pending', 'pending')]);
+    expect(renderedMessages.size).toBe(0);
+
     // The apps' role cannot rewrite a message waiting to be published.
     await expect(
       app.query(`UPDATE ledger_outbox SET v1 = '{}' WHERE entry_id = $1`, [ids[0]]),
@@ -231,16 +266,6 @@ describe('ledger writer (real Postgres, application role)', () => {
       /permission denied/,
     );
     await expect(app.query(`TRUNCATE postback_dead_outbox`)).rejects.toThrow(/permission denied/);
-    const legacy = await read();
-    expect(legacy.map((r) => [r.message_key, r.entry_type])).toEqual(
-      written.map((r) => [r.message_key, r.entry_type]),
-    );
-    expect(legacy.map((r) => JSON.parse(r.v1) as unknown)).toEqual(
-      written.map((r) => JSON.parse(r.v1) as unknown),
-    );
-    expect(legacy.map((r) => JSON.parse(r.v2) as unknown)).toEqual(
-      written.map((r) => JSON.parse(r.v2) as unknown),
-    );
   });
 
   it('refuses an entry whose status disagrees with evolve, before writing anything', async () => {

@@ -11,6 +11,7 @@ import {
   type ReasonCode,
 } from '@app/domain';
 import { ledgerEntryV2Json } from './ledger-v2';
+import { renderedMessages } from './outbox';
 
 /**
  * One entry to append, with the partner status it applied (null for an operator's entry) and
@@ -153,13 +154,11 @@ export async function appendEntries(
     }
   // The batch's messages (several MB) stay in memory for the sorts and the materialized CTE, not a temp file.
   await em.query(`SELECT set_config('work_mem', '64MB', true)`);
-  // `json` (not jsonb) keeps each message's text as rendered: the outbox holds the bytes the
-  // relay publishes, and the entry's payload is the same v1 object.
-  await em.query(
+  // `json` (not jsonb): parsed only as far as the columns need it; the payload is the same v1 object.
+  const inserted = await em.query<{ seq: string; entry_id: string }[]>(
     `WITH src AS MATERIALIZED (
-       SELECT j.n, j.value AS v1, v.value AS v2, r.requested, m.value AS money, x.*
+       SELECT j.n, j.value AS v1, r.requested, m.value AS money, x.*
        FROM json_array_elements($1::json) WITH ORDINALITY AS j(value, n)
-       JOIN json_array_elements($5::json) WITH ORDINALITY AS v(value, n) ON v.n = j.n
        JOIN unnest($2::text[]) WITH ORDINALITY AS r(requested, n) ON r.n = j.n
        JOIN jsonb_array_elements($3::jsonb) WITH ORDINALITY AS m(value, n) ON m.n = j.n
        CROSS JOIN LATERAL json_to_record(j.value) AS x(entry_id text, entry_type text, conversion_id text,
@@ -185,13 +184,14 @@ export async function appendEntries(
        ORDER BY x.n
        ON CONFLICT (entry_id) DO NOTHING
        RETURNING seq, entry_id, entry_type, conversion_id),
-     outbox AS (INSERT INTO ledger_outbox (seq, entry_id, message_key, entry_type, v1, v2)
-       SELECT ins.seq, ins.entry_id, ins.conversion_id, ins.entry_type, src.v1::text, src.v2::text FROM ins JOIN src USING (entry_id)),
+     outbox AS (INSERT INTO ledger_outbox (seq, entry_id, message_key, entry_type)
+       SELECT ins.seq, ins.entry_id, ins.conversion_id, ins.entry_type FROM ins),
      posted AS (INSERT INTO ledger_postings (posting_id, entry_id, account, currency, amount_micros)
        SELECT p.posting_id, p.entry_id, p.account, p.currency, p.amount
-         FROM unnest($4::text[], $6::text[], $7::text[], $8::text[], $9::bigint[]) AS p(posting_id, entry_id, account, currency, amount)
-         JOIN ins ON ins.entry_id = p.entry_id)
-     INSERT INTO projection_queue (entry_id) SELECT entry_id FROM ins ORDER BY seq`,
+         FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[]) AS p(posting_id, entry_id, account, currency, amount)
+         JOIN ins ON ins.entry_id = p.entry_id),
+     queued AS (INSERT INTO projection_queue (entry_id) SELECT entry_id FROM ins ORDER BY seq)
+     SELECT seq::text, entry_id FROM ins`,
     [
       `[${rendered.map((r) => r.v1).join(',')}]`,
       writes.map((w) => w.requested),
@@ -210,13 +210,18 @@ export async function appendEntries(
         })),
       ),
       postings.id,
-      `[${rendered.map((r) => r.v2).join(',')}]`,
       postings.entry,
       postings.account,
       postings.currency,
       postings.amount,
     ],
   );
+  // The relay's messages stay in memory (outbox.ts), for the entries this call really inserted,
+  // under the sequence number they got: only a committed row can carry it.
+  if (inserted.length) {
+    const byId = new Map(rendered.map((r) => [r.entryId, r]));
+    renderedMessages.keep(inserted.map((i) => ({ ...byId.get(i.entry_id)!, seq: i.seq })));
+  }
   const rows = [...after.values()].map(({ state, last, receivedAt }) => ({
     conversion_id: state.conversionId,
     offer_id: last.offer_id,

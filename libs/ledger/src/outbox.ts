@@ -10,17 +10,93 @@ export interface OutboxMessage {
   entry_type: LedgerEntryV1['entry_type'];
   v1: string;
   v2: string;
+  /** Where its messages came from: kept in memory by the writer, rendered from the entry's row, or an outbox row that carried them. */
+  source?: 'memory' | 'entry_row' | 'outbox_row';
 }
 
 /**
- * Rows written before the outbox carried its messages (the LedgerWriteSpeed migration) are rendered
- * here from the entry's row, as the relay did then: the payload as v1, and v2 with the entry's
- * money, origin and postings.
+ * The messages of entries this process has just appended, as the writer rendered them, kept in
+ * memory until the relay publishes them: the outbox row carries only the entry's sequence, id,
+ * key and type, so the messages (about 2 KB an entry) are neither written to Postgres, nor
+ * deleted, nor read back. What the relay does not find here (an entry another processor
+ * instance wrote, one written before a restart, one evicted) it renders from the entry's row,
+ * to the same messages (ledger-writer.int-spec.ts).
+ *
+ * Only entries the writer really inserted are kept, with the sequence number the insert gave
+ * them, and the relay takes a message only for an outbox row of that same number: an entry id
+ * (a hash of the conversion, type and source) can be inserted by a transaction that then rolls
+ * back and decided again elsewhere, but a sequence number is never handed out twice, so a
+ * render that did not commit is never sent. Kept only while the
+ * relay of this process holds its role (`wanted`), at most `MAX` entries and `TTL_MS` each,
+ * so an instance that does not relay, or whose relay is stalled, holds no more than that.
  */
-async function renderLegacy(em: EntityManager, rows: OutboxMessage[]): Promise<void> {
-  const legacy = rows.filter(
-    (r) => r.v1 === null || r.v2 === null || r.message_key === null || r.entry_type === null,
-  );
+export class RenderedMessages {
+  static readonly MAX = 20_000;
+  static readonly TTL_MS = 60_000;
+  private readonly byEntry = new Map<string, { seq: string; v1: string; v2: string; at: number }>();
+  /** Whether a relay in this process will read them (set by the relay: it holds its role). */
+  wanted: () => boolean = () => false;
+
+  keep(entries: Iterable<{ entryId: string; seq: string; v1: string; v2: string }>, now = Date.now()): void {
+    if (!this.wanted()) {
+      if (this.byEntry.size) this.byEntry.clear();
+      return;
+    }
+    // Oldest first out when they outlive TTL_MS (a transaction that rolled back, a row the relay
+    // already rendered itself); when full, the newest are not kept: the relay publishes in
+    // sequence order, so the oldest are the ones it reads next.
+    for (const [id, m] of this.byEntry) {
+      if (now - m.at <= RenderedMessages.TTL_MS) break;
+      this.byEntry.delete(id);
+    }
+    for (const e of entries) {
+      if (this.byEntry.size >= RenderedMessages.MAX) return;
+      this.byEntry.set(e.entryId, { seq: e.seq, v1: e.v1, v2: e.v2, at: now });
+    }
+  }
+
+  /** The messages of this entry as inserted under this sequence number, if kept. */
+  get(entryId: string, seq: string): { v1: string; v2: string } | undefined {
+    const m = this.byEntry.get(entryId);
+    return m?.seq === seq ? m : undefined;
+  }
+
+  /** Once published. */
+  forget(entryIds: Iterable<string>): void {
+    for (const id of entryIds) this.byEntry.delete(id);
+  }
+
+  get size(): number {
+    return this.byEntry.size;
+  }
+}
+
+/** The process's one cache (a process runs one relay): the writer fills it, the relay empties it. */
+export const renderedMessages = new RenderedMessages();
+
+/**
+ * Rows whose messages are not in this process's cache (`RenderedMessages`) are rendered here
+ * from the entry's row: the payload as v1, and v2 with the entry's money, origin and postings.
+ * Rows written while the outbox carried the messages (from the LedgerWriteSpeed migration until
+ * the writer kept them in memory) are sent as they are.
+ */
+async function renderMissing(em: EntityManager, rows: OutboxMessage[]): Promise<void> {
+  const legacy: OutboxMessage[] = [];
+  for (const r of rows) {
+    if (r.v1 !== null && r.v2 !== null && r.message_key !== null && r.entry_type !== null) {
+      r.source = 'outbox_row';
+      continue;
+    }
+    const kept =
+      r.message_key !== null && r.entry_type !== null
+        ? renderedMessages.get(r.entry_id, String(r.seq))
+        : undefined;
+    if (kept) {
+      r.v1 = kept.v1;
+      r.v2 = kept.v2;
+      r.source = 'memory';
+    } else legacy.push(r);
+  }
   if (legacy.length === 0) return;
   const found = await em.query<(LedgerV2Row & { entry_id: string; conversion_id: string })[]>(
     `SELECT e.entry_id, e.conversion_id, e.payload, e.payout_micros, e.reward_amount, e.reward_currency,
@@ -42,18 +118,19 @@ async function renderLegacy(em: EntityManager, rows: OutboxMessage[]): Promise<v
     r.entry_type = f.payload.entry_type;
     r.v1 = JSON.stringify(f.payload);
     r.v2 = JSON.stringify(entry);
+    r.source = 'entry_row';
   }
 }
 
 /**
  * The oldest `limit` entries waiting in the outbox, in commit order, with their messages as the
- * writer rendered them (ledger-writer.ts), or, for rows from before that, rendered now.
+ * writer rendered them (ledger-writer.ts, kept in `renderedMessages`), or rendered now.
  */
 export async function readOutbox(em: EntityManager, limit: number): Promise<OutboxMessage[]> {
   const rows = await em.query<OutboxMessage[]>(
     `SELECT seq, entry_id, message_key, entry_type, v1, v2 FROM ledger_outbox ORDER BY seq LIMIT $1`,
     [limit],
   );
-  await renderLegacy(em, rows);
+  await renderMissing(em, rows);
   return rows;
 }

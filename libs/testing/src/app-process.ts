@@ -14,6 +14,13 @@ export interface AppProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
+/** Node flags per app, as infra/bin/apps.sh (`app_node_flags`) starts them. */
+export const APP_NODE_FLAGS: Record<'gateway' | 'processor' | 'notifier', readonly string[]> = {
+  gateway: [],
+  processor: ['--max-semi-space-size=32'],
+  notifier: [],
+};
+
 /** Runs a built app (dist/) as a real process, as `npm run up` does. */
 export function spawnApp(
   name: 'gateway' | 'processor' | 'notifier',
@@ -23,7 +30,7 @@ export function spawnApp(
   // APP_NODE_OPTIONS reaches the app as node flags on its command line (profiling a bench:
   // --cpu-prof --cpu-prof-dir=...; Node refuses those in NODE_OPTIONS).
   const flags = (process.env.APP_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
-  const proc = spawn(process.execPath, ['--enable-source-maps', ...flags, entry], {
+  const proc = spawn(process.execPath, ['--enable-source-maps', ...APP_NODE_FLAGS[name], ...flags, entry], {
     env: {
       PATH: process.env.PATH ?? '',
       // Tests and benches send everything from 127.0.0.1: the per-address limits on anonymous

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Topics, topicName } from '@app/contracts';
-import { type OutboxMessage, readOutbox } from '@app/ledger';
+import { type OutboxMessage, readOutbox, renderedMessages } from '@app/ledger';
 import { BatchingProducer } from '@app/kafka';
 import type { HealthCheckResult, HealthIndicator } from '@app/health';
 import { ProcessorMetrics } from '../observability/processor-metrics';
@@ -34,7 +34,10 @@ export class LedgerRelay extends DrainLoop implements HealthIndicator {
     @Inject(ProcessorMetrics) private readonly metrics: ProcessorMetrics,
     @Inject(Leadership) leadership: Leadership,
   ) {
-    super(200, leadership.lease('ledger_relay'));
+    const lease = leadership.lease('ledger_relay');
+    super(200, lease);
+    // The writer keeps the messages it rendered for this relay only while it relays.
+    renderedMessages.wanted = () => lease.held;
   }
 
   protected async drain(): Promise<void> {
@@ -69,6 +72,7 @@ export class LedgerRelay extends DrainLoop implements HealthIndicator {
         await em.query(`DELETE FROM ledger_outbox WHERE seq = ANY($1::bigint[])`, [rows.map((r) => r.seq)]);
         return rows;
       });
+      renderedMessages.forget(published.map((r) => r.entry_id));
       this.lastError = undefined;
       this.published += published.length;
       this.metrics.published(published);

@@ -8,6 +8,8 @@ import type { DecisionRecord } from '../conversions/postback-decider';
 /** A published entry: its id and type, and its v1 message (read only for the debug log). */
 export interface PublishedEntry extends Pick<LedgerEntryV1, 'entry_id' | 'entry_type'> {
   v1: string;
+  /** Where the relay found its messages (outbox.ts). */
+  source?: 'memory' | 'entry_row' | 'outbox_row';
 }
 
 /**
@@ -26,6 +28,7 @@ export class ProcessorMetrics {
   private readonly retries: Counter<'attempt'>;
   private readonly softRejects: Counter<'reason'>;
   private readonly entries: Counter<'entry_type'>;
+  private readonly messageSources: Counter<'source'>;
   private readonly exhausted: Counter;
   private readonly wakes: Counter;
   private readonly debug: boolean;
@@ -59,6 +62,12 @@ export class ProcessorMetrics {
     this.wakes = new Counter({
       name: 'parked_postbacks_woken_total',
       help: 'Postbacks waiting for their click (click_not_found_yet) made due at once because the click was stored',
+      registers,
+    });
+    this.messageSources = new Counter({
+      name: 'ledger_relay_messages_total',
+      help: 'Ledger entries the relay published, by where it found their messages: memory (kept by this process when it wrote them), entry_row (rendered from ledger_entries: written by another instance, before a restart, or not kept) or outbox_row (a row written when the outbox still carried its messages)',
+      labelNames: ['source'],
       registers,
     });
     this.entries = new Counter({
@@ -110,6 +119,7 @@ export class ProcessorMetrics {
   published(list: readonly PublishedEntry[]): void {
     for (const e of list) {
       this.entries.labels(this.codes.bound(e.entry_type)).inc();
+      if (e.source) this.messageSources.labels(e.source).inc();
       if (this.debug)
         this.relayLog.debug({
           msg: 'ledger entry published',
