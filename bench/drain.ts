@@ -218,6 +218,13 @@ export async function runDrainBench(opts: DrainOptions = {}): Promise<DrainResul
       TOPIC_PREFIX: prefix,
       HEALTH_PORT: String(healthPort),
       LOG_LEVEL: 'warn',
+      // Settings of the processor for an ablation (e.g. LEDGER_TOPIC_VERSIONS=2), space-separated.
+      ...Object.fromEntries(
+        (process.env.BENCH_PROCESSOR_ENV ?? '')
+          .split(/\s+/)
+          .filter(Boolean)
+          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      ),
     };
     const start = async () => {
       const p = spawnApp('processor', env);
