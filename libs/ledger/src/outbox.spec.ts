@@ -23,6 +23,17 @@ describe('RenderedMessages', () => {
     expect(c.get('e1', '10')).toBeUndefined();
   });
 
+  it('keeps an entry inserted again (after a rollback) under its new number, and ages it from then', () => {
+    const c = cache();
+    c.keep([m(1, '10'), m(2, '20')], 0);
+    c.keep([m(1, '11')], 50_000);
+    expect(c.get('e1', '10')).toBeUndefined();
+    expect(c.get('e1', '11')).toBeDefined();
+    c.keep([], RenderedMessages.TTL_MS + 1);
+    expect(c.get('e2', '20')).toBeUndefined();
+    expect(c.get('e1', '11')).toBeDefined();
+  });
+
   it('keeps nothing, and drops what it held, while no relay wants them', () => {
     const c = cache();
     c.keep([m(1)]);

@@ -26,9 +26,9 @@ export interface OutboxMessage {
  * them, and the relay takes a message only for an outbox row of that same number: an entry id
  * (a hash of the conversion, type and source) can be inserted by a transaction that then rolls
  * back and decided again elsewhere, but a sequence number is never handed out twice, so a
- * render that did not commit is never sent. Kept only while the
- * relay of this process holds its role (`wanted`), at most `MAX` entries and `TTL_MS` each,
- * so an instance that does not relay, or whose relay is stalled, holds no more than that.
+ * render that did not commit is never sent. Kept only while the relay of this process holds its
+ * role (`wanted`), at most `MAX` entries and `TTL_MS` each, so an instance that does not relay,
+ * or whose relay is stalled, holds no more than that.
  */
 export class RenderedMessages {
   static readonly MAX = 20_000;
@@ -50,6 +50,8 @@ export class RenderedMessages {
       this.byEntry.delete(id);
     }
     for (const e of entries) {
+      // Re-kept (inserted again after a rollback): to the back, where its time now belongs.
+      this.byEntry.delete(e.entryId);
       if (this.byEntry.size >= RenderedMessages.MAX) return;
       this.byEntry.set(e.entryId, { seq: e.seq, v1: e.v1, v2: e.v2, at: now });
     }
