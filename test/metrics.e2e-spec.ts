@@ -208,6 +208,12 @@ describe('metrics and logs', () => {
     ).toBe(1);
     expect(sum(s, 'postback_retries_scheduled_total', { attempt: '1' })).toBe(1);
     expect(sum(s, 'ledger_entries_published_total', { entry_type: 'approved' })).toBe(N);
+    // One processor, holding the relay role before the first postback: every entry it published
+    // went out as its writer rendered it, kept in memory, none rendered again from its row.
+    expect(sum(s, 'ledger_relay_messages_total', { source: 'memory' })).toBe(
+      sum(s, 'ledger_entries_published_total'),
+    );
+    expect(sum(s, 'ledger_relay_messages_total', { source: 'entry_row' })).toBeNaN(); // no series
     expect(sum(s, 'kafka_dead_letters_published_total', { source_topic: 'postbacks.received' })).toBe(1);
     expect(sum(s, 'kafka_consumer_batch_size_count', { handler: 'postbacks.received' })).toBeGreaterThan(0);
     expect(sum(s, 'kafka_consumer_batch_size_sum', { handler: 'postbacks.received' })).toBe(N + 2);

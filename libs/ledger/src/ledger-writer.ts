@@ -213,10 +213,16 @@ export async function appendEntries(
   );
   // The relay's messages stay in memory (outbox.ts), for the entries this call really inserted,
   // under the sequence number they got: only a committed row can carry it.
-  if (inserted.length) {
+  // Nothing is built for it where no relay of this process will read it (keep then only drops).
+  if (inserted.length && renderedMessages.wanted()) {
     const byId = new Map(rendered.map((r) => [r.entryId, r]));
-    renderedMessages.keep(inserted.map((i) => ({ ...byId.get(i.entry_id)!, seq: i.seq })));
-  }
+    renderedMessages.keep(
+      inserted.map((i) => {
+        const r = byId.get(i.entry_id)!;
+        return { entryId: r.entryId, seq: i.seq, v1: r.v1, v2: r.v2 };
+      }),
+    );
+  } else renderedMessages.keep([]);
   const rows = [...after.values()].map(({ state, last, receivedAt }) => ({
     conversion_id: state.conversionId,
     offer_id: last.offer_id,
