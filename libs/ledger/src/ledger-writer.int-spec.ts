@@ -261,6 +261,14 @@ describe('ledger writer (real Postgres, application role)', () => {
       app.query(`UPDATE ledger_outbox SET v1 = '{}' WHERE entry_id = $1`, [ids[0]]),
     ).rejects.toThrow(/permission denied/);
     await expect(app.query(`TRUNCATE ledger_outbox`)).rejects.toThrow(/permission denied/);
+    // Nor add a row carrying message text of its own (the relay would send it as it is): the role
+    // may fill only the columns the writer fills.
+    for (const column of ['v1', 'v2'])
+      await expect(
+        app.query(`INSERT INTO ledger_outbox (seq, entry_id, ${column}) VALUES (999999998, $1, '{}')`, [
+          ids[0],
+        ]),
+      ).rejects.toThrow(/permission denied/);
     // Nor one of the dead postbacks' outbox (postbacks.dead).
     await expect(app.query(`UPDATE postback_dead_outbox SET payload = payload`)).rejects.toThrow(
       /permission denied/,

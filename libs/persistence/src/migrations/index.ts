@@ -26,6 +26,7 @@ import { ReconMoney1795563500000 } from './1795563500000-ReconMoney';
 import { LedgerWriteSpeed1795563600000 } from './1795563600000-LedgerWriteSpeed';
 import { OutboxInline1795563700000 } from './1795563700000-OutboxInline';
 import { ParkedClickWake1795563800000 } from './1795563800000-ParkedClickWake';
+import { OutboxColumnGrants1795563900000 } from './1795563900000-OutboxColumnGrants';
 
 /** Every migration, in order. `npm run migration:check` fails when entities drift from these. */
 export const MIGRATIONS = [
@@ -56,4 +57,5 @@ export const MIGRATIONS = [
   LedgerWriteSpeed1795563600000,
   OutboxInline1795563700000,
   ParkedClickWake1795563800000,
+  OutboxColumnGrants1795563900000,
 ];
