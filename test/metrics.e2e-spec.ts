@@ -214,6 +214,9 @@ describe('metrics and logs', () => {
       sum(s, 'ledger_entries_published_total'),
     );
     expect(sum(s, 'ledger_relay_messages_total', { source: 'entry_row' })).toBeNaN(); // no series
+    // Its projector, likewise, took each entry and each accepted postback's outcome as its writers
+    // handed them over, without reading them back.
+    expect(sum(s, 'read_model_items_projected_total', { source: 'memory' })).toBeGreaterThanOrEqual(2 * N);
     expect(sum(s, 'kafka_dead_letters_published_total', { source_topic: 'postbacks.received' })).toBe(1);
     expect(sum(s, 'kafka_consumer_batch_size_count', { handler: 'postbacks.received' })).toBeGreaterThan(0);
     expect(sum(s, 'kafka_consumer_batch_size_sum', { handler: 'postbacks.received' })).toBe(N + 2);

@@ -6,3 +6,5 @@ export * from './money-rules';
 export * from './trial-balance';
 export * from './ledger-v2';
 export * from './outbox';
+export * from './handover';
+export * from './projected-entry';

@@ -232,7 +232,9 @@ describe('ledger writer (real Postgres, application role)', () => {
 
     // Kept under another sequence number (a transaction that inserted the same entry id and
     // rolled back): never sent for this row.
-    renderedMessages.keep([{ entryId: ids[0]!, seq: '999999999', v1: '{"stale":1}', v2: '{"stale":2}' }]);
+    renderedMessages.keep([
+      { id: ids[0]!, seq: '999999999', value: { v1: '{"stale":1}', v2: '{"stale":2}' } },
+    ]);
     const fenced = await read();
     expect(fenced.map((r) => r.source)).toEqual(['entry_row', 'entry_row']);
     sameMessages(fenced);

@@ -12,6 +12,7 @@ import {
 } from '@app/domain';
 import { ledgerEntryV2Json } from './ledger-v2';
 import { renderedMessages } from './outbox';
+import { appendedEntries, type ProjectedEntry, projectedEntry } from './projected-entry';
 
 /**
  * One entry to append, with the partner status it applied (null for an operator's entry) and
@@ -157,7 +158,7 @@ export async function appendEntries(
   // Each entry once as jsonb (its payload, and its columns by jsonb_to_record), the rest of the
   // row as parallel arrays: parsing text JSON per field and again to jsonb cost Postgres three
   // times as much (auto_explain of the drain bench's batches).
-  const inserted = await em.query<{ seq: string; entry_id: string }[]>(
+  const inserted = await em.query<{ seq: string; entry_id: string; queue_seq: string }[]>(
     `WITH ins AS (
        INSERT INTO ledger_entries (entry_id, entry_type, conversion_id, conversion_status, click_id, transaction_id, offer_id,
          publisher_id, partner_id, goal, amount_micros, currency, reason_bucket, reason_code, sub1, sub2, sub3, sub4, sub5,
@@ -189,8 +190,8 @@ export async function appendEntries(
        SELECT p.posting_id, p.entry_id, p.account, p.currency, p.amount
          FROM unnest($13::text[], $14::text[], $15::text[], $16::text[], $17::bigint[]) AS p(posting_id, entry_id, account, currency, amount)
          JOIN ins ON ins.entry_id = p.entry_id),
-     queued AS (INSERT INTO projection_queue (entry_id) SELECT entry_id FROM ins ORDER BY seq)
-     SELECT seq::text, entry_id FROM ins`,
+     queued AS (INSERT INTO projection_queue (entry_id) SELECT entry_id FROM ins ORDER BY seq RETURNING seq, entry_id)
+     SELECT ins.seq::text, ins.entry_id, queued.seq::text AS queue_seq FROM ins JOIN queued USING (entry_id)`,
     [
       `[${rendered.map((r) => r.v1).join(',')}]`,
       writes.map((w) => w.requested),
@@ -219,10 +220,32 @@ export async function appendEntries(
     renderedMessages.keep(
       inserted.map((i) => {
         const r = byId.get(i.entry_id)!;
-        return { entryId: r.entryId, seq: i.seq, v1: r.v1, v2: r.v2 };
+        return { id: r.entryId, seq: i.seq, value: { v1: r.v1, v2: r.v2 } };
       }),
     );
   } else renderedMessages.keep([]);
+  // And the projector's rows, likewise, under their projection_queue sequence number.
+  if (inserted.length && appendedEntries.wanted()) {
+    const queued = new Map(inserted.map((i) => [i.entry_id, i]));
+    const seen = new Set<string>();
+    const kept: { id: string; seq: string; value: ProjectedEntry }[] = [];
+    for (const w of writes) {
+      const e = w.entry;
+      const i = queued.get(e.entry_id);
+      if (!i) continue;
+      // Its conversion's first entry: the conversion had none before, and none of this call came first.
+      const first = !before.has(e.conversion_id) && !seen.has(e.conversion_id);
+      seen.add(e.conversion_id);
+      const a = after.get(e.conversion_id)!;
+      const firstReceivedAt = a.state.firstReceivedAt ?? new Date(a.last.occurred_at);
+      kept.push({
+        id: e.entry_id,
+        seq: i.queue_seq,
+        value: projectedEntry(e, w.money, i.seq, first, firstReceivedAt),
+      });
+    }
+    appendedEntries.keep(kept);
+  } else appendedEntries.keep([]);
   const rows = [...after.values()].map(({ state, last, receivedAt }) => ({
     conversion_id: state.conversionId,
     offer_id: last.offer_id,

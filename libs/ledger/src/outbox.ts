@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { assertValidLedgerEntryV2, type LedgerEntryV1 } from '@app/contracts';
+import { Handover } from './handover';
 import { ledgerEntryV2, type LedgerV2Row } from './ledger-v2';
 
 /** An outbox row with what the relay sends: the key, both messages, and the entry's type for its counts. */
@@ -15,66 +16,17 @@ export interface OutboxMessage {
 }
 
 /**
- * The messages of entries this process has just appended, as the writer rendered them, kept in
- * memory until the relay publishes them: the outbox row carries only the entry's sequence, id,
- * key and type, so the messages (about 2 KB an entry) are neither written to Postgres, nor
- * deleted, nor read back. What the relay does not find here (an entry another processor
- * instance wrote, one written before a restart, one evicted) it renders from the entry's row,
- * to the same messages (ledger-writer.int-spec.ts).
- *
- * Only entries the writer really inserted are kept, with the sequence number the insert gave
- * them, and the relay takes a message only for an outbox row of that same number: an entry id
- * (a hash of the conversion, type and source) can be inserted by a transaction that then rolls
- * back and decided again elsewhere, but a sequence number is never handed out twice, so a
- * render that did not commit is never sent. Kept only while the relay of this process holds its
- * role (`wanted`), at most `MAX` entries and `TTL_MS` each, so an instance that does not relay,
- * or whose relay is stalled, holds no more than that.
+ * The messages of entries this process has just appended, as the writer rendered them, handed to
+ * the relay in memory (`Handover`): the outbox row carries only the entry's sequence, id, key
+ * and type, so the messages (about 2 KB an entry) are neither written to Postgres, nor deleted,
+ * nor read back. Keyed by entry id, fenced by the entry's sequence number (the outbox row's).
+ * What the relay does not find here it renders from the entry's row, to the same messages
+ * (ledger-writer.int-spec.ts).
  */
-export class RenderedMessages {
-  static readonly MAX = 20_000;
-  static readonly TTL_MS = 60_000;
-  private readonly byEntry = new Map<string, { seq: string; v1: string; v2: string; at: number }>();
-  /** Whether a relay in this process will read them (set by the relay: it holds its role). */
-  wanted: () => boolean = () => false;
-
-  keep(entries: Iterable<{ entryId: string; seq: string; v1: string; v2: string }>, now = Date.now()): void {
-    if (!this.wanted()) {
-      if (this.byEntry.size) this.byEntry.clear();
-      return;
-    }
-    // Oldest first out when they outlive TTL_MS (a transaction that rolled back, a row the relay
-    // already rendered itself); when full, the newest are not kept: the relay publishes in
-    // sequence order, so the oldest are the ones it reads next.
-    for (const [id, m] of this.byEntry) {
-      if (now - m.at <= RenderedMessages.TTL_MS) break;
-      this.byEntry.delete(id);
-    }
-    for (const e of entries) {
-      // Re-kept (inserted again after a rollback): to the back, where its time now belongs.
-      this.byEntry.delete(e.entryId);
-      if (this.byEntry.size >= RenderedMessages.MAX) return;
-      this.byEntry.set(e.entryId, { seq: e.seq, v1: e.v1, v2: e.v2, at: now });
-    }
-  }
-
-  /** The messages of this entry as inserted under this sequence number, if kept. */
-  get(entryId: string, seq: string): { v1: string; v2: string } | undefined {
-    const m = this.byEntry.get(entryId);
-    return m?.seq === seq ? m : undefined;
-  }
-
-  /** Once published. */
-  forget(entryIds: Iterable<string>): void {
-    for (const id of entryIds) this.byEntry.delete(id);
-  }
-
-  get size(): number {
-    return this.byEntry.size;
-  }
-}
+export type RenderedMessages = Handover<{ v1: string; v2: string }>;
 
 /** The process's one cache (a process runs one relay): the writer fills it, the relay empties it. */
-export const renderedMessages = new RenderedMessages();
+export const renderedMessages: RenderedMessages = new Handover();
 
 /**
  * Rows whose messages are not in this process's cache (`RenderedMessages`) are rendered here

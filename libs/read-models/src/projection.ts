@@ -1,38 +1,7 @@
+import type { ProjectedEntry } from '@app/ledger';
 import { latencyBucket, type LatencyMetric } from './latency';
 
-/** A ledger entry as the projector reads it (joined with what it needs to know about its conversion). */
-export interface ProjectedEntry {
-  seq: string;
-  entry_id: string;
-  entry_type: string;
-  conversion_id: string;
-  partner_id: string;
-  offer_id: string;
-  publisher_id: string | null;
-  transaction_id: string;
-  click_id: string;
-  sub1: string | null;
-  placement: string | null;
-  geo: string | null;
-  currency: string;
-  amount_micros: string;
-  /** The publisher's payout the entry moves, signed like amount_micros (0 when none). */
-  payout_micros: string;
-  /** The user's reward in whole units of reward_currency (null: none). */
-  reward_amount: string | null;
-  reward_currency: string | null;
-  reason_bucket: string | null;
-  reason_code: string | null;
-  occurred_at: Date;
-  clicked_at: Date | null;
-  late: boolean;
-  postback_delay_ms: string | null;
-  operator: string | null;
-  /** The conversion's first entry (its first postback). */
-  first: boolean;
-  /** When the conversion was first reported. */
-  first_received_at: Date | null;
-}
+export type { ProjectedEntry };
 
 /** A final postback outcome as the projector reads it. */
 export interface ProjectedOutcome {

@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { appendedEntries, Handover } from '@app/ledger';
 import {
   emptyDelta,
   type ProjectedEntry,
@@ -112,13 +113,81 @@ function deltaOf(entries: ProjectedEntry[], outcomes: ProjectedOutcome[]): Proje
   return d;
 }
 
+/** Where the projector found the rows of the items it took: handed over in memory, or read back. */
+export interface ProjectionSources {
+  memory: number;
+  store: number;
+}
+
+/**
+ * Final outcomes this process has just written, as the projector would read them back
+ * (`OUTCOME_SELECT`): handed over in memory, keyed by event id and fenced by the outcome's
+ * `projection_queue` sequence number (see `Handover`). The processor fills it (postback-writer.ts).
+ */
+export const decidedOutcomes = new Handover<ProjectedOutcome>();
+
+/** Ledger entries as the projector reads them back from Postgres. */
+export const readEntriesBack = (em: EntityManager, entryIds: readonly string[]) =>
+  em.query<ProjectedEntry[]>(`${ENTRY_SELECT} WHERE e.entry_id = ANY($1)`, [entryIds]);
+
+/** Final outcomes as the projector reads them back from Postgres. */
+export const readOutcomesBack = (em: EntityManager, eventIds: readonly string[]) =>
+  em.query<ProjectedOutcome[]>(`${OUTCOME_SELECT} WHERE o.event_id = ANY($1)`, [eventIds]);
+
+const bySeq = (a: { seq: string }, b: { seq: string }) => {
+  const x = BigInt(a.seq);
+  const y = BigInt(b.seq);
+  return x < y ? -1 : x > y ? 1 : 0;
+};
+
+/**
+ * The entries and outcomes of the queue rows taken, entries in ledger order: what this process's
+ * writers handed over for exactly those rows (`appendedEntries`, `decidedOutcomes`), and the rest
+ * read back from Postgres, to the same rows (read-model-store.int-spec.ts).
+ */
+export async function readQueued(
+  em: EntityManager,
+  taken: readonly { seq: string; entry_id: string | null; event_id: string | null }[],
+  sources: ProjectionSources = { memory: 0, store: 0 },
+): Promise<{ entries: ProjectedEntry[]; outcomes: ProjectedOutcome[] }> {
+  const entries: ProjectedEntry[] = [];
+  const outcomes: ProjectedOutcome[] = [];
+  const entryIds: string[] = [];
+  const eventIds: string[] = [];
+  for (const t of taken) {
+    const seq = String(t.seq);
+    if (t.entry_id) {
+      const e = appendedEntries.get(t.entry_id, seq);
+      if (e) entries.push(e);
+      else entryIds.push(t.entry_id);
+    }
+    if (t.event_id) {
+      const o = decidedOutcomes.get(t.event_id, seq);
+      if (o) outcomes.push(o);
+      else eventIds.push(t.event_id);
+    }
+  }
+  sources.memory += entries.length + outcomes.length;
+  sources.store += entryIds.length + eventIds.length;
+  appendedEntries.forget(taken.flatMap((t) => (t.entry_id ? [t.entry_id] : [])));
+  decidedOutcomes.forget(taken.flatMap((t) => (t.event_id ? [t.event_id] : [])));
+  if (entryIds.length) entries.push(...(await readEntriesBack(em, entryIds)));
+  if (eventIds.length) outcomes.push(...(await readOutcomesBack(em, eventIds)));
+  entries.sort(bySeq);
+  return { entries, outcomes };
+}
+
 /**
  * Projects up to `limit` queued items in the caller's transaction. The queue rows are deleted
  * in the same transaction as the read-model writes (the checkpoint), so a crash anywhere
  * replays the batch whole or not at all. Returns how many items it took; 0 when another
- * projector holds the lock.
+ * projector holds the lock. `sources` counts where their rows came from (`readQueued`).
  */
-export async function projectQueued(em: EntityManager, limit = 5000): Promise<number> {
+export async function projectQueued(
+  em: EntityManager,
+  limit = 5000,
+  sources: ProjectionSources = { memory: 0, store: 0 },
+): Promise<number> {
   const [{ locked }] = await em.query<[{ locked: boolean }]>(
     `SELECT pg_try_advisory_xact_lock($1) AS locked`,
     [PROJECTOR_LOCK],
@@ -132,16 +201,7 @@ export async function projectQueued(em: EntityManager, limit = 5000): Promise<nu
     [limit],
   );
   if (taken.length === 0) return 0;
-  const entryIds = taken.flatMap((t) => (t.entry_id ? [t.entry_id] : []));
-  const eventIds = taken.flatMap((t) => (t.event_id ? [t.event_id] : []));
-  const entries = entryIds.length
-    ? await em.query<ProjectedEntry[]>(`${ENTRY_SELECT} WHERE e.entry_id = ANY($1) ORDER BY e.seq`, [
-        entryIds,
-      ])
-    : [];
-  const outcomes = eventIds.length
-    ? await em.query<ProjectedOutcome[]>(`${OUTCOME_SELECT} WHERE o.event_id = ANY($1)`, [eventIds])
-    : [];
+  const { entries, outcomes } = await readQueued(em, taken, sources);
   await applyDelta(em, deltaOf(entries, outcomes));
   const last = taken.reduce((m, t) => (BigInt(t.seq) > m ? BigInt(t.seq) : m), 0n);
   await em.query(

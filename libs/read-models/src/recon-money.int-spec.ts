@@ -2,10 +2,23 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { LedgerEntryV1 } from '@app/contracts';
 import { entryIdOf, type PostbackStatus, priceEntry } from '@app/domain';
 import { resolveDisputeItem } from '@app/disputes';
-import { appendEntries, type LedgerWrite, loadMoneyRules, lockConversions } from '@app/ledger';
+import {
+  appendedEntries,
+  appendEntries,
+  type LedgerWrite,
+  loadMoneyRules,
+  lockConversions,
+} from '@app/ledger';
 import { createDataSource } from '@app/persistence';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
-import { inRebuildTransaction, projectQueued, readModelHashes, rebuildReadModels } from './read-model-store';
+import {
+  inRebuildTransaction,
+  type ProjectionSources,
+  projectQueued,
+  readEntriesBack,
+  readModelHashes,
+  rebuildReadModels,
+} from './read-model-store';
 import { reconciliationReport, type ReconReportRow, ReportRatesMissing } from './reports';
 import { decideHeldConversion } from './review';
 
@@ -27,6 +40,8 @@ describe('reconciliation money (real Postgres, application role)', () => {
     db = await createTestDatabase();
     app = createDataSource({ url: db.url, poolSize: 4, applicationName: 'recon-money-int' });
     await app.initialize();
+    // As the projector sets it while it holds its role: the writers hand it what they write.
+    appendedEntries.wanted = () => true;
     // Rules are never dated in the past: the app inserts them from a moment ahead, then waits.
     const from = `now() + interval '1 second'`;
     await app.query(
@@ -129,8 +144,22 @@ describe('reconciliation money (real Postgres, application role)', () => {
     });
 
   const drain = async () => {
+    // What the writer handed over in memory is exactly what the projector reads back otherwise.
+    const queued = await app.query<{ seq: string; entry_id: string }[]>(
+      `SELECT seq::text, entry_id FROM projection_queue WHERE entry_id IS NOT NULL ORDER BY seq`,
+    );
+    const handed = queued.flatMap((q) => appendedEntries.get(q.entry_id, q.seq) ?? []);
+    expect(handed.map((e) => e.entry_id)).toEqual(queued.map((q) => q.entry_id));
+    const stored = await readEntriesBack(
+      app.manager,
+      queued.map((q) => q.entry_id),
+    );
+    const bySeq = (a: { seq: string }, b: { seq: string }) => Number(BigInt(a.seq) - BigInt(b.seq));
+    expect([...handed].sort(bySeq)).toEqual(stored.sort(bySeq));
     // Small batches: several upserts land on one cell, as they do under live traffic.
-    while ((await app.transaction((em) => projectQueued(em, 3))) > 0);
+    const sources: ProjectionSources = { memory: 0, store: 0 };
+    while ((await app.transaction((em) => projectQueued(em, 3, sources))) > 0);
+    expect(sources).toEqual({ memory: queued.length, store: 0 });
   };
   const report = async () =>
     reconciliationReport(app.manager, {
@@ -293,6 +322,25 @@ describe('reconciliation money (real Postgres, application role)', () => {
     const before = await report();
     expect(await app.transaction((em) => projectQueued(em, 3))).toBe(0);
     expect(await report()).toEqual(before);
+  });
+
+  it('never projects a row handed over under another queue sequence number (a write that rolled back)', async () => {
+    await partner('cv-10', C, 'approved', 'approved', '1500000');
+    const [q] = await app.query<{ seq: string; entry_id: string }[]>(
+      `SELECT seq::text, entry_id FROM projection_queue WHERE entry_id IS NOT NULL`,
+    );
+    const real = appendedEntries.get(q!.entry_id, q!.seq)!;
+    appendedEntries.keep([
+      {
+        id: q!.entry_id,
+        seq: String(BigInt(q!.seq) + 1000n),
+        value: { ...real, amount_micros: '999000000' },
+      },
+    ]);
+    const sources: ProjectionSources = { memory: 0, store: 0 };
+    expect(await app.transaction((em) => projectQueued(em, 10, sources))).toBe(1);
+    expect(sources).toEqual({ memory: 0, store: 1 });
+    expect(cellOf((await report()).rows, C)).toMatchObject({ approved: 2, revenue: '3' });
   });
 
   it('a rebuild from the ledger equals the projected tables, money and rewards included', async () => {

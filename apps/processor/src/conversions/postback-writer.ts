@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { clip } from '@app/domain';
 import { appendEntries } from '@app/ledger';
+import { decidedOutcomes, type ProjectedOutcome } from '@app/read-models';
 import type { DecisionPlan, OutcomeRow } from './postback-plan';
 
 /**
@@ -9,8 +10,8 @@ import type { DecisionPlan, OutcomeRow } from './postback-plan';
  * usage. All the SQL of deciding a postback is here or in the ledger library.
  */
 export async function writeDecisionPlan(em: EntityManager, plan: DecisionPlan): Promise<void> {
-  await appendEntries(em, plan.writes, plan.before);
-  await writeOutcomes(em, plan.outcomes);
+  const after = await appendEntries(em, plan.writes, plan.before);
+  await writeOutcomes(em, plan.outcomes, (id) => (after.get(id) ?? plan.before.get(id))?.currency);
   if (plan.parkInserts.length) {
     await em.query(
       `INSERT INTO parked_postbacks (event_id, partner_id, transaction_id, event, attempts, due_at, reason, errors, parked_at, click_id)
@@ -61,10 +62,19 @@ export async function writeDecisionPlan(em: EntityManager, plan: DecisionPlan): 
 /**
  * Writes outcomes; a final outcome is never rewritten, and is queued for the read models
  * exactly once. Only a `retry_scheduled` outcome is replaced by a later decision.
+ *
+ * `currencyOf` gives the currency of a conversion the caller holds the lock of (undefined: none
+ * stored, or not known): with it, the queued outcomes are handed to this process's projector as
+ * it would read them back (`decidedOutcomes`). An outcome of a conversion it does not know is
+ * left for the projector to read, since the conversion may be stored by then.
  */
-export async function writeOutcomes(em: EntityManager, outcomes: readonly OutcomeRow[]): Promise<void> {
+export async function writeOutcomes(
+  em: EntityManager,
+  outcomes: readonly OutcomeRow[],
+  currencyOf?: (conversionId: string) => string | undefined,
+): Promise<void> {
   if (outcomes.length === 0) return;
-  await em.query(
+  const queued = await em.query<{ seq: string; event_id: string }[]>(
     `WITH up AS (
      INSERT INTO postback_outcomes (event_id, partner_id, click_id, transaction_id, status, conversion_id, offer_id,
        publisher_id, sub1, placement, geo, outcome, reason_bucket, reason_code, detail, entry_id, attempts, late,
@@ -82,7 +92,37 @@ export async function writeOutcomes(em: EntityManager, outcomes: readonly Outcom
        postback_delay_ms = EXCLUDED.postback_delay_ms, decided_at = EXCLUDED.decided_at
        WHERE postback_outcomes.outcome = 'retry_scheduled'
      RETURNING event_id, outcome)
-   INSERT INTO projection_queue (event_id) SELECT event_id FROM up WHERE outcome <> 'retry_scheduled'`,
+   INSERT INTO projection_queue (event_id) SELECT event_id FROM up WHERE outcome <> 'retry_scheduled'
+   RETURNING seq::text, event_id`,
     [JSON.stringify(outcomes.map((o) => ({ ...o, detail: o.detail === null ? null : clip(o.detail, 256) })))],
   );
+  if (!currencyOf || queued.length === 0 || !decidedOutcomes.wanted()) return decidedOutcomes.keep([]);
+  const byEvent = new Map(outcomes.map((o) => [o.event_id, o]));
+  const kept: { id: string; seq: string; value: ProjectedOutcome }[] = [];
+  for (const q of queued) {
+    const o = byEvent.get(q.event_id)!;
+    const currency = o.conversion_id === null ? '' : currencyOf(o.conversion_id);
+    if (currency === undefined) continue;
+    kept.push({
+      id: o.event_id,
+      seq: q.seq,
+      value: {
+        event_id: o.event_id,
+        partner_id: o.partner_id,
+        offer_id: o.offer_id,
+        publisher_id: o.publisher_id,
+        sub1: o.sub1,
+        placement: o.placement,
+        geo: o.geo,
+        currency,
+        outcome: o.outcome,
+        reason_bucket: o.reason_bucket,
+        reason_code: o.reason_code,
+        entry_id: o.entry_id,
+        attempts: o.attempts,
+        received_at: new Date(o.received_at),
+      },
+    });
+  }
+  decidedOutcomes.keep(kept);
 }

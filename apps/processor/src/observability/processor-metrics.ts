@@ -29,6 +29,7 @@ export class ProcessorMetrics {
   private readonly softRejects: Counter<'reason'>;
   private readonly entries: Counter<'entry_type'>;
   private readonly messageSources: Counter<'source'>;
+  private readonly projectedSources: Counter<'source'>;
   private readonly exhausted: Counter;
   private readonly wakes: Counter;
   private readonly debug: boolean;
@@ -67,6 +68,12 @@ export class ProcessorMetrics {
     this.messageSources = new Counter({
       name: 'ledger_relay_messages_total',
       help: 'Ledger entries the relay published, by where it found their messages: memory (kept by this process when it wrote them), entry_row (rendered from ledger_entries: written by another instance, before a restart, or not kept) or outbox_row (a row written when the outbox still carried its messages)',
+      labelNames: ['source'],
+      registers,
+    });
+    this.projectedSources = new Counter({
+      name: 'read_model_items_projected_total',
+      help: 'Ledger entries and final outcomes the read-model projector projected, by where it found their rows: memory (handed over by the writer of this process) or store (read back from Postgres: written by another instance, before a restart, or not kept)',
       labelNames: ['source'],
       registers,
     });
@@ -114,6 +121,12 @@ export class ProcessorMetrics {
 
   deadLettered(n: number): void {
     if (n) this.exhausted.inc(n);
+  }
+
+  /** Items the projector committed, by where their rows came from. */
+  projected(sources: { memory: number; store: number }): void {
+    if (sources.memory) this.projectedSources.labels('memory').inc(sources.memory);
+    if (sources.store) this.projectedSources.labels('store').inc(sources.store);
   }
 
   published(list: readonly PublishedEntry[]): void {

@@ -1,9 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { HealthCheckResult, HealthIndicator } from '@app/health';
-import { projectQueued } from '@app/read-models';
+import { appendedEntries } from '@app/ledger';
+import { decidedOutcomes, type ProjectionSources, projectQueued } from '@app/read-models';
 import { DrainLoop } from '../drain-loop';
 import { Leadership } from '../leadership/leadership';
+import { ProcessorMetrics } from '../observability/processor-metrics';
 
 const BATCH = 5000;
 
@@ -24,14 +26,21 @@ export class ReadModelProjector extends DrainLoop implements HealthIndicator {
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
     @Inject(Leadership) leadership: Leadership,
+    @Inject(ProcessorMetrics) private readonly metrics: ProcessorMetrics,
   ) {
-    super(250, leadership.lease('read_models'));
+    const lease = leadership.lease('read_models');
+    super(250, lease);
+    // The writers hand this projector the rows they wrote only while it projects.
+    appendedEntries.wanted = () => lease.held;
+    decidedOutcomes.wanted = () => lease.held;
   }
 
   protected async drain(): Promise<void> {
     for (;;) {
-      const n = await this.ds.transaction((em) => projectQueued(em, BATCH));
+      const sources: ProjectionSources = { memory: 0, store: 0 };
+      const n = await this.ds.transaction((em) => projectQueued(em, BATCH, sources));
       this.projected += n;
+      this.metrics.projected(sources);
       if (n < BATCH) return;
     }
   }
