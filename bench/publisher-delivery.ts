@@ -1,5 +1,5 @@
 /**
- * Publisher delivery bench: ledger entries on `conversions.ledger` to signed HTTP postbacks at a
+ * Publisher delivery bench: ledger entries on `conversions.ledger.v2` to signed HTTP postbacks at a
  * local receiver, through the built notifier (real Kafka, real Postgres).
  *
  * Starts its own system (a fresh migrated database, topics under a fresh prefix, the built
@@ -24,6 +24,8 @@ import type { AddressInfo } from 'node:net';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { secretBoxFromEnv } from '@app/config';
 import { type LedgerEntryV1, Topics, topicName } from '@app/contracts';
+import { postingsFor } from '@app/domain';
+import { ledgerEntryV2 } from '@app/ledger';
 import { secretContext } from '@app/persistence';
 import {
   type AppProcess,
@@ -113,12 +115,42 @@ function entry(run: string): LedgerEntryV1 {
   };
 }
 
+/** The entry as the relay publishes it on conversions.ledger.v2 (the topic the notifier reads): a 70 % payout, its postings. */
+function v2Message(e: LedgerEntryV1): string {
+  const payoutMicros = (BigInt(e.amount_micros) * 7n) / 10n;
+  const postings = postingsFor({
+    entryId: e.entry_id,
+    entryType: e.entry_type,
+    partnerId: e.partner_id,
+    publisherId: e.publisher_id,
+    currency: e.currency,
+    amountMicros: BigInt(e.amount_micros),
+    payoutMicros,
+  }).map((p) => ({
+    posting_id: p.postingId,
+    account: p.account,
+    currency: p.currency,
+    amount_micros: p.amountMicros.toString(),
+  }));
+  return JSON.stringify(
+    ledgerEntryV2({
+      payload: e,
+      payout_micros: payoutMicros.toString(),
+      reward_amount: null,
+      reward_currency: null,
+      payout_rule_id: null,
+      reward_rule_id: null,
+      postings,
+    }),
+  );
+}
+
 async function produce(producer: Producer, topic: string, entries: LedgerEntryV1[]): Promise<void> {
   for (let i = 0; i < entries.length; i += 500)
     await producer.send({
       topic,
       acks: -1,
-      messages: entries.slice(i, i + 500).map((e) => ({ key: e.conversion_id, value: JSON.stringify(e) })),
+      messages: entries.slice(i, i + 500).map((e) => ({ key: e.conversion_id, value: v2Message(e) })),
     });
 }
 
@@ -179,7 +211,7 @@ async function main(): Promise<void> {
       maxInFlightRequests: 1,
     });
     await producer.connect();
-    const topic = topicName(Topics.conversionsLedger, prefix);
+    const topic = topicName(Topics.conversionsLedgerV2, prefix);
     const run = Date.now().toString(36).slice(-6);
 
     // Phase 1: a backlog of n.
@@ -227,7 +259,7 @@ async function main(): Promise<void> {
       '',
       `Machine: ${machineLine()}. The producer, the notifier, the receiver, Kafka and Postgres share this box, so the figures are a floor.`,
       '',
-      `Setup: the built notifier (DELIVERY_CONCURRENCY=${concurrency}, other settings default, LOG_LEVEL=warn) consumes approved ledger entries produced straight onto conversions.ledger (acks=all), writes one delivery row per entry, and calls a local HTTP receiver (127.0.0.1, answers 200, keep-alive) with a signed GET per entry. The receiver records the first call per Idempotency-Key.`,
+      `Setup: the built notifier (DELIVERY_CONCURRENCY=${concurrency}, other settings default, LOG_LEVEL=warn) consumes approved ledger entries (v2, 70 % payout) produced straight onto conversions.ledger.v2 (acks=all), writes one delivery row per entry, and calls a local HTTP receiver (127.0.0.1, answers 200, keep-alive) with a signed GET per entry. The receiver records the first call per Idempotency-Key.`,
       '',
       formatTable([
         {
