@@ -24,8 +24,7 @@ import type { AddressInfo } from 'node:net';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { secretBoxFromEnv } from '@app/config';
 import { type LedgerEntryV1, Topics, topicName } from '@app/contracts';
-import { postingsFor } from '@app/domain';
-import { ledgerEntryV2 } from '@app/ledger';
+import { entryPostingsV2, ledgerEntryV2 } from '@app/ledger';
 import { secretContext } from '@app/persistence';
 import {
   type AppProcess,
@@ -118,20 +117,7 @@ function entry(run: string): LedgerEntryV1 {
 /** The entry as the relay publishes it on conversions.ledger.v2 (the topic the notifier reads): a 70 % payout, its postings. */
 function v2Message(e: LedgerEntryV1): string {
   const payoutMicros = (BigInt(e.amount_micros) * 7n) / 10n;
-  const postings = postingsFor({
-    entryId: e.entry_id,
-    entryType: e.entry_type,
-    partnerId: e.partner_id,
-    publisherId: e.publisher_id,
-    currency: e.currency,
-    amountMicros: BigInt(e.amount_micros),
-    payoutMicros,
-  }).map((p) => ({
-    posting_id: p.postingId,
-    account: p.account,
-    currency: p.currency,
-    amount_micros: p.amountMicros.toString(),
-  }));
+  const postings = entryPostingsV2(e, payoutMicros);
   return JSON.stringify(
     ledgerEntryV2({
       payload: e,

@@ -60,6 +60,24 @@ export function entryFacts(
 
 export class LedgerWriteRefused extends Error {}
 
+/** An entry's postings (double entry, `postingsFor`) as conversions.ledger.v2 lists them, in posting_id order. */
+export function entryPostingsV2(e: LedgerEntryV1, payoutMicros: bigint): LedgerPostingV2[] {
+  return postingsFor({
+    entryId: e.entry_id,
+    entryType: e.entry_type,
+    partnerId: e.partner_id,
+    publisherId: e.publisher_id,
+    currency: e.currency,
+    amountMicros: BigInt(e.amount_micros),
+    payoutMicros,
+  }).map((p) => ({
+    posting_id: p.postingId,
+    account: p.account,
+    currency: p.currency,
+    amount_micros: p.amountMicros.toString(),
+  }));
+}
+
 /**
  * An entry as the ledger topics carry it, rendered once, when it is written: the v1 message (its
  * entry was checked against the v1 schema when it was built), the v2 message (v1 plus typed
@@ -73,20 +91,7 @@ function renderEntry(w: LedgerWrite): {
   postings: LedgerPostingV2[];
 } {
   const e = w.entry;
-  const postings = postingsFor({
-    entryId: e.entry_id,
-    entryType: e.entry_type,
-    partnerId: e.partner_id,
-    publisherId: e.publisher_id,
-    currency: e.currency,
-    amountMicros: BigInt(e.amount_micros),
-    payoutMicros: w.money.payoutMicros,
-  }).map((p) => ({
-    posting_id: p.postingId,
-    account: p.account,
-    currency: p.currency,
-    amount_micros: p.amountMicros.toString(),
-  }));
+  const postings = entryPostingsV2(e, w.money.payoutMicros);
   const o = w.origin;
   const v1 = JSON.stringify(e);
   const v2 = ledgerEntryV2Json(v1, {
