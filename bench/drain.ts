@@ -68,6 +68,7 @@ import {
   stopApp,
   throwIfInterrupted,
   trapInterrupt,
+  ablationEnv,
 } from './lib/system';
 
 const ROOT = join(__dirname, '..');
@@ -219,12 +220,7 @@ export async function runDrainBench(opts: DrainOptions = {}): Promise<DrainResul
       HEALTH_PORT: String(healthPort),
       LOG_LEVEL: 'warn',
       // Settings of the processor for an ablation (e.g. LEDGER_TOPIC_VERSIONS=2), space-separated.
-      ...Object.fromEntries(
-        (process.env.BENCH_PROCESSOR_ENV ?? '')
-          .split(/\s+/)
-          .filter(Boolean)
-          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-      ),
+      ...ablationEnv('BENCH_PROCESSOR_ENV'),
     };
     const start = async () => {
       const p = spawnApp('processor', env);

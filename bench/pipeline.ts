@@ -55,6 +55,7 @@ import {
   type BenchCatalog,
   BROKER,
   ensureGatewayBuilt,
+  ablationEnv,
   mintClicks,
   probePostback,
   runBenchMain,
@@ -533,6 +534,7 @@ export async function runPipelineBench(opts: PipelineBenchOptions = {}): Promise
       TOPIC_PREFIX: prefix,
       HEALTH_PORT: String(healthPort),
       LOG_LEVEL: 'warn',
+      ...ablationEnv('BENCH_PROCESSOR_ENV'),
       ...processorEnv,
     };
     processor = spawnApp('processor', processorFullEnv);

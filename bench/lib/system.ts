@@ -37,7 +37,23 @@ export function ensureGatewayBuilt(build: boolean, log: (s: string) => void): vo
   if (!existsSync(GATEWAY_ENTRY)) throw new Error(`${GATEWAY_ENTRY} is missing: run \`npm run build\` first`);
 }
 
-/** Spawns the built gateway on `port` against the bench's database and topics (LOG_LEVEL=warn). */
+/**
+ * Settings for an ablation, from a space-separated `NAME=value` list in the variable `variable`
+ * (BENCH_GATEWAY_ENV, BENCH_PROCESSOR_ENV): e.g. `KAFKA_PRODUCER=main`.
+ */
+export function ablationEnv(variable: string): Record<string, string> {
+  return Object.fromEntries(
+    (process.env[variable] ?? '')
+      .split(/\s+/)
+      .filter((kv) => kv.includes('='))
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+}
+
+/**
+ * Spawns the built gateway on `port` against the bench's database and topics (LOG_LEVEL=warn),
+ * with BENCH_GATEWAY_ENV's settings.
+ */
 export function spawnGateway(
   db: TestDatabase,
   brokers: string[],
@@ -52,6 +68,7 @@ export function spawnGateway(
     PORT: String(port),
     ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
     LOG_LEVEL: 'warn',
+    ...ablationEnv('BENCH_GATEWAY_ENV'),
     ...extraEnv,
   });
 }
