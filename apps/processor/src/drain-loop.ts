@@ -19,13 +19,16 @@ export abstract class DrainLoop implements OnApplicationBootstrap, OnApplication
 
   protected constructor(
     private readonly intervalMs: number,
-    private readonly lease: RoleLease,
+    protected readonly lease: RoleLease,
   ) {
     lease.onAcquired(() => this.kick());
   }
 
   /** Drains until there is nothing left (or another instance holds the work). */
   protected abstract drain(): Promise<void>;
+
+  /** After each drain, succeeded or failed (`lastError` then says which). */
+  protected afterDrain(): void {}
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => this.kick(), this.intervalMs);
@@ -54,6 +57,7 @@ export abstract class DrainLoop implements OnApplicationBootstrap, OnApplication
       })
       .finally(() => {
         this.running = undefined;
+        this.afterDrain();
         if (this.again) {
           this.again = false;
           this.kick();

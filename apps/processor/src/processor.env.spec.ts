@@ -25,4 +25,19 @@ describe('processor env', () => {
         /DEPENDENCY_RETRY_DELAYS_MS/,
       );
   });
+
+  it('keeps the ledger topic within 250 ms of the table by default (waiting at most 2 s), in transactions of 500, and refuses bad bounds by name', () => {
+    const env = loadEnv(ProcessorEnv, {});
+    expect([env.RELAY_MAX_BEHIND_MS, env.RELAY_MAX_WAIT_MS, env.DECISIONS_PER_TRANSACTION]).toEqual([
+      250, 2000, 500,
+    ]);
+    expect(loadEnv(ProcessorEnv, { RELAY_MAX_BEHIND_MS: '0' }).RELAY_MAX_BEHIND_MS).toBe(0);
+    for (const [name, bad] of [
+      ['RELAY_MAX_BEHIND_MS', '-1'],
+      ['RELAY_MAX_BEHIND_MS', '1s'],
+      ['RELAY_MAX_WAIT_MS', '60001'],
+      ['DECISIONS_PER_TRANSACTION', '0'],
+    ])
+      expect(() => loadEnv(ProcessorEnv, { [name!]: bad! })).toThrow(new RegExp(name!));
+  });
 });

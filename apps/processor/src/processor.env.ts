@@ -26,21 +26,42 @@ export class ProcessorEnv extends AlertsEnv {
   PARTITIONS_CONCURRENCY = 6;
 
   /**
-   * Most postbacks decided in one transaction; a larger Kafka batch is decided in several, in
-   * order. The default holds a whole fetched batch (about 1,800 postbacks at kafkajs's 1 MB per
-   * partition): smaller transactions cost the drain about a fifth (1,000: 5,975 against 7,374
-   * decisions/s). Each postback holds one advisory lock until its transaction ends (the ledger's
-   * lock, by transaction id), and Postgres keeps every transaction's locks in one shared table of
-   * max_locks_per_transaction x max_connections slots (6,400 by default): keep instances x
-   * PARTITIONS_CONCURRENCY x this below it, or raise max_locks_per_transaction
-   * (docs/deployment.md). An overflow fails the batch ("out of shared memory"), which is then
-   * decided again, never lost.
+   * Most postbacks decided in one transaction; a larger Kafka batch (about 1,800 postbacks at
+   * kafkajs's 1 MB per partition) is decided in several, in order. Larger transactions decide a
+   * backlog faster (2,000 against 500: about a fifth more decisions/s), but six of them commit
+   * together every second or two and the ledger topic falls seconds behind the table; the relay's
+   * backpressure (RELAY_MAX_BEHIND_MS) acts between transactions, so 500 keeps the topic within a
+   * second (docs/processing.md, "Backpressure"). Each postback holds one advisory lock until its
+   * transaction ends (the ledger's lock, by transaction id), and Postgres keeps every
+   * transaction's locks in one shared table of max_locks_per_transaction x max_connections slots
+   * (6,400 by default): keep instances x PARTITIONS_CONCURRENCY x this below it, or raise
+   * max_locks_per_transaction (docs/deployment.md). An overflow fails the batch ("out of shared
+   * memory"), which is then decided again, never lost.
    */
   @Transform(toInt)
   @IsInt()
   @Min(1)
   @Max(5000)
-  DECISIONS_PER_TRANSACTION = 2000;
+  DECISIONS_PER_TRANSACTION = 500;
+
+  /**
+   * How far the ledger topic may fall behind the table before decisions wait for the relay
+   * (docs/processing.md, "Backpressure"): after a batch, while this instance relays, its oldest
+   * entry written but not yet published is older than this, and the relay is not failing, the
+   * next batch waits for the relay, at most RELAY_MAX_WAIT_MS. 0: never wait.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  RELAY_MAX_BEHIND_MS = 250;
+
+  /** The longest one batch waits for the relay (RELAY_MAX_BEHIND_MS); then it goes on regardless. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  RELAY_MAX_WAIT_MS = 2000;
 
   /**
    * More than the shared default (10): each of the PARTITIONS_CONCURRENCY decision transactions

@@ -26,6 +26,14 @@ export class LedgerRelay extends DrainLoop implements HealthIndicator {
   protected readonly label = 'ledger relay';
   private published = 0;
   private deadCheckedAt = 0;
+  /** Callers of caughtUp() waiting for the end of a relay cycle. */
+  private waiters: Array<() => void> = [];
+  /**
+   * The entries this process's decision batches committed, with when, oldest first, until the
+   * relay publishes them (or a cycle that started reading after they committed reaches the end
+   * of the outbox: they were published by then).
+   */
+  private readonly unpublished = new Map<string, number>();
 
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
@@ -49,12 +57,13 @@ export class LedgerRelay extends DrainLoop implements HealthIndicator {
       ? topicName(Topics.conversionsLedgerV2, this.env.TOPIC_PREFIX)
       : undefined;
     for (;;) {
-      const published = await this.ds.transaction(async (em): Promise<OutboxMessage[]> => {
+      const readFrom = Date.now();
+      const published = await this.ds.transaction(async (em): Promise<OutboxMessage[] | undefined> => {
         const [{ locked }] = await em.query<[{ locked: boolean }]>(
           `SELECT pg_try_advisory_xact_lock($1) AS locked`,
           [RELAY_LOCK],
         );
-        if (!locked) return [];
+        if (!locked) return undefined;
         const rows = await readOutbox(em, 2000);
         if (rows.length === 0) return [];
         // Both versions of an entry are acknowledged before it leaves the outbox. The messages
@@ -72,13 +81,75 @@ export class LedgerRelay extends DrainLoop implements HealthIndicator {
         await em.query(`DELETE FROM ledger_outbox WHERE seq = ANY($1::bigint[])`, [rows.map((r) => r.seq)]);
         return rows;
       });
+      if (published === undefined) break;
       renderedMessages.forget(published.map((r) => r.entry_id));
+      for (const r of published) this.unpublished.delete(r.entry_id);
       this.lastError = undefined;
       this.published += published.length;
       this.metrics.published(published);
+      // The end of the outbox: everything committed before this cycle read it is on the topic.
+      if (published.length < 2000)
+        for (const [id, at] of this.unpublished) {
+          if (at >= readFrom) break;
+          this.unpublished.delete(id);
+        }
+      this.wake();
       if (published.length < 2000) break;
     }
     await this.drainDead();
+  }
+
+  protected override afterDrain(): void {
+    this.wake();
+  }
+
+  /** A decision batch of this process committed these entries. */
+  noteCommitted(entryIds: Iterable<string>, at = Date.now()): void {
+    if (!this.lease.held) return;
+    // The oldest are what count: a full map (a relay stalled for long) takes no more.
+    for (const id of entryIds) if (this.unpublished.size < 100_000) this.unpublished.set(id, at);
+  }
+
+  /**
+   * How long ago the batch of the oldest entry this process committed and has not published yet
+   * committed (0 when none, or when another instance relays: this one cannot tell then).
+   */
+  behindMs(now = Date.now()): number {
+    if (!this.lease.held) {
+      this.unpublished.clear();
+      return 0;
+    }
+    for (const at of this.unpublished.values()) return Math.max(0, now - at);
+    return 0;
+  }
+
+  /**
+   * Backpressure: resolves once the topic is at most `maxBehindMs` behind what this process
+   * wrote, or after `maxWaitMs`, or at once while the relay is failing (Kafka refusing: deciding
+   * goes on, and the outbox holds what waits). Returns the milliseconds waited.
+   */
+  async caughtUp(maxBehindMs: number, maxWaitMs: number): Promise<number> {
+    if (maxBehindMs <= 0 || maxWaitMs <= 0) return 0;
+    const start = Date.now();
+    while (this.behindMs() > maxBehindMs && this.lastError === undefined) {
+      const left = maxWaitMs - (Date.now() - start);
+      if (left <= 0) break;
+      this.kick();
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        timer = setTimeout(resolve, left);
+      });
+      clearTimeout(timer);
+    }
+    return Date.now() - start;
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    if (w.length === 0) return;
+    this.waiters = [];
+    for (const resolve of w) resolve();
   }
 
   /** Postbacks whose retry budget ran out, to `postbacks.dead` (same lock, same acknowledge-then-delete rule). */

@@ -43,6 +43,9 @@ export class PostbackHandler {
       // them committed fetches the batch again, and what was decided is skipped by its event id.
       const size = this.env.DECISIONS_PER_TRANSACTION;
       for (let i = 0; i < decoded.length; i += size) {
+        // Backpressure: no decision starts while the ledger topic is too far behind the table.
+        const waited = await this.relay.caughtUp(this.env.RELAY_MAX_BEHIND_MS, this.env.RELAY_MAX_WAIT_MS);
+        this.metrics.waitedForRelay(waited / 1000);
         const part = decoded.slice(i, i + size);
         await runIsolatingPoison(this.server, batch, part, (items) => this.process(batch, items), onPoison);
       }
@@ -122,6 +125,7 @@ export class PostbackHandler {
       return this.decider.decide(em, todo);
     });
     this.softFailures.forget(decoded.map((d) => d.event.id));
+    this.relay.noteCommitted(stats.decisions.flatMap((d) => (d.entryId === null ? [] : [d.entryId])));
     this.metrics.decided(stats.decisions);
   }
 }

@@ -32,6 +32,7 @@ export class ProcessorMetrics {
   private readonly projectedSources: Counter<'source'>;
   private readonly exhausted: Counter;
   private readonly wakes: Counter;
+  private readonly relayWaits: Counter;
   private readonly debug: boolean;
 
   constructor(@Inject(Registry) registry: Registry, @Inject(CommonEnv) env: CommonEnv) {
@@ -63,6 +64,11 @@ export class ProcessorMetrics {
     this.wakes = new Counter({
       name: 'parked_postbacks_woken_total',
       help: 'Postbacks waiting for their click (click_not_found_yet) made due at once because the click was stored',
+      registers,
+    });
+    this.relayWaits = new Counter({
+      name: 'ledger_relay_backpressure_seconds_total',
+      help: 'Seconds decision batches waited for the ledger relay to catch up (RELAY_MAX_BEHIND_MS): the topic was falling behind the table',
       registers,
     });
     this.messageSources = new Counter({
@@ -117,6 +123,11 @@ export class ProcessorMetrics {
   /** Parked postbacks made due because their click was stored. */
   woken(n: number): void {
     this.wakes.inc(n);
+  }
+
+  /** A decision batch waited this long for the relay (backpressure). */
+  waitedForRelay(seconds: number): void {
+    if (seconds > 0) this.relayWaits.inc(seconds);
   }
 
   deadLettered(n: number): void {
