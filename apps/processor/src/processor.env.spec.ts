@@ -26,10 +26,10 @@ describe('processor env', () => {
       );
   });
 
-  it('keeps the ledger topic within 250 ms of the table by default (waiting at most 2 s), in transactions of 500, and refuses bad bounds by name', () => {
+  it('keeps the ledger topic within 100 ms of the table by default (waiting at most 2 s), in transactions of 500, and refuses bad bounds by name', () => {
     const env = loadEnv(ProcessorEnv, {});
     expect([env.RELAY_MAX_BEHIND_MS, env.RELAY_MAX_WAIT_MS, env.DECISIONS_PER_TRANSACTION]).toEqual([
-      250, 2000, 500,
+      100, 2000, 500,
     ]);
     expect(loadEnv(ProcessorEnv, { RELAY_MAX_BEHIND_MS: '0' }).RELAY_MAX_BEHIND_MS).toBe(0);
     for (const [name, bad] of [

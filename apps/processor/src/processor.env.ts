@@ -54,7 +54,7 @@ export class ProcessorEnv extends AlertsEnv {
   @IsInt()
   @Min(0)
   @Max(600_000)
-  RELAY_MAX_BEHIND_MS = 250;
+  RELAY_MAX_BEHIND_MS = 100;
 
   /** The longest one batch waits for the relay (RELAY_MAX_BEHIND_MS); then it goes on regardless. */
   @Transform(toInt)
