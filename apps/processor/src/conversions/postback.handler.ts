@@ -45,7 +45,11 @@ export class PostbackHandler {
       for (let i = 0; i < decoded.length; i += size) {
         // Backpressure: no decision starts while the ledger topic is too far behind the table.
         const waited = await this.relay.caughtUp(this.env.RELAY_MAX_BEHIND_MS, this.env.RELAY_MAX_WAIT_MS);
-        this.metrics.waitedForRelay(waited / 1000);
+        if (waited > 0) {
+          this.metrics.waitedForRelay(waited / 1000);
+          // Waits add up over a batch's transactions, next to a 10 s session: tell the group.
+          await batch.heartbeat();
+        }
         const part = decoded.slice(i, i + size);
         await runIsolatingPoison(this.server, batch, part, (items) => this.process(batch, items), onPoison);
       }
