@@ -438,9 +438,11 @@ export interface MinimalGatewayResult {
 /** Starts lib/minimal-gateway-server.ts as its own process (ts-node), like spawnApp does for the apps. */
 function spawnMinimalGateway(env: Record<string, string>): AppProcess {
   const tsNode = require.resolve('ts-node/dist/bin.js');
+  // APP_NODE_OPTIONS (e.g. --cpu-prof --cpu-prof-dir=...) reaches it as it reaches the apps (spawnApp).
+  const flags = (process.env.APP_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
   const proc = spawn(
     process.execPath,
-    [tsNode, '-r', 'tsconfig-paths/register', '--transpile-only', MINIMAL_GATEWAY_SERVER],
+    [...flags, tsNode, '-r', 'tsconfig-paths/register', '--transpile-only', MINIMAL_GATEWAY_SERVER],
     { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';

@@ -1,5 +1,5 @@
 import type { ClickRecorded } from './events';
-import { decodeEvent } from './schemas';
+import { assertValidEvent, decodeEvent, ISO_INSTANT } from './schemas';
 
 /** click.recorded v1 with the wall's optional user id: still version 1, absent as before. */
 describe('click.recorded schema: user_id', () => {
@@ -44,5 +44,62 @@ describe('click.recorded schema: user_id', () => {
     expect(decoded(click({ user_id: 'x'.repeat(129) }))).toBe(false);
     expect(decoded(click({ user_id: 'a\nb' }))).toBe(false);
     expect(decoded(click({ user_id: 'a\u0085b' }))).toBe(false);
+  });
+});
+
+/** assertValidEvent (before publishing) checks date-times as Date#toISOString writes them. */
+describe('assertValidEvent: date-times', () => {
+  const click = (at: string): ClickRecorded =>
+    ({
+      id: '01JEX0000000000000000000AB',
+      type: 'click.recorded',
+      schema_version: 1,
+      occurred_at: at,
+      recorded_at: '2026-12-05T10:00:00.000Z',
+      key: 'k',
+      correlation_id: '01JEX0000000000000000000AB',
+      payload: {
+        click_id: '01JEX0000000000000000000AB',
+        offer_id: 'o',
+        publisher_id: 'p',
+        sub1: null,
+        sub2: null,
+        sub3: null,
+        sub4: null,
+        sub5: null,
+        placement: null,
+        geo: null,
+        device: null,
+        ip: null,
+        user_agent: null,
+        clicked_at: '2026-12-05T10:00:00.000Z',
+      },
+    }) as ClickRecorded;
+
+  it('takes what toISOString writes, at its bounds too', () => {
+    for (const d of [
+      new Date(0),
+      new Date('2026-02-28T23:59:59.999Z'),
+      new Date('9999-12-31T23:59:59.999Z'),
+    ]) {
+      expect(ISO_INSTANT.test(d.toISOString())).toBe(true);
+      expect(() => assertValidEvent(click(d.toISOString()))).not.toThrow();
+    }
+  });
+
+  it.each([
+    '2026-12-05T10:00:00Z',
+    '2026-12-05T10:00:00.000+00:00',
+    '2026-13-05T10:00:00.000Z',
+    '2026-12-32T10:00:00.000Z',
+    '2026-12-05T24:00:00.000Z',
+    '2026-12-05T10:60:00.000Z',
+    '2026-12-05 10:00:00.000Z',
+    '+010000-01-01T00:00:00.000Z',
+    'not a date',
+  ])('refuses %j before it is published (consumers would take some of them: not our shape)', (at) => {
+    expect(() => assertValidEvent(click(at))).toThrow(
+      /refusing to publish invalid click.recorded: \/occurred_at/,
+    );
   });
 });

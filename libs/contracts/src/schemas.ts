@@ -21,6 +21,20 @@ const validators = new Map<string, ValidateFunction>(
   Object.entries(EVENT_SCHEMAS).map(([type, schema]) => [type, ajv.compile(schema)]),
 );
 
+/**
+ * The date-times of an event we publish are `Date#toISOString()` output, so before publishing
+ * they are checked against exactly that shape (one regular expression) rather than RFC 3339's
+ * whole grammar, which cost the gateway about 5 µs a postback. Consumers (decodeEvent) still
+ * check the full format. The day is not checked against its month's length.
+ */
+export const ISO_INSTANT =
+  /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+const publishAjv = new Ajv({ allErrors: false, strict: true });
+publishAjv.addFormat('date-time', ISO_INSTANT);
+const publishValidators = new Map<string, ValidateFunction>(
+  Object.entries(EVENT_SCHEMAS).map(([type, schema]) => [type, publishAjv.compile(schema)]),
+);
+
 export type DecodeResult<T> = { ok: true; event: T } | { ok: false; error: string };
 
 /**
@@ -49,7 +63,7 @@ export function decodeEvent<T extends InboundEvent = InboundEvent>(
 
 /** Validates an event before it is published; a failure here is a bug in our code. */
 export function assertValidEvent(event: InboundEvent): void {
-  const validate = validators.get(event.type);
+  const validate = publishValidators.get(event.type);
   if (!validate || !validate(event)) {
     const e = validate?.errors?.[0];
     throw new Error(

@@ -95,6 +95,15 @@ describe('rfc3986', () => {
     expect(rfc3986(raw)).toBe(enc);
   });
 
+  it('encodes every ASCII character, alone and among others, as the full encoding does', () => {
+    const full = (s: string) =>
+      encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+    for (let c = 0; c < 128; c++) {
+      const ch = String.fromCharCode(c);
+      for (const s of [ch, `a${ch}`, `${ch}z-9`, `AZ~.${ch}_`]) expect(rfc3986(s)).toBe(full(s));
+    }
+  });
+
   it('replaces lone surrogates with U+FFFD instead of throwing', () => {
     expect(rfc3986('a\uD800b')).toBe('a%EF%BF%BDb');
     expect(rfc3986('\uDC00')).toBe('%EF%BF%BD');

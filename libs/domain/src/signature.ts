@@ -42,8 +42,12 @@ export interface VerifySignatureOptions {
 // also what any UTF-8 query decoder yields for them.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
+const UNRESERVED = /^[A-Za-z0-9\-._~]*$/;
+
 /** RFC 3986 percent-encoding: everything but A-Z a-z 0-9 - . _ ~ is encoded as UTF-8 %XX (uppercase hex). */
 export function rfc3986(s: string): string {
+  // Ids, codes and amounts are mostly unreserved characters already: nothing to encode.
+  if (typeof s === 'string' && UNRESERVED.test(s)) return s;
   return encodeURIComponent(String(s).replace(LONE_SURROGATE, '\uFFFD')).replace(
     /[!'()*]/g,
     (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
