@@ -41,7 +41,7 @@ import { AddressLimits } from './http/address-limits';
 import { ReplayClock } from './http/replay-clock';
 import { BodyValidationPipe } from './http/validation.pipe';
 import { PartnerAuthenticator } from './postbacks/partner-auth';
-import { PostbacksController } from './postbacks/postbacks.controller';
+import { PostbackReceiver } from './postbacks/postback-receiver';
 
 export class GatewayModule {
   static register(env: GatewayEnv) {
@@ -63,7 +63,6 @@ export class GatewayModule {
       ],
       controllers: [
         ClicksController,
-        PostbacksController,
         OffersAdminController,
         PublishersAdminController,
         PartnersAdminController,
@@ -84,6 +83,7 @@ export class GatewayModule {
       ],
       providers: [
         EventPublisher,
+        PostbackReceiver,
         PartnerAuthenticator,
         CatalogAdminService,
         ConsumerLagService,

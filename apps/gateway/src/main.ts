@@ -13,6 +13,7 @@ import { registerBodyParsers, registerOversizeGuard } from './http/body-parsers'
 import { answerClientError, answerFrameworkError } from './http/client-errors';
 import { registerOpenApi } from './http/openapi';
 import { registerRequestId, requestIdOf } from './http/request-id';
+import { registerPostbackRoute } from './postbacks/postbacks.route';
 
 export async function createGateway(env: GatewayEnv): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
@@ -39,6 +40,7 @@ export async function createGateway(env: GatewayEnv): Promise<NestFastifyApplica
   registerBodyParsers(app.getHttpAdapter().getInstance(), env.BODY_LIMIT_BYTES, env.UPLOAD_LIMIT_BYTES);
   registerOversizeGuard(app.getHttpAdapter().getInstance(), env.BODY_LIMIT_BYTES, env.UPLOAD_LIMIT_BYTES);
   app.get(AddressLimits).register(app.getHttpAdapter().getInstance());
+  registerPostbackRoute(app);
   guardOperatorPages(app);
   guardUploads(app);
   if (!(await registerDashboard(app))) new Logger('gateway').warn('dashboard files not found: no /dashboard');

@@ -20,24 +20,25 @@ export function guardOperatorPages(app: NestFastifyApplication): void {
   app
     .getHttpAdapter()
     .getInstance()
-    .addHook('onRequest', async (req, reply) => {
+    // Callback style: every other request (postbacks above all) passes without a promise.
+    .addHook('onRequest', (req, reply, done) => {
       const page = isOperatorPage(req.routeOptions.url);
-      if (!page) return;
-      if (page === 'metrics' && auth.isMetricsToken(req.headers.authorization)) return;
-      try {
-        await auth.authenticate(req.headers.authorization);
-      } catch (e) {
-        const err = toApiError(e);
-        if (err.status === 401 && page === 'docs')
-          void reply.header(
-            'www-authenticate',
-            'Basic realm="conversion-ledger operator token", charset="UTF-8"',
-          );
-        return reply
-          .code(err.status)
-          .headers(err.headers)
-          .type('application/json; charset=utf-8')
-          .send(err.body());
-      }
+      if (!page || (page === 'metrics' && auth.isMetricsToken(req.headers.authorization))) return done();
+      auth.authenticate(req.headers.authorization).then(
+        () => done(),
+        (e: unknown) => {
+          const err = toApiError(e);
+          if (err.status === 401 && page === 'docs')
+            void reply.header(
+              'www-authenticate',
+              'Basic realm="conversion-ledger operator token", charset="UTF-8"',
+            );
+          void reply
+            .code(err.status)
+            .headers(err.headers)
+            .type('application/json; charset=utf-8')
+            .send(err.body());
+        },
+      );
     });
 }

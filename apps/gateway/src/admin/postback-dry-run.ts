@@ -19,7 +19,7 @@ import { type ConversionRow, stateOf } from '@app/ledger';
 import { ApiError } from '../http/api-error';
 import type { PartnerAuthenticator } from '../postbacks/partner-auth';
 import { parsePostback } from '../postbacks/parse-postback';
-import { queryPairs, toParams } from '../postbacks/postbacks.controller';
+import { queryPairs, toParams } from '../postbacks/postback-receiver';
 
 export interface DryRunRequest {
   url?: string;

@@ -15,24 +15,26 @@ export function guardUploads(app: NestFastifyApplication): void {
   app
     .getHttpAdapter()
     .getInstance()
-    .addHook('onRequest', async (req, reply) => {
-      if (!String(req.headers['content-type'] ?? '').startsWith('text/csv')) return;
-      try {
-        if (req.method !== 'POST' || !CSV_UPLOAD_ROUTES.includes(req.routeOptions.url ?? ''))
-          throw new ApiError(
-            415,
-            'unsupported_media_type',
-            `text/csv is accepted only by POST ${CSV_UPLOAD_ROUTES.join(' and POST ')}`,
-          );
-        await auth.authenticate(req.headers.authorization);
-      } catch (e) {
+    // Callback style: every other request (postbacks above all) passes without a promise.
+    .addHook('onRequest', (req, reply, done) => {
+      if (!String(req.headers['content-type'] ?? '').startsWith('text/csv')) return done();
+      const refuse = (e: unknown) => {
         const err = toApiError(e);
-        return reply
+        void reply
           .code(err.status)
           .headers(err.headers)
           .header('connection', 'close')
           .type('application/json; charset=utf-8')
           .send(err.body());
-      }
+      };
+      if (req.method !== 'POST' || !CSV_UPLOAD_ROUTES.includes(req.routeOptions.url ?? ''))
+        return refuse(
+          new ApiError(
+            415,
+            'unsupported_media_type',
+            `text/csv is accepted only by POST ${CSV_UPLOAD_ROUTES.join(' and POST ')}`,
+          ),
+        );
+      auth.authenticate(req.headers.authorization).then(() => done(), refuse);
     });
 }

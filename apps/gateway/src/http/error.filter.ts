@@ -71,22 +71,32 @@ export function toApiError(exception: unknown): ApiError {
   return new ApiError(500, 'internal', 'internal error');
 }
 
+/**
+ * Answers `exception` in the error shape. Only our own bugs (500) are logged, with the request id
+ * a caller quotes from its answer.
+ */
+export function sendError(
+  reply: FastifyReply,
+  req: FastifyRequest,
+  exception: unknown,
+  log: Logger,
+): FastifyReply {
+  const err = toApiError(exception);
+  if (err.status >= 500 && err.status !== 503)
+    log.error(`request ${req.id}: ${exception instanceof Error ? exception.stack : String(exception)}`);
+  return reply
+    .status(err.status)
+    .headers(err.headers)
+    .type('application/json; charset=utf-8')
+    .send(err.body());
+}
+
 @Catch()
 export class ErrorFilter implements ExceptionFilter {
   private readonly log = new Logger('HTTP');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const err = toApiError(exception);
-    // The request id in the line too: the one a caller quotes from its answer.
-    if (err.status >= 500 && err.status !== 503)
-      this.log.error(
-        `request ${host.switchToHttp().getRequest<FastifyRequest>().id}: ${exception instanceof Error ? exception.stack : String(exception)}`,
-      );
-    void reply
-      .status(err.status)
-      .headers(err.headers)
-      .type('application/json; charset=utf-8')
-      .send(err.body());
+    const http = host.switchToHttp();
+    void sendError(http.getResponse<FastifyReply>(), http.getRequest<FastifyRequest>(), exception, this.log);
   }
 }

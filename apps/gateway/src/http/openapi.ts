@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { postbackPathItem } from '../postbacks/postbacks.route';
 import { REQUEST_ID_HEADER } from './request-id';
 
 /** Routes documented only in the operators' OpenAPI document. */
@@ -62,31 +63,18 @@ export function completeDocument(doc: OpenAPIObject): OpenAPIObject {
       },
     },
   };
-  const postback = doc.paths[POSTBACK_PATH];
-  if (postback) {
-    // One handler takes every method and answers 405 to all but GET and POST.
-    doc.paths[POSTBACK_PATH] = { get: postback.get, post: postback.post, parameters: postback.parameters };
-    if (postback.get) postback.get.operationId = 'PostbacksController_receive_get';
-    if (postback.post) {
-      postback.post.operationId = 'PostbacksController_receive_post';
-      postback.post.requestBody = {
-        description:
-          "The postback's fields (the partner's own names: its key dictionary maps them), as well as or instead of the query",
-        content: {
-          'application/json': {
-            schema: {
-              type: 'object',
-              additionalProperties: { oneOf: [{ type: 'string' }, { type: 'number' }] },
-            },
-            example: { click_id: '01JDK6Y0000000000000000000', transaction_id: 'tx-9', status: 'approved' },
-          },
-          'application/x-www-form-urlencoded': {
-            schema: { type: 'object', additionalProperties: { type: 'string' } },
-          },
-        },
-      };
-    }
-  }
+  // Not a Nest controller: described by its route (postbacks.route.ts), listed after the clicks.
+  doc.paths = Object.fromEntries(
+    Object.entries(doc.paths).flatMap(([path, item]) =>
+      path === '/c/{offerId}'
+        ? [
+            [path, item],
+            [POSTBACK_PATH, postbackPathItem()],
+          ]
+        : [[path, item]],
+    ),
+  );
+  doc.paths[POSTBACK_PATH] ??= postbackPathItem();
   for (const [path, item] of Object.entries(doc.paths))
     for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
       const op = item[method];

@@ -1,5 +1,4 @@
-import { All, Controller, HttpCode, Inject, Param, Req } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { type PostbackReceived, type PostbackRefused, Topics } from '@app/contracts';
 import { clip, normalizePostbackParams } from '@app/domain';
@@ -42,9 +41,15 @@ export function toParams(
   return out;
 }
 
-@ApiTags('postbacks')
-@Controller('v1/postbacks')
-export class PostbacksController {
+/**
+ * What happens to a partner postback, GET (query) or POST (JSON or form body, plus query):
+ * authenticated per partner, normalised through the partner's key dictionary, validated, and
+ * answered 200 only after Kafka acknowledged the event (acks=all). Every refusal is published
+ * too, for acceptance rates. Served by a route of its own (postbacks.route.ts), not through
+ * Nest's router: see there why.
+ */
+@Injectable()
+export class PostbackReceiver {
   constructor(
     @Inject(EventPublisher) private readonly events: EventPublisher,
     @Inject(PartnerAuthenticator) private readonly auth: PartnerAuthenticator,
@@ -53,26 +58,8 @@ export class PostbacksController {
     @Inject(AddressLimits) private readonly limits: AddressLimits,
   ) {}
 
-  /**
-   * GET (query) or POST (JSON or form body, plus query). Authenticated per partner, normalised
-   * through the partner's key dictionary, validated, and answered 200 only after Kafka
-   * acknowledged the event (acks=all). Every refusal is published too, for acceptance rates.
-   */
-  @All(':partnerId')
-  @HttpCode(200)
-  @ApiOperation({ summary: 'Receive a partner postback (see docs/partners/postbacks.md)' })
-  @ApiParam({ name: 'partnerId', example: 'network-1' })
-  @ApiResponse({ status: 200, description: '{"status":"accepted","id":"<event id>"}: durably recorded' })
-  @ApiResponse({ status: 400, description: 'a field is missing or bad; error.field names it' })
-  @ApiResponse({ status: 401, description: 'missing or bad signature / token' })
-  @ApiResponse({ status: 403, description: 'unknown or paused partner, or source address not allowed' })
-  @ApiResponse({ status: 413, description: 'body too large' })
-  @ApiResponse({ status: 429, description: "over the partner's rate; Retry-After says when to retry" })
-  @ApiResponse({ status: 503, description: 'the event log is unavailable; retry after Retry-After' })
-  async receive(
-    @Param('partnerId') partnerId: string,
-    @Req() req: FastifyRequest,
-  ): Promise<{ status: 'accepted'; id: string }> {
+  /** The answer's body for a postback accepted; throws the refusal (an ApiError, or what Kafka threw). */
+  async receive(partnerId: string, req: FastifyRequest): Promise<{ status: 'accepted'; id: string }> {
     try {
       return await this.accept(partnerId, req);
     } catch (e) {
