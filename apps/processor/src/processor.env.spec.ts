@@ -26,17 +26,25 @@ describe('processor env', () => {
       );
   });
 
-  it('keeps the ledger topic within 100 ms of the table by default (waiting at most 2 s), in transactions of 500, and refuses bad bounds by name', () => {
+  it('keeps the ledger topic within 100 ms of the table by default (waiting at most 2 s), in transactions of at most 500 aiming at 300 ms, and refuses bad bounds by name', () => {
     const env = loadEnv(ProcessorEnv, {});
-    expect([env.RELAY_MAX_BEHIND_MS, env.RELAY_MAX_WAIT_MS, env.DECISIONS_PER_TRANSACTION]).toEqual([
-      100, 2000, 500,
-    ]);
+    expect([
+      env.RELAY_MAX_BEHIND_MS,
+      env.RELAY_MAX_WAIT_MS,
+      env.DECISIONS_PER_TRANSACTION,
+      env.DECISION_TRANSACTION_TARGET_MS,
+    ]).toEqual([100, 2000, 500, 300]);
     expect(loadEnv(ProcessorEnv, { RELAY_MAX_BEHIND_MS: '0' }).RELAY_MAX_BEHIND_MS).toBe(0);
+    expect(
+      loadEnv(ProcessorEnv, { DECISION_TRANSACTION_TARGET_MS: '0' }).DECISION_TRANSACTION_TARGET_MS,
+    ).toBe(0);
     for (const [name, bad] of [
       ['RELAY_MAX_BEHIND_MS', '-1'],
       ['RELAY_MAX_BEHIND_MS', '1s'],
       ['RELAY_MAX_WAIT_MS', '60001'],
       ['DECISIONS_PER_TRANSACTION', '0'],
+      ['DECISION_TRANSACTION_TARGET_MS', '-5'],
+      ['DECISION_TRANSACTION_TARGET_MS', '60001'],
     ])
       expect(() => loadEnv(ProcessorEnv, { [name!]: bad! })).toThrow(new RegExp(name!));
   });

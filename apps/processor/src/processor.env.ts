@@ -45,6 +45,19 @@ export class ProcessorEnv extends AlertsEnv {
   DECISIONS_PER_TRANSACTION = 500;
 
   /**
+   * How long one decision transaction should take: the next one takes as many decisions (at
+   * most DECISIONS_PER_TRANSACTION, at least 50) as were decided in about this long lately
+   * (conversions/transaction-sizer.ts). The relay's backpressure acts between transactions, so
+   * their length bounds how far the ledger topic can trail the table, and decisions slow down
+   * as the stores grow. 0: always DECISIONS_PER_TRANSACTION.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  DECISION_TRANSACTION_TARGET_MS = 300;
+
+  /**
    * How far the ledger topic may fall behind the table before decisions wait for the relay
    * (docs/processing.md, "Backpressure"): after a batch, while this instance relays, its oldest
    * entry written but not yet published is older than this, and the relay is not failing, the

@@ -13,6 +13,7 @@ import { invalidPayloadOutcome } from './invalid-payload';
 import { PostbackDecider } from './postback-decider';
 import { writeOutcomes } from './postback-writer';
 import { classifyDependencyFailure, SoftFailureLog } from './soft-failures';
+import { TransactionSizer } from './transaction-sizer';
 
 /**
  * `postbacks.received`, one transaction per partition batch (or per DECISIONS_PER_TRANSACTION of
@@ -29,7 +30,12 @@ export class PostbackHandler {
     @Inject(ProcessorMetrics) private readonly metrics: ProcessorMetrics,
     @Inject(SoftFailureLog) private readonly softFailures: SoftFailureLog,
     @Inject(ProcessorEnv) private readonly env: ProcessorEnv,
-  ) {}
+  ) {
+    this.sizer = new TransactionSizer(env.DECISIONS_PER_TRANSACTION, env.DECISION_TRANSACTION_TARGET_MS);
+  }
+
+  /** One for all partitions: they decide on the same store and box, at the same pace. */
+  private readonly sizer: TransactionSizer;
 
   @EventPattern(Topics.postbacksReceived)
   async handle(@Payload() batch: MessageBatch): Promise<void> {
@@ -39,10 +45,10 @@ export class PostbackHandler {
       const decoded = await decodeBatch<PostbackReceived>(this.server, batch, 'postback.received', onPoison);
       if (decoded.length === 0) return;
       ids = decoded.map((d) => d.event.id);
-      // In transactions of at most DECISIONS_PER_TRANSACTION, in order: a failure after some of
-      // them committed fetches the batch again, and what was decided is skipped by its event id.
-      const size = this.env.DECISIONS_PER_TRANSACTION;
-      for (let i = 0; i < decoded.length; i += size) {
+      // In transactions of at most DECISIONS_PER_TRANSACTION (fewer when they get slow: the
+      // sizer), in order: a failure after some of them committed fetches the batch again, and
+      // what was decided is skipped by its event id.
+      for (let i = 0; i < decoded.length;) {
         // Backpressure: no decision starts while the ledger topic is too far behind the table.
         const waited = await this.relay.caughtUp(this.env.RELAY_MAX_BEHIND_MS, this.env.RELAY_MAX_WAIT_MS);
         if (waited > 0) {
@@ -50,8 +56,11 @@ export class PostbackHandler {
           // Waits add up over a batch's transactions, next to a 10 s session: tell the group.
           await batch.heartbeat();
         }
-        const part = decoded.slice(i, i + size);
+        const part = decoded.slice(i, i + this.sizer.next());
+        const started = performance.now();
         await runIsolatingPoison(this.server, batch, part, (items) => this.process(batch, items), onPoison);
+        this.sizer.took(part.length, performance.now() - started);
+        i += part.length;
       }
     } catch (e) {
       // Nothing of the batch was written: a soft reject of each of its postbacks. The consumer
