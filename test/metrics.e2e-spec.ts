@@ -217,6 +217,10 @@ describe('metrics and logs', () => {
     // Its projector, likewise, took each entry and each accepted postback's outcome as its writers
     // handed them over, without reading them back.
     expect(sum(s, 'read_model_items_projected_total', { source: 'memory' })).toBeGreaterThanOrEqual(2 * N);
+    // The sizer's current size: within its bounds (how far it moved depends on the box's speed).
+    const size = sum(s, 'postback_decision_transaction_size', proc);
+    expect(size).toBeGreaterThanOrEqual(50);
+    expect(size).toBeLessThanOrEqual(500);
     expect(sum(s, 'kafka_dead_letters_published_total', { source_topic: 'postbacks.received' })).toBe(1);
     expect(sum(s, 'kafka_consumer_batch_size_count', { handler: 'postbacks.received' })).toBeGreaterThan(0);
     expect(sum(s, 'kafka_consumer_batch_size_sum', { handler: 'postbacks.received' })).toBe(N + 2);

@@ -32,6 +32,7 @@ export class PostbackHandler {
     @Inject(ProcessorEnv) private readonly env: ProcessorEnv,
   ) {
     this.sizer = new TransactionSizer(env.DECISIONS_PER_TRANSACTION, env.DECISION_TRANSACTION_TARGET_MS);
+    metrics.decisionTransactionSize(this.sizer.next());
   }
 
   /** One for all partitions: they decide on the same store and box, at the same pace. */
@@ -60,6 +61,7 @@ export class PostbackHandler {
         const started = performance.now();
         await runIsolatingPoison(this.server, batch, part, (items) => this.process(batch, items), onPoison);
         this.sizer.took(part.length, performance.now() - started);
+        this.metrics.decisionTransactionSize(this.sizer.next());
         i += part.length;
       }
     } catch (e) {

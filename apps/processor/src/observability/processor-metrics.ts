@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Counter, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { CommonEnv } from '@app/config';
 import type { LedgerEntryV1 } from '@app/contracts';
 import { LabelBounder } from '@app/metrics';
@@ -33,6 +33,7 @@ export class ProcessorMetrics {
   private readonly exhausted: Counter;
   private readonly wakes: Counter;
   private readonly relayWaits: Counter;
+  private readonly transactionSize: Gauge;
   private readonly debug: boolean;
 
   constructor(@Inject(Registry) registry: Registry, @Inject(CommonEnv) env: CommonEnv) {
@@ -69,6 +70,11 @@ export class ProcessorMetrics {
     this.relayWaits = new Counter({
       name: 'ledger_relay_backpressure_seconds_total',
       help: 'Seconds decision batches waited for the ledger relay to catch up (RELAY_MAX_BEHIND_MS): the topic was falling behind the table',
+      registers,
+    });
+    this.transactionSize = new Gauge({
+      name: 'postback_decision_transaction_size',
+      help: 'Decisions the next decision transaction takes: as many as were decided in about DECISION_TRANSACTION_TARGET_MS lately, at most DECISIONS_PER_TRANSACTION, at least 50',
       registers,
     });
     this.messageSources = new Counter({
@@ -128,6 +134,10 @@ export class ProcessorMetrics {
   /** A decision batch waited this long for the relay (backpressure). */
   waitedForRelay(seconds: number): void {
     if (seconds > 0) this.relayWaits.inc(seconds);
+  }
+
+  decisionTransactionSize(n: number): void {
+    this.transactionSize.set(n);
   }
 
   deadLettered(n: number): void {
