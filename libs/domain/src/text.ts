@@ -1,3 +1,6 @@
+/** No lone surrogate and no NUL: what wellFormed would give back unchanged. */
+const clean = (s: string) => s.isWellFormed() && !s.includes('\u0000');
+
 /**
  * Text that is safe to store and publish: lone UTF-16 surrogates (half an emoji, as a careless
  * cut or a hostile JSON escape leaves them) become U+FFFD, NUL becomes U+FFFD (Postgres text
@@ -5,7 +8,7 @@
  */
 export function wellFormed(s: string): string {
   // Almost all text is clean already: two scans, and the same string back, nothing allocated.
-  if (s.isWellFormed() && !s.includes('\u0000')) return s;
+  if (clean(s)) return s;
   // eslint-disable-next-line no-control-regex
   return s.toWellFormed().replace(/\u0000/g, '\uFFFD');
 }
@@ -27,8 +30,6 @@ export function wellFormedDeep<T>(v: T): T {
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype;
-
-const clean = (s: string) => s.isWellFormed() && !s.includes('\u0000');
 
 /** Whether wellFormedDeep would change nothing in `v`. */
 function isWellFormedDeep(v: unknown): boolean {

@@ -63,18 +63,8 @@ export function completeDocument(doc: OpenAPIObject): OpenAPIObject {
       },
     },
   };
-  // Not a Nest controller: described by its route (postbacks.route.ts), listed after the clicks.
-  doc.paths = Object.fromEntries(
-    Object.entries(doc.paths).flatMap(([path, item]) =>
-      path === '/c/{offerId}'
-        ? [
-            [path, item],
-            [POSTBACK_PATH, postbackPathItem()],
-          ]
-        : [[path, item]],
-    ),
-  );
-  doc.paths[POSTBACK_PATH] ??= postbackPathItem();
+  // Not a Nest controller: described by its route (postbacks.route.ts).
+  doc.paths[POSTBACK_PATH] = postbackPathItem();
   for (const [path, item] of Object.entries(doc.paths))
     for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
       const op = item[method];

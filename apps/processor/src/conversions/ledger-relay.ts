@@ -130,6 +130,8 @@ export class LedgerRelay extends DrainLoop implements HealthIndicator {
    */
   async caughtUp(maxBehindMs: number, maxWaitMs: number): Promise<number> {
     if (maxBehindMs <= 0 || maxWaitMs <= 0) return 0;
+    // Caught up already (the usual case): 0, not the clock's tick between two reads.
+    if (this.behindMs() <= maxBehindMs || this.lastError !== undefined) return 0;
     const start = Date.now();
     while (this.behindMs() > maxBehindMs && this.lastError === undefined) {
       const left = maxWaitMs - (Date.now() - start);
