@@ -661,7 +661,8 @@ export async function runMinimalPipeline(opts: MinimalPipelineOptions = {}): Pro
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      eachBatch: async ({ batch }) => {
+      eachBatch: async (payload) => {
+        const { batch } = payload;
         if (batch.messages.length === 0) return;
         const started = process.hrtime.bigint();
         try {
@@ -697,6 +698,11 @@ export async function runMinimalPipeline(opts: MinimalPipelineOptions = {}): Pro
         await consumer.commitOffsets([
           { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
         ]);
+        // The next fetch starts from the resolved offset, not the committed one: without this,
+        // kafkajs fetches the partition's first batch again and again (each a cheap ON CONFLICT
+        // no-op), which inflated this reference until 2026-12-06.
+        payload.resolveOffset(last);
+        await payload.heartbeat();
         lastNs = process.hrtime.bigint();
         sizes.record(batch.messages.length);
         batchMs.record(Number(lastNs - started) / 1e6);
@@ -719,6 +725,12 @@ export async function runMinimalPipeline(opts: MinimalPipelineOptions = {}): Pro
         'SELECT (SELECT count(*)::int FROM inbox) AS i, (SELECT count(*)::int FROM outcome) AS o',
       )
     ).rows as [{ i: number; o: number }];
+    // Every postback produced must be stored once: a figure from anything else (batches read
+    // twice, a run cut short) is no reference to hold the processor against.
+    if (count >= n && (i !== n || o !== n))
+      throw new Error(
+        `minimal pipeline: ${fmt(i)} inbox and ${fmt(o)} outcome rows for ${fmt(n)} postbacks produced (${fmt(count)} messages read): not a valid reference`,
+      );
     return {
       ...rate(count, seconds, count < n),
       produceSeconds,
