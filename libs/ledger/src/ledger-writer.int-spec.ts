@@ -7,7 +7,7 @@ import { checkConversionsAgainstLedger } from './conversion-rebuild';
 import { lockConversions } from './conversion-lock';
 import { appendEntries, type LedgerWrite } from './ledger-writer';
 import { loadMoneyRules } from './money-rules';
-import { type OutboxMessage, readOutbox, renderedMessages } from './outbox';
+import { type OutboxMessage, outboxBacklog, readOutbox, renderedMessages } from './outbox';
 import { trialBalance } from './trial-balance';
 
 /** The ledger's one write path against real Postgres, connected as the apps are (ledger_app). */
@@ -276,6 +276,32 @@ describe('ledger writer (real Postgres, application role)', () => {
       /permission denied/,
     );
     await expect(app.query(`TRUNCATE postback_dead_outbox`)).rejects.toThrow(/permission denied/);
+  });
+
+  it("reports the outbox's backlog: how many wait, and when the first in line was recorded", async () => {
+    const rollback = new Error('rollback');
+    await expect(
+      app.transaction(async (em: EntityManager) => {
+        // In a transaction rolled back at the end: what the other tests left waiting stays.
+        await em.query(`DELETE FROM ledger_outbox`);
+        expect(await outboxBacklog(em)).toEqual({ waiting: 0, oldest: null });
+        // First in line is the lower sequence, even when a later entry carries an earlier time.
+        const first = write('cv-backlog-1', 'pending', 'pending', {
+          recorded_at: '2026-03-01T10:00:00.000Z',
+        });
+        const second = write('cv-backlog-2', 'pending', 'pending', {
+          recorded_at: '2026-03-01T09:00:00.000Z',
+        });
+        for (const w of [first, second]) {
+          const locked = await lockConversions(em, [
+            { conversionId: w.entry.conversion_id, transactionId: w.entry.transaction_id },
+          ]);
+          await appendEntries(em, [w], new Map([...locked].map(([id, c]) => [id, c.state])));
+        }
+        expect(await outboxBacklog(em)).toEqual({ waiting: 2, oldest: new Date('2026-03-01T10:00:00.000Z') });
+        throw rollback;
+      }),
+    ).rejects.toBe(rollback);
   });
 
   it('refuses an entry whose status disagrees with evolve, before writing anything', async () => {

@@ -88,3 +88,25 @@ export async function readOutbox(em: EntityManager, limit: number): Promise<Outb
   await renderMissing(em, rows);
   return rows;
 }
+
+/** How many entries wait in the outbox, and when the first in line was recorded (null: none). */
+export interface OutboxBacklog {
+  waiting: number;
+  oldest: Date | null;
+}
+
+/**
+ * The outbox's backlog, for gauges and health. "Oldest" is the entry first in line, the lowest
+ * sequence, which the relay publishes first: one index probe each way, where the minimum over a
+ * join of every waiting row with the ledger cost 65-280 ms with 20,000 waiting and a million
+ * entries stored (and grew with both), paid on every gauge refresh and health check exactly when
+ * billing is behind.
+ */
+export async function outboxBacklog(em: Pick<EntityManager, 'query'>): Promise<OutboxBacklog> {
+  const [row] = await em.query<[{ waiting: number; oldest: Date | null }]>(
+    `SELECT (SELECT count(*)::int FROM ledger_outbox) AS waiting,
+            (SELECT recorded_at FROM ledger_entries
+              WHERE entry_id = (SELECT entry_id FROM ledger_outbox ORDER BY seq LIMIT 1)) AS oldest`,
+  );
+  return { waiting: row.waiting, oldest: row.oldest };
+}

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Topics, topicName } from '@app/contracts';
-import { type OutboxMessage, readOutbox, renderedMessages } from '@app/ledger';
+import { type OutboxMessage, outboxBacklog, readOutbox, renderedMessages } from '@app/ledger';
 import { BatchingProducer } from '@app/kafka';
 import type { HealthCheckResult, HealthIndicator } from '@app/health';
 import { ProcessorMetrics } from '../observability/processor-metrics';
@@ -185,9 +185,7 @@ export class LedgerRelay extends DrainLoop implements HealthIndicator {
   }
 
   async check(): Promise<HealthCheckResult> {
-    const [{ n, oldest }] = await this.ds.query<[{ n: number; oldest: Date | null }]>(
-      `SELECT count(*)::int AS n, min(e.recorded_at) AS oldest FROM ledger_outbox o JOIN ledger_entries e USING (entry_id)`,
-    );
+    const { waiting: n, oldest } = await outboxBacklog(this.ds);
     const age = oldest ? Math.round((Date.now() - oldest.getTime()) / 1000) : 0;
     // Entries waiting long means Kafka is not taking them: billing is behind.
     if (this.lastError && age > 30)

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { CommonEnv } from '@app/config';
 import { LabelBounder, PeriodicGauges } from '@app/metrics';
 import { CatalogCache } from '@app/catalog';
+import { outboxBacklog } from '@app/ledger';
 
 /**
  * Gauges that need a query: outbox depth and age, and today's cap usage per offer. Refreshed
@@ -68,14 +69,11 @@ export class LedgerGauges extends PeriodicGauges {
 
   protected async refresh(): Promise<void> {
     if (!this.ds.isInitialized) return;
-    const [outbox] = await this.ds.query<[{ n: number; age: number | null }]>(
-      `SELECT count(*)::int AS n, EXTRACT(EPOCH FROM now() - min(e.recorded_at))::float8 AS age
-         FROM ledger_outbox o JOIN ledger_entries e USING (entry_id)`,
-    );
-    this.outboxDepth.set(outbox.n);
+    const outbox = await outboxBacklog(this.ds);
+    this.outboxDepth.set(outbox.waiting);
     const [queue] = await this.ds.query<[{ n: number }]>(`SELECT count(*)::int AS n FROM projection_queue`);
     this.projectionDepth.set(queue.n);
-    this.outboxAge.set(Math.max(0, outbox.age ?? 0));
+    this.outboxAge.set(outbox.oldest ? Math.max(0, (Date.now() - outbox.oldest.getTime()) / 1000) : 0);
     const usage = await this.ds.query<{ offer_id: string; conversions: number; payout_micros: string }[]>(
       `SELECT offer_id, conversions, payout_micros::text FROM offer_daily_usage
         WHERE day = (now() AT TIME ZONE 'UTC')::date`,
