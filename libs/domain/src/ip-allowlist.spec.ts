@@ -184,6 +184,24 @@ describe('parseCidrList', () => {
     );
   });
 
+  it('answers a repeated address as it did the first time, past its memory bound too', () => {
+    const m = matcher(['10.0.0.0/8', '2001:db8::/32']);
+    const addresses = Array.from({ length: 10_000 }, (_, i) =>
+      i % 2 ? `10.${(i >> 8) & 255}.${i & 255}.1` : `11.${(i >> 8) & 255}.${i & 255}.1`,
+    );
+    const first = addresses.map((a) => m(a));
+    expect(first.filter(Boolean)).toHaveLength(5_000);
+    // Asked again (some from memory, some parsed anew after it started over): the same answers.
+    expect(addresses.map((a) => m(a))).toEqual(first);
+    expect([m('2001:db8::1'), m('2001:db8::1'), m(' 10.1.2.3 '), m(' 10.1.2.3 ')]).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect([m('bogus'), m('bogus'), m(undefined as unknown as string)]).toEqual([false, false, false]);
+  });
+
   describe('agrees with net.BlockList', () => {
     it('for IPv4 subnets', () => {
       fc.assert(

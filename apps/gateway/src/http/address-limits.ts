@@ -27,12 +27,23 @@ export class KeyedBuckets {
     return { ok: true };
   }
 
-  /** Whether `key` has a token now, without taking it. */
+  /**
+   * Whether `key` has a token now, without taking it and without touching the buckets: a key never
+   * taken from has a full bucket, and asking for it neither stores it nor pushes out a key that was
+   * (every accepted postback asks for its address).
+   */
   has(key: string, now = Date.now()): { ok: true } | { ok: false; retryAfterSeconds: number } {
-    const b = this.peek(key, now);
-    return b.tokens >= 1
+    const b = this.buckets.get(key);
+    if (!b) return { ok: true };
+    const tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.ratePerSecond);
+    return tokens >= 1
       ? { ok: true }
-      : { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - b.tokens) / this.ratePerSecond)) };
+      : { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - tokens) / this.ratePerSecond)) };
+  }
+
+  /** How many keys are held (tests). */
+  get size(): number {
+    return this.buckets.size;
   }
 
   private peek(key: string, now: number): { tokens: number; at: number } {
