@@ -2,5 +2,5 @@
 module.exports = {
   ...require('./jest.base'),
   displayName: 'unit',
-  testMatch: ['<rootDir>/{apps,libs,infra}/**/*.spec.ts'],
+  testMatch: ['<rootDir>/{apps,libs,infra,bench}/**/*.spec.ts'],
 };
