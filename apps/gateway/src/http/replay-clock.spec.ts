@@ -25,6 +25,14 @@ describe('ReplayClock', () => {
       'x-replay-token': TOKEN,
     });
     expect(at?.toISOString()).toBe('2026-01-01T05:06:07.089Z');
+    // The last day of a month, a leap day, and a fraction of fewer digits all stand as written.
+    for (const [given, meant] of [
+      ['2028-02-29T23:59:59Z', '2028-02-29T23:59:59.000Z'],
+      ['2026-12-31T00:00:00.5Z', '2026-12-31T00:00:00.500Z'],
+    ])
+      expect(clock(TOKEN).eventTime({ 'x-replay-time': given, 'x-replay-token': TOKEN })?.toISOString()).toBe(
+        meant,
+      );
   });
 
   it('refuses a replay time when replays are off, the token is wrong or missing, or the time is bad', () => {
@@ -39,7 +47,17 @@ describe('ReplayClock', () => {
         code: 'replay_not_allowed',
       });
     }
-    for (const bad of ['yesterday', '2026-01-01', '2026-13-01T00:00:00Z', '2026-01-01T00:00:00+01:00']) {
+    for (const bad of [
+      'yesterday',
+      '2026-01-01',
+      '2026-13-01T00:00:00Z',
+      '2026-01-01T00:00:00+01:00',
+      '2026-02-30T00:00:00.000Z',
+      '2026-02-29T00:00:00Z',
+      '2026-04-31T12:00:00Z',
+      '2026-01-01T24:00:00Z',
+      '2026-01-00T00:00:00Z',
+    ]) {
       expect(
         refusal(() => clock(TOKEN).eventTime({ 'x-replay-time': bad, 'x-replay-token': TOKEN })),
       ).toEqual({ status: 400, code: 'invalid_replay_time' });

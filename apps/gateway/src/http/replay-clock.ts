@@ -47,7 +47,9 @@ export class ReplayClock {
       );
     }
     const at = ISO_UTC.test(raw) ? new Date(raw) : undefined;
-    if (!at || Number.isNaN(at.getTime())) {
+    // A day or hour past its range (2026-02-30, T24:00) parses, rolled into the next month or
+    // day: only a time that reads back as written is the one meant.
+    if (!at || Number.isNaN(at.getTime()) || at.toISOString().slice(0, 19) !== raw.slice(0, 19)) {
       throw new ApiError(
         400,
         'invalid_replay_time',
