@@ -22,10 +22,11 @@ describe('medianPair', () => {
     expect(medianPair(four, r, { max: 1 })?.ratio).toBe(0.8);
   });
 
-  it('leaves out pairs without a ratio, and has no answer when none has one', () => {
-    expect(
-      medianPair([{ ref: 0, ours: 1 }, pairs[1]!], (p) => (p.ref > 0 ? r(p) : NaN), { min: 1 })?.ratio,
-    ).toBe(0.6);
+  it('leaves pairs without a ratio out of the median (listing them as NaN), and has no answer when none has one', () => {
+    const one = medianPair([{ ref: 0, ours: 1 }, pairs[1]!], (p) => (p.ref > 0 ? r(p) : NaN), { min: 1 });
+    expect(one?.ratio).toBe(0.6);
+    // Still listed in run order, without a ratio.
+    expect(one?.ratios).toEqual([NaN, 0.6]);
     expect(medianPair([{ ref: 0, ours: 1 }], () => NaN, { min: 1 })).toBeUndefined();
   });
 

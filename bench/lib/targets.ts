@@ -57,9 +57,9 @@ export function targetsMarkdown(targets: readonly Target[]): string {
 }
 
 /**
- * The middle of paired measurements: each pair is a reference and our figure taken back to back,
+ * The middle of paired measurements (those with a ratio): each pair is a reference and our figure taken back to back,
  * so a slow minute of a shared box weighs on both. Returns the pair whose ratio is the median
- * and every pair's ratio. With an even count the one that favours us less is taken: the lower
+ * and every pair's ratio (NaN for one without). With an even count the one that favours us less is taken: the lower
  * middle for a minimum bound, the upper for a maximum.
  */
 export function medianPair<T>(
@@ -67,13 +67,13 @@ export function medianPair<T>(
   ratio: (pair: T) => number,
   bound: Target['bound'],
 ): { pair: T; ratio: number; ratios: number[] } | undefined {
-  const measured = pairs
-    .map((pair) => ({ pair, ratio: ratio(pair) }))
-    .filter((m) => Number.isFinite(m.ratio));
+  const all = pairs.map((pair) => ({ pair, ratio: ratio(pair) }));
+  const measured = all.filter((m) => Number.isFinite(m.ratio));
   if (measured.length === 0) return undefined;
   const sorted = [...measured].sort((a, b) => a.ratio - b.ratio);
   const n = sorted.length;
   const mid = n % 2 === 1 ? (n - 1) / 2 : 'min' in bound ? n / 2 - 1 : n / 2;
   const m = sorted[mid]!;
-  return { pair: m.pair, ratio: m.ratio, ratios: measured.map((x) => x.ratio) };
+  // Every pair's ratio in run order, NaN where a pair has none.
+  return { pair: m.pair, ratio: m.ratio, ratios: all.map((x) => x.ratio) };
 }
